@@ -1,0 +1,9 @@
+//! Pure computations behind the numbers users read: intervals, the logistic
+//! trend, the cluster bootstrap and the gap projection. No actix, no diesel, so
+//! every figure can be tested exactly against an independent computation.
+
+pub mod bootstrap;
+pub mod definitions;
+pub mod intervals;
+pub mod logistic;
+pub mod projection;

@@ -1,0 +1,79 @@
+//! The audit log: who did what to which object and when, with before and after.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::{DbConnection, DbError};
+use crate::domain::ids::{AuditId, OrgId};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditView {
+    pub org_id: String,
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub actor_role: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// Who is acting, as recorded in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub sub: String,
+    pub role: &'static str,
+}
+
+/// Appends one event. `org` is `None` for service-wide events (FX rates), which
+/// are stored under the empty organisation id.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    conn: &mut DbConnection,
+    org: Option<OrgId>,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Result<(), DbError> {
+    let event = AuditView {
+        org_id: org.map(|o| o.to_string()).unwrap_or_default(),
+        id: AuditId::new().to_string(),
+        at: super::now(),
+        actor: actor.sub.clone(),
+        actor_role: actor.role.to_owned(),
+        action: action.to_owned(),
+        object_type: object_type.to_owned(),
+        object_id: object_id.to_owned(),
+        before_json: before.map(|v| v.to_string()),
+        after_json: after.map(|v| v.to_string()),
+    };
+    diesel::insert_into(audit_events::table)
+        .values(&event)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    after: Option<AuditId>,
+    limit: i64,
+) -> Result<Vec<AuditView>, DbError> {
+    let mut q = audit_events::table
+        .filter(audit_events::org_id.eq(org.to_string()))
+        .select(AuditView::as_select())
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(audit_events::id.gt(a.to_string()));
+    }
+    Ok(q.load(conn)?)
+}

@@ -1,0 +1,107 @@
+//! The append-only ledger of spend and impact entries. Nothing here updates or
+//! deletes an entry: corrections are new rows that reference the original.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::entries;
+use super::{DbConnection, DbError};
+use crate::domain::ids::{EntryId, OrgId, PilotId};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = entries)]
+pub struct EntryView {
+    pub org_id: String,
+    pub id: String,
+    pub pilot_id: String,
+    pub entry_type: String,
+    pub category: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub capex: Option<bool>,
+    pub attribution_method: Option<String>,
+    pub confidence: Option<f64>,
+    pub measured: Option<bool>,
+    pub note: Option<String>,
+    pub reverses: Option<String>,
+    pub replaces: Option<String>,
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {
+    diesel::insert_into(entries::table)
+        .values(entry)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: PilotId,
+    id: EntryId,
+) -> Result<EntryView, DbError> {
+    entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .filter(entries::pilot_id.eq(pilot.to_string()))
+        .filter(entries::id.eq(id.to_string()))
+        .select(EntryView::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// The entry that reverses `id`, if any.
+pub fn reversal_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: EntryId,
+) -> Result<Option<String>, DbError> {
+    Ok(entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .filter(entries::reverses.eq(id.to_string()))
+        .select(entries::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of one pilot's entries of one type, in creation order.
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: PilotId,
+    entry_type: &str,
+    after: Option<EntryId>,
+    limit: i64,
+) -> Result<Vec<EntryView>, DbError> {
+    let mut q = entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .filter(entries::pilot_id.eq(pilot.to_string()))
+        .filter(entries::entry_type.eq(entry_type))
+        .select(EntryView::as_select())
+        .order(entries::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(entries::id.gt(a.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Every entry of one pilot (for checked totals).
+pub fn all_for_pilot(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: PilotId,
+) -> Result<Vec<EntryView>, DbError> {
+    Ok(entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .filter(entries::pilot_id.eq(pilot.to_string()))
+        .select(EntryView::as_select())
+        .order(entries::id.asc())
+        .load(conn)?)
+}

@@ -1,0 +1,51 @@
+//! FX rates: (currency, date) → rate to USD, loaded by the operator. Reference
+//! data shared by every tenant (a Citus reference table, if it comes to that).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::fx_rates;
+use super::{DbConnection, DbError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fx_rates)]
+pub struct FxRateView {
+    pub currency: String,
+    pub rate_date: NaiveDate,
+    pub rate_to_usd: String,
+    pub loaded_at: NaiveDateTime,
+}
+
+/// Inserts or replaces one rate; returns the rate it replaced, if any.
+pub fn upsert(conn: &mut DbConnection, rate: &FxRateView) -> Result<Option<String>, DbError> {
+    let key = || fx_rates::table.find((rate.currency.clone(), rate.rate_date));
+    let before: Option<String> = key().select(fx_rates::rate_to_usd).first(conn).optional()?;
+    if before.is_some() {
+        diesel::update(key())
+            .set((
+                fx_rates::rate_to_usd.eq(&rate.rate_to_usd),
+                fx_rates::loaded_at.eq(rate.loaded_at),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(fx_rates::table)
+            .values(rate)
+            .execute(conn)?;
+    }
+    Ok(before)
+}
+
+/// The latest rate for `currency` dated on or before `on`.
+pub fn rate_on_or_before(
+    conn: &mut DbConnection,
+    currency: &str,
+    on: NaiveDate,
+) -> Result<Option<FxRateView>, DbError> {
+    Ok(fx_rates::table
+        .filter(fx_rates::currency.eq(currency))
+        .filter(fx_rates::rate_date.le(on))
+        .order(fx_rates::rate_date.desc())
+        .select(FxRateView::as_select())
+        .first(conn)
+        .optional()?)
+}

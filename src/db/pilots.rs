@@ -1,0 +1,101 @@
+//! Pilots, always read and written inside one organisation.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::pilots;
+use super::{DbConnection, DbError};
+use crate::domain::ids::{OrgId, PilotId};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pilots, treat_none_as_null = true)]
+pub struct PilotView {
+    pub org_id: String,
+    pub id: String,
+    pub name: String,
+    pub business_function: String,
+    pub sourcing: String,
+    pub ai_kind: String,
+    pub stage: String,
+    pub stage_entered_on: NaiveDate,
+    pub started_on: Option<NaiveDate>,
+    pub evaluated_on: Option<NaiveDate>,
+    pub owner_team: Option<String>,
+    /// JSON array of strings.
+    pub tags: String,
+    pub external_ref: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Optional equality filters for listing.
+#[derive(Debug, Default, Clone)]
+pub struct PilotFilter {
+    pub stage: Option<&'static str>,
+    pub business_function: Option<&'static str>,
+    pub sourcing: Option<&'static str>,
+}
+
+pub fn insert(conn: &mut DbConnection, pilot: &PilotView) -> Result<(), DbError> {
+    diesel::insert_into(pilots::table)
+        .values(pilot)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, org: OrgId, id: PilotId) -> Result<PilotView, DbError> {
+    pilots::table
+        .filter(pilots::org_id.eq(org.to_string()))
+        .filter(pilots::id.eq(id.to_string()))
+        .select(PilotView::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &PilotFilter,
+    after: Option<PilotId>,
+    limit: i64,
+) -> Result<Vec<PilotView>, DbError> {
+    let mut q = pilots::table
+        .filter(pilots::org_id.eq(org.to_string()))
+        .select(PilotView::as_select())
+        .order(pilots::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(pilots::id.gt(a.to_string()));
+    }
+    if let Some(s) = filter.stage {
+        q = q.filter(pilots::stage.eq(s));
+    }
+    if let Some(f) = filter.business_function {
+        q = q.filter(pilots::business_function.eq(f));
+    }
+    if let Some(s) = filter.sourcing {
+        q = q.filter(pilots::sourcing.eq(s));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Writes `next` over the stored pilot if its version is still `expected`;
+/// returns false when another write got there first.
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    next: &PilotView,
+    expected: i64,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        pilots::table
+            .filter(pilots::org_id.eq(&next.org_id))
+            .filter(pilots::id.eq(&next.id))
+            .filter(pilots::version.eq(expected)),
+    )
+    .set(next)
+    .execute(conn)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,119 @@
+//! Diesel table definitions, written by hand to match `migrations/{sqlite,postgres}`.
+//! Only types that both backends share appear here (no UUID, no timestamptz).
+
+diesel::table! {
+    orgs (id) {
+        id -> Text,
+        name -> Text,
+        industry -> Text,
+        size_band -> Text,
+        region -> Text,
+        reporting_currency -> Text,
+        ledger_version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        org_id -> Nullable<Text>,
+        role -> Text,
+        label -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pilots (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        name -> Text,
+        business_function -> Text,
+        sourcing -> Text,
+        ai_kind -> Text,
+        stage -> Text,
+        stage_entered_on -> Date,
+        started_on -> Nullable<Date>,
+        evaluated_on -> Nullable<Date>,
+        owner_team -> Nullable<Text>,
+        tags -> Text,
+        external_ref -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    entries (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pilot_id -> Text,
+        entry_type -> Text,
+        category -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        amount_minor -> BigInt,
+        currency -> Text,
+        capex -> Nullable<Bool>,
+        attribution_method -> Nullable<Text>,
+        confidence -> Nullable<Double>,
+        measured -> Nullable<Bool>,
+        note -> Nullable<Text>,
+        reverses -> Nullable<Text>,
+        replaces -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fx_rates (currency, rate_date) {
+        currency -> Text,
+        rate_date -> Date,
+        rate_to_usd -> Text,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        actor_role -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (org_id, token_id, idem_key) {
+        org_id -> Text,
+        token_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    orgs,
+    tokens,
+    pilots,
+    entries,
+    fx_rates,
+    audit_events,
+    idempotency_keys
+);

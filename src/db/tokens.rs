@@ -1,0 +1,86 @@
+//! Issued tokens: their `jti`, role, label, expiry and revocation. The secret
+//! itself is never stored.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::tokens;
+use super::{DbConnection, DbError};
+use crate::domain::ids::{OrgId, TokenId};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tokens)]
+pub struct TokenView {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub role: String,
+    pub label: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, token: &TokenView) -> Result<(), DbError> {
+    diesel::insert_into(tokens::table)
+        .values(token)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the token with this `jti` has been revoked. Tokens the server never
+/// issued (from an identity provider) are not in the table and not revoked.
+pub fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, DbError> {
+    let revoked: Option<Option<NaiveDateTime>> = tokens::table
+        .find(jti)
+        .select(tokens::revoked_at)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(revoked, Some(Some(_))))
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    after: Option<TokenId>,
+    limit: i64,
+) -> Result<Vec<TokenView>, DbError> {
+    let mut q = tokens::table
+        .filter(tokens::org_id.eq(org.to_string()))
+        .select(TokenView::as_select())
+        .order(tokens::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(tokens::id.gt(a.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn find(conn: &mut DbConnection, org: OrgId, id: TokenId) -> Result<TokenView, DbError> {
+    tokens::table
+        .filter(tokens::org_id.eq(org.to_string()))
+        .filter(tokens::id.eq(id.to_string()))
+        .select(TokenView::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// Marks a token revoked (idempotent: the first revocation time is kept).
+pub fn revoke(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: TokenId,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::update(
+        tokens::table
+            .filter(tokens::org_id.eq(org.to_string()))
+            .filter(tokens::id.eq(id.to_string()))
+            .filter(tokens::revoked_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(Some(at)))
+    .execute(conn)?;
+    Ok(())
+}

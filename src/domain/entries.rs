@@ -1,0 +1,88 @@
+//! Ledger entries: spend and impact, validated. Entries are append-only; a wrong
+//! one is corrected by a reversal that references it.
+
+use chrono::NaiveDate;
+
+use super::currency::Currency;
+use super::enums::{AttributionMethod, ImpactKind, SpendCategory};
+use super::pilots::{check_date, FieldError};
+
+/// A reporting period, start ≤ end, both inside the ledger's date range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Period {
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Self, FieldError> {
+        let start = check_date("period_start", start)?;
+        let end = check_date("period_end", end)?;
+        if end < start {
+            return Err(FieldError::new(
+                "period_end",
+                format!("{end} is before period_start {start}"),
+            ));
+        }
+        Ok(Self { start, end })
+    }
+}
+
+/// What distinguishes a spend entry from an impact entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryDetail {
+    Spend {
+        category: SpendCategory,
+        capex: bool,
+    },
+    Impact {
+        kind: ImpactKind,
+        attribution_method: AttributionMethod,
+        confidence: Option<f64>,
+        measured: bool,
+    },
+}
+
+/// A validated entry ready to append to the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry {
+    pub period: Period,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub detail: EntryDetail,
+    /// The spend note or the impact evidence.
+    pub note: Option<String>,
+}
+
+/// Confidence is a probability.
+pub fn check_confidence(c: f64) -> Result<f64, FieldError> {
+    if !c.is_finite() || !(0.0..=1.0).contains(&c) {
+        return Err(FieldError::new(
+            "confidence",
+            "must be a number from 0 to 1",
+        ));
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_must_not_end_before_it_starts() {
+        let a: NaiveDate = "2026-02-01".parse().unwrap();
+        let b: NaiveDate = "2026-01-31".parse().unwrap();
+        assert_eq!(Period::new(a, b).unwrap_err().field, "period_end");
+        assert!(Period::new(b, a).is_ok());
+        assert!(Period::new(a, a).is_ok());
+    }
+
+    #[test]
+    fn confidence_is_a_probability() {
+        assert!(check_confidence(1.01).is_err());
+        assert!(check_confidence(-0.1).is_err());
+        assert!(check_confidence(f64::NAN).is_err());
+        assert_eq!(check_confidence(0.8), Ok(0.8));
+    }
+}

@@ -1,0 +1,225 @@
+//! `ApiError` and the table of stable error codes. Every failure a client sees is
+//! RFC 9457 `application/problem+json` with a `code` from this table; internal
+//! causes are logged, never echoed.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+use crate::domain::money::MoneyError;
+
+/// One entry of the code table: what a client can match on, with its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+}
+
+macro_rules! codes {
+    ($($name:ident = ($status:expr, $code:literal, $title:literal);)*) => {
+        impl Code { $(pub const $name: Code = Code { code: $code, status: $status, title: $title };)* }
+        /// Every code the API can answer with (documented in the OpenAPI spec).
+        pub const ALL_CODES: &[Code] = &[$(Code::$name),*];
+    };
+}
+
+codes! {
+    MALFORMED_JSON = (400, "malformed_json", "The body is not valid JSON");
+    MALFORMED_BODY = (400, "malformed_body", "The body could not be read");
+    INVALID_QUERY = (400, "invalid_query", "A query parameter is invalid");
+    INVALID_ID = (400, "invalid_id", "A path id is not a UUID");
+    IDEMPOTENCY_KEY_MISSING = (400, "idempotency_key_missing", "This request needs an Idempotency-Key header");
+    INVALID_HEADER = (400, "invalid_header", "A request header is invalid");
+    UNAUTHORIZED = (401, "unauthorized", "A valid bearer token is required");
+    FORBIDDEN = (403, "forbidden", "Your role may not do this");
+    NOT_FOUND = (404, "not_found", "No such route");
+    ORG_NOT_FOUND = (404, "org_not_found", "No such organisation");
+    PILOT_NOT_FOUND = (404, "pilot_not_found", "No such pilot");
+    ENTRY_NOT_FOUND = (404, "entry_not_found", "No such entry");
+    TOKEN_NOT_FOUND = (404, "token_not_found", "No such token");
+    METHOD_NOT_ALLOWED = (405, "method_not_allowed", "Method not allowed on this route");
+    NOT_ACCEPTABLE = (406, "not_acceptable", "No acceptable representation");
+    IDEMPOTENCY_KEY_IN_FLIGHT = (409, "idempotency_key_in_flight", "A request with this Idempotency-Key is still being processed");
+    CONFLICT = (409, "conflict", "The request conflicts with the current state");
+    PRECONDITION_FAILED = (412, "precondition_failed", "If-Match does not match the current version");
+    PAYLOAD_TOO_LARGE = (413, "payload_too_large", "The body is too large");
+    UNSUPPORTED_MEDIA_TYPE = (415, "unsupported_media_type", "Send application/json");
+    INVALID_FIELD = (422, "invalid_field", "A field is invalid");
+    UNKNOWN_FIELD = (422, "unknown_field", "The body has a field this route does not take");
+    MISSING_FIELD = (422, "missing_field", "A required field is missing");
+    INVALID_AMOUNT = (422, "invalid_amount", "An amount is not a valid decimal string for its currency");
+    UNKNOWN_CURRENCY = (422, "unknown_currency", "Not an ISO 4217 currency code");
+    AMOUNT_OVERFLOW = (422, "amount_overflow", "A sum of money is too large to represent exactly");
+    FX_RATE_MISSING = (422, "fx_rate_missing", "No FX rate for a currency and date");
+    IDEMPOTENCY_KEY_REUSED = (422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");
+    ENTRY_ALREADY_REVERSED = (422, "entry_already_reversed", "The entry has already been reversed");
+    CANNOT_REVERSE_REVERSAL = (422, "cannot_reverse_reversal", "A reversal cannot itself be reversed");
+    PRECONDITION_REQUIRED = (428, "precondition_required", "This request needs an If-Match header");
+    RATE_LIMITED = (429, "rate_limited", "Too many requests");
+    INTERNAL = (500, "internal_error", "Internal error");
+    DATABASE_UNAVAILABLE = (503, "database_unavailable", "The database is unavailable; retry shortly");
+}
+
+/// An error answer: a code from the table plus the specifics of this occurrence.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub detail: String,
+    pub field: Option<String>,
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            field: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// An error about one named field of the request (body path or parameter).
+    pub fn field(code: Code, field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(code, detail)
+        }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(Code::UNAUTHORIZED, detail)
+            .with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(Code::FORBIDDEN, "your role may not call this route")
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            Code::INTERNAL,
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(
+            Code::DATABASE_UNAVAILABLE,
+            "the database is unavailable; retry shortly",
+        )
+        .with_header(header::RETRY_AFTER, "1")
+    }
+
+    pub fn method_not_allowed(allow: &str) -> Self {
+        Self::new(
+            Code::METHOD_NOT_ALLOWED,
+            format!("allowed methods: {allow}"),
+        )
+        .with_header(header::ALLOW, allow)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = Problem {
+            kind: format!("urn:pilotledger:problem:{}", self.code.code),
+            title: self.code.title,
+            status: self.code.status,
+            code: self.code.code,
+            detail: &self.detail,
+            field: self.field.as_deref(),
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        res.content_type("application/problem+json");
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.clone()));
+        }
+        res.body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+/// The one mapping from storage errors to HTTP: not found → 404, pool/busy → 503,
+/// the rest → an opaque 500 that logs its cause.
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        use diesel::result::Error as D;
+        match e {
+            DbError::NotFound => Self::new(Code::NOT_FOUND, "not found"),
+            DbError::Unavailable(cause) => Self::unavailable(cause),
+            DbError::Conflict(what) => Self::new(Code::CONFLICT, what),
+            DbError::Query(D::NotFound) => Self::new(Code::NOT_FOUND, "not found"),
+            DbError::Query(D::DatabaseError(kind, info)) if is_transient(&kind, info.message()) => {
+                Self::unavailable(info.message())
+            }
+            DbError::Query(D::BrokenTransactionManager) => Self::unavailable("broken connection"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+fn is_transient(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    matches!(kind, K::ClosedConnection | K::SerializationFailure)
+        || message.contains("database is locked")
+        || message.contains("database is busy")
+        || message.contains("readonly database")
+        || message.contains("disk I/O error")
+        || message.contains("unable to open database")
+        || message.contains("server closed the connection")
+        || message.contains("terminating connection")
+        || message.contains("could not connect")
+        || message.contains("no connection to the server")
+}
+
+impl From<MoneyError> for ApiError {
+    fn from(e: MoneyError) -> Self {
+        match e {
+            MoneyError::Overflow => Self::new(Code::AMOUNT_OVERFLOW, e.to_string()),
+            MoneyError::UnknownCurrency(_) => {
+                Self::field(Code::UNKNOWN_CURRENCY, "currency", e.to_string())
+            }
+            _ => Self::field(Code::INVALID_AMOUNT, "amount", e.to_string()),
+        }
+    }
+}
+
+/// Blocking-pool failures (the closure panicked or the pool shut down).
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,21 @@
+//! pilotledger: tracks the return on enterprise AI pilots.
+//!
+//! - `domain` — the nouns and their rules (ids, vocabularies, money, pilots,
+//!   entries); no web or database code.
+//! - `analytics` — pure computations (rates, intervals, trends, projections).
+//! - `db` — the only module that speaks diesel: connection, migrations, queries.
+//! - `auth` — bearer JWT verification and role checks.
+//! - `routes` — HTTP handlers, one file per resource.
+//! - `error` — the stable error-code table and problem+json.
+//! - `config`, `telemetry`, `startup`, `cli` — wiring.
+
+pub mod analytics;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,268 @@
+//! Request extractors that turn every rejection into a problem+json naming the
+//! field: JSON bodies (size-limited, strict content type, path-aware errors),
+//! query strings, path ids and cursors.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Code};
+
+/// Default and largest page size for every list.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// A JSON body parsed into `T`, with the raw bytes kept for idempotency hashing.
+pub struct Json<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+/// Largest accepted body, from the app's settings.
+fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<actix_web::web::Data<super::AppState>>()
+        .map(|s| s.settings.max_body_bytes)
+        .unwrap_or(1024 * 1024)
+}
+
+/// Reads the whole body, refusing anything over `limit` with 413 before
+/// buffering it.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
+        if let Some(n) = len.to_str().ok().and_then(|s| s.parse::<usize>().ok()) {
+            if n > limit {
+                return Err(too_large(limit));
+            }
+        }
+    }
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => too_large(limit),
+            _ => ApiError::new(Code::MALFORMED_BODY, "the request body could not be read"),
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        Code::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than {limit} bytes"),
+    )
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::field(
+                    Code::UNSUPPORTED_MEDIA_TYPE,
+                    "Content-Type",
+                    "send the body as application/json",
+                ));
+            }
+            let raw = read_body(&req, payload, body_limit(&req)).await?;
+            let value = parse_json(&raw)?;
+            Ok(Json { value, raw })
+        })
+    }
+}
+
+/// Parses JSON strictly (no trailing data), mapping serde's errors to codes: bad
+/// syntax → 400 `malformed_json`; a wrong type, unknown field, unknown enum value
+/// or missing field → 422 naming the field's path.
+pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(&path, e.into_inner())
+    })?;
+    de.end().map_err(|e| json_error(".", e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = strip_position(&e.to_string());
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            Code::MALFORMED_JSON,
+            format!("the body is not valid JSON: {message}"),
+        ),
+        Category::Data => {
+            let path = if path == "." {
+                String::new()
+            } else {
+                path.to_owned()
+            };
+            let named = backticked(&message);
+            let join = |name: &str| {
+                if path.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            };
+            if message.starts_with("unknown field") {
+                // serde_path_to_error already ends the path with the unknown key.
+                let name = named.unwrap_or("?");
+                let field = if path == name || path.ends_with(&format!(".{name}")) {
+                    path.clone()
+                } else {
+                    join(name)
+                };
+                ApiError::field(Code::UNKNOWN_FIELD, field, message)
+            } else if message.starts_with("missing field") {
+                ApiError::field(Code::MISSING_FIELD, join(named.unwrap_or("?")), message)
+            } else {
+                let field = if path.is_empty() {
+                    "body".to_owned()
+                } else {
+                    path
+                };
+                ApiError::field(Code::INVALID_FIELD, field, message)
+            }
+        }
+    }
+}
+
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string parsed into `T`; errors are 400 `invalid_query` naming the
+/// parameter. Query structs deny unknown parameters so typos are caught.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = backticked(&message)
+            .filter(|_| {
+                message.starts_with("unknown field") || message.starts_with("missing field")
+            })
+            .map(str::to_owned)
+            .unwrap_or(if path == "." {
+                "query".to_owned()
+            } else {
+                path
+            });
+        ApiError::field(Code::INVALID_QUERY, field, message)
+    })
+}
+
+/// Parses a path segment as an id, answering 400 `invalid_id` naming the
+/// parameter when it is not a canonical UUID.
+pub fn path_id<T>(
+    name: &'static str,
+    raw: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, ApiError> {
+    parse(raw)
+        .ok_or_else(|| ApiError::field(Code::INVALID_ID, name, format!("{name} must be a UUID")))
+}
+
+/// Paging parameters shared by every list.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging<Id> {
+    pub after: Option<Id>,
+    pub limit: i64,
+}
+
+/// Validates `limit` (1..=MAX_LIMIT, default DEFAULT_LIMIT) and decodes `cursor`.
+pub fn paging<Id>(
+    cursor: Option<&str>,
+    limit: Option<i64>,
+    parse: impl Fn(&str) -> Option<Id>,
+) -> Result<Paging<Id>, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "limit",
+            format!("limit must be from 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let after = match cursor {
+        None => None,
+        Some(c) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| parse(&s))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::INVALID_QUERY,
+                        "cursor",
+                        "not a cursor this API issued",
+                    )
+                })?,
+        ),
+    };
+    Ok(Paging { after, limit })
+}
+
+/// The cursor for the page after one ending at `last_id` (None at the end).
+pub fn next_cursor(last_id: Option<&str>, page_len: usize, limit: i64) -> Option<String> {
+    if (page_len as i64) < limit {
+        return None;
+    }
+    last_id.map(|id| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id))
+}

@@ -1,0 +1,26 @@
+//! Liveness, readiness and the API spec.
+
+use actix_web::{web, HttpResponse};
+
+use super::AppState;
+use crate::error::ApiResult;
+
+/// The OpenAPI document, embedded at build time.
+pub const OPENAPI: &str = include_str!("../../api-spec/openapi.json");
+
+/// The process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The process can reach its database.
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    state.db(|conn| Ok(crate::db::ping(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
+}

@@ -1,0 +1,142 @@
+//! `Idempotency-Key` handling for writes that create money entries or import.
+//! The key, the request's hash and the response are stored in the same
+//! transaction as the write, so a retried request either replays the stored
+//! answer or, when the first attempt never committed, is processed once.
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::auth::AuthContext;
+use crate::db::idempotency::IdempotencyView;
+use crate::db::DbConnection;
+use crate::error::{ApiError, ApiResult, Code};
+
+/// Header set on a replayed response.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+
+/// How long a key is remembered.
+pub const KEY_TTL_HOURS: i64 = 24;
+
+fn key_of(req: &HttpRequest) -> ApiResult<String> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Err(ApiError::field(
+            Code::IDEMPOTENCY_KEY_MISSING,
+            "Idempotency-Key",
+            "send an Idempotency-Key header (a UUID you generate per logical request)",
+        ));
+    };
+    let key = v.to_str().unwrap_or("");
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(ApiError::field(
+            Code::INVALID_HEADER,
+            "Idempotency-Key",
+            "Idempotency-Key must be 1–255 printable ASCII characters",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+fn request_hash(req: &HttpRequest, raw: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b" ");
+    h.update(req.path().as_bytes());
+    h.update(b"\n");
+    h.update(raw);
+    hex::encode(h.finalize())
+}
+
+enum Outcome {
+    Fresh(u16, String),
+    Replay(IdempotencyView),
+}
+
+fn replay(rec: &IdempotencyView, hash: &str) -> ApiResult<HttpResponse> {
+    if rec.request_hash != hash {
+        return Err(ApiError::field(
+            Code::IDEMPOTENCY_KEY_REUSED,
+            "Idempotency-Key",
+            "this key was already used with a different request; use a new key",
+        ));
+    }
+    let status = StatusCode::from_u16(rec.response_status as u16).unwrap_or(StatusCode::OK);
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header((REPLAYED_HEADER, "true"))
+        .body(rec.response_body.clone()))
+}
+
+/// Runs `write` once per (organisation, token, key) within 24 hours and stores
+/// its successful response; errors are not stored, so a corrected retry with
+/// the same key is processed.
+pub async fn idempotent_write(
+    state: &AppState,
+    auth: &AuthContext,
+    req: &HttpRequest,
+    raw: &Bytes,
+    write: impl FnOnce(&mut DbConnection) -> ApiResult<(StatusCode, serde_json::Value)> + Send + 'static,
+) -> ApiResult<HttpResponse> {
+    let key = key_of(req)?;
+    let hash = request_hash(req, raw);
+    let org_id = auth.org.map(|o| o.to_string()).unwrap_or_default();
+    let token_id = auth.jti.clone();
+    let (k, h, o, t) = (key.clone(), hash.clone(), org_id.clone(), token_id.clone());
+    let outcome = state
+        .write(move |conn| {
+            let now = crate::db::now();
+            let not_before = now - chrono::TimeDelta::hours(KEY_TTL_HOURS);
+            if let Some(rec) = crate::db::idempotency::find(conn, &o, &t, &k, not_before)? {
+                return Ok(Outcome::Replay(rec));
+            }
+            let (status, body) = write(conn)?;
+            let body = body.to_string();
+            let record = IdempotencyView {
+                org_id: o,
+                token_id: t,
+                idem_key: k,
+                request_hash: h,
+                response_status: i32::from(status.as_u16()),
+                response_body: body.clone(),
+                created_at: now,
+            };
+            crate::db::idempotency::insert(conn, &record).map_err(|e| {
+                if e.is_unique_violation() {
+                    ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE)
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(Outcome::Fresh(status.as_u16(), body))
+        })
+        .await;
+    match outcome {
+        Ok(Outcome::Fresh(status, body)) => Ok(HttpResponse::build(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        )
+        .content_type("application/json")
+        .body(body)),
+        Ok(Outcome::Replay(rec)) => replay(&rec, &hash),
+        Err(e) if e.code == Code::CONFLICT && e.detail == IDEMPOTENCY_RACE => {
+            // A concurrent request with the same key committed first (PostgreSQL
+            // lets both run until the key's unique index decides): answer with
+            // what it stored.
+            let rec = state
+                .db(move |conn| {
+                    let not_before = crate::db::now() - chrono::TimeDelta::hours(KEY_TTL_HOURS);
+                    Ok(crate::db::idempotency::find(
+                        conn, &org_id, &token_id, &key, not_before,
+                    )?)
+                })
+                .await?
+                .ok_or_else(|| ApiError::new(Code::IDEMPOTENCY_KEY_IN_FLIGHT, "retry shortly"))?;
+            replay(&rec, &hash)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Detail text marking a lost race on the idempotency key's unique index.
+pub const IDEMPOTENCY_RACE: &str = "idempotency key race";

@@ -1,0 +1,202 @@
+//! HTTP routes: one file per resource, request and response types beside their
+//! handlers. `ROUTES` is the table of every path and method the server answers;
+//! registration, 405 answers, the API spec test and the tenant-isolation test all
+//! read it, so a route cannot exist without appearing there.
+
+pub mod audit;
+pub mod entries;
+pub mod extract;
+pub mod fx;
+pub mod health;
+pub mod idempotency;
+pub mod orgs;
+pub mod pilots;
+pub mod tokens;
+pub mod views;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse, Resource};
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db::{DbConnection, Pool};
+use crate::error::{ApiError, ApiResult, Code};
+
+/// Shared state of the application.
+pub struct AppState {
+    pub pool: Pool,
+    pub keys: Arc<JwtKeys>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Runs database work on the blocking pool, never on the async executor.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::unavailable)?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like `db`, inside one write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        self.db(move |conn| crate::db::write_tx(conn, f)).await
+    }
+
+    /// Like `db`, inside one read transaction (a consistent snapshot).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        self.db(move |conn| crate::db::read_tx(conn, f)).await
+    }
+}
+
+/// One path and the methods it answers.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+/// Every route the server answers, with its methods.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        path: "/healthz",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        path: "/readyz",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        path: "/openapi.json",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        path: "/v1/orgs",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: "/v1/orgs/{org_id}",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        path: "/v1/tokens",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: "/v1/tokens/{token_id}",
+        methods: &["DELETE"],
+    },
+    RouteSpec {
+        path: "/v1/pilots",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: "/v1/pilots/{pilot_id}",
+        methods: &["GET", "PATCH"],
+    },
+    RouteSpec {
+        path: "/v1/pilots/{pilot_id}/spend",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: "/v1/pilots/{pilot_id}/impact",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: "/v1/pilots/{pilot_id}/entries/{entry_id}",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        path: "/v1/pilots/{pilot_id}/entries/{entry_id}/reverse",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        path: "/v1/fx-rates",
+        methods: &["PUT"],
+    },
+    RouteSpec {
+        path: "/v1/audit",
+        methods: &["GET"],
+    },
+];
+
+/// A resource for a path in `ROUTES`, whose unmatched methods answer 405 with
+/// `Allow`. Panics at start-up for a path missing from the table, so the table
+/// cannot fall behind the registrations.
+pub fn resource(path: &'static str) -> Resource {
+    let spec = ROUTES
+        .iter()
+        .find(|r| r.path == path)
+        .unwrap_or_else(|| panic!("route {path} is registered but missing from ROUTES"));
+    let allow = spec.methods.join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, ApiError>(ApiError::method_not_allowed(&allow)) }
+    }))
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/openapi.json").route(web::get().to(health::openapi)))
+        .service(
+            resource("/v1/orgs")
+                .route(web::get().to(orgs::list_orgs))
+                .route(web::post().to(orgs::create_org)),
+        )
+        .service(resource("/v1/orgs/{org_id}").route(web::get().to(orgs::get_org)))
+        .service(
+            resource("/v1/tokens")
+                .route(web::get().to(tokens::list_tokens))
+                .route(web::post().to(tokens::create_token)),
+        )
+        .service(resource("/v1/tokens/{token_id}").route(web::delete().to(tokens::revoke_token)))
+        .service(
+            resource("/v1/pilots")
+                .route(web::get().to(pilots::list_pilots))
+                .route(web::post().to(pilots::create_pilot)),
+        )
+        .service(
+            resource("/v1/pilots/{pilot_id}")
+                .route(web::get().to(pilots::get_pilot))
+                .route(web::patch().to(pilots::update_pilot)),
+        )
+        .service(
+            resource("/v1/pilots/{pilot_id}/spend")
+                .route(web::get().to(entries::list_spend))
+                .route(web::post().to(entries::create_spend)),
+        )
+        .service(
+            resource("/v1/pilots/{pilot_id}/impact")
+                .route(web::get().to(entries::list_impact))
+                .route(web::post().to(entries::create_impact)),
+        )
+        .service(
+            resource("/v1/pilots/{pilot_id}/entries/{entry_id}")
+                .route(web::get().to(entries::get_entry)),
+        )
+        .service(
+            resource("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse")
+                .route(web::post().to(entries::reverse_entry)),
+        )
+        .service(resource("/v1/fx-rates").route(web::put().to(fx::put_fx_rates)))
+        .service(resource("/v1/audit").route(web::get().to(audit::list_audit)));
+}
+
+/// Unknown paths answer a problem+json 404.
+pub async fn not_found() -> ApiResult<HttpResponse> {
+    Err(ApiError::new(Code::NOT_FOUND, "no such route"))
+}

@@ -1,0 +1,202 @@
+//! `/v1/tokens`: team tokens an organisation's admin issues, lists and revokes.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{next_cursor, paging, path_id, Json, Query};
+use super::views::{rfc3339, Page};
+use super::AppState;
+use crate::auth::{AuthContext, Role};
+use crate::db::tokens::TokenView;
+use crate::domain::ids::{OrgId, TokenId};
+use crate::domain::pilots::check_text;
+use crate::error::{ApiError, ApiResult, Code};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    pub role: Role,
+    pub label: String,
+    pub ttl_days: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct CreatedTokenJson {
+    pub id: String,
+    pub token: String,
+    pub role: &'static str,
+    pub label: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenJson {
+    pub id: String,
+    pub role: String,
+    pub label: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<TokenView> for TokenJson {
+    fn from(t: TokenView) -> Self {
+        Self {
+            id: t.id,
+            role: t.role,
+            label: t.label,
+            created_by: t.created_by,
+            created_at: rfc3339(t.created_at),
+            expires_at: rfc3339(t.expires_at),
+            revoked_at: t.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// Mints a token and records it so it can be listed and revoked. Shared by the
+/// route and the offline CLI.
+pub fn issue_token(
+    conn: &mut crate::db::DbConnection,
+    keys: &crate::auth::JwtKeys,
+    org: Option<OrgId>,
+    role: Role,
+    label: &str,
+    ttl_days: i64,
+    created_by: &str,
+) -> ApiResult<(String, TokenView)> {
+    let org_text = org.map(|o| o.to_string());
+    let sub = format!("token:{label}");
+    let (jwt, claims) = keys
+        .mint(
+            &sub,
+            org_text.as_deref(),
+            role,
+            std::time::Duration::from_secs(ttl_days as u64 * 86_400),
+        )
+        .map_err(|e| {
+            ApiError::new(
+                Code::CONFLICT,
+                format!("this server cannot mint tokens: {e}"),
+            )
+        })?;
+    let row = TokenView {
+        id: claims.jti.clone(),
+        org_id: org_text,
+        role: role.as_str().to_owned(),
+        label: label.to_owned(),
+        created_by: created_by.to_owned(),
+        created_at: chrono::DateTime::from_timestamp(claims.iat, 0)
+            .unwrap_or_default()
+            .naive_utc(),
+        expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
+            .unwrap_or_default()
+            .naive_utc(),
+        revoked_at: None,
+    };
+    crate::db::tokens::insert(conn, &row)?;
+    Ok((jwt, row))
+}
+
+pub async fn create_token(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    body: Json<CreateTokenBody>,
+) -> ApiResult<HttpResponse> {
+    let org = auth.org_admin()?;
+    let b = body.value;
+    if !matches!(b.role, Role::Member | Role::Finance | Role::Admin) {
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "role",
+            "an organisation can issue member, finance or admin tokens",
+        ));
+    }
+    let label = check_text("label", &b.label, 100).map_err(super::pilots::field_error)?;
+    let ttl_days = b.ttl_days.unwrap_or(90);
+    if !(1..=365).contains(&ttl_days) {
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "ttl_days",
+            "ttl_days must be from 1 to 365",
+        ));
+    }
+    let actor = auth.actor();
+    let keys = state.keys.clone();
+    let role = b.role;
+    let (jwt, row) = state
+        .write(move |conn| {
+            let (jwt, row) = issue_token(conn, &keys, Some(org), role, &label, ttl_days, &actor.sub)?;
+            let after = serde_json::json!({"role": row.role, "label": row.label, "expires_at": rfc3339(row.expires_at)});
+            crate::db::audit::record(conn, Some(org), &actor, "token.create", "token", &row.id, None, Some(&after))?;
+            Ok((jwt, row))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedTokenJson {
+        id: row.id,
+        token: jwt,
+        role: role.as_str(),
+        label: row.label,
+        expires_at: rfc3339(row.expires_at),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    q: Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let org = auth.org_admin()?;
+    let page = paging(q.0.cursor.as_deref(), q.0.limit, TokenId::parse)?;
+    let rows = state
+        .db(move |conn| Ok(crate::db::tokens::list(conn, org, page.after, page.limit)?))
+        .await?;
+    let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.into_iter().map(TokenJson::from).collect(),
+        next_cursor: next,
+    }))
+}
+
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let org = auth.org_admin()?;
+    let id = path_id("token_id", &path, TokenId::parse)?;
+    let actor = auth.actor();
+    state
+        .write(move |conn| {
+            let before = crate::db::tokens::find(conn, org, id).map_err(|e| match e {
+                crate::db::DbError::NotFound => {
+                    ApiError::new(Code::TOKEN_NOT_FOUND, "no such token")
+                }
+                other => other.into(),
+            })?;
+            let now = crate::db::now();
+            crate::db::tokens::revoke(conn, org, id, now)?;
+            let b = serde_json::json!({"revoked_at": before.revoked_at.map(rfc3339)});
+            let a = serde_json::json!({"revoked_at": rfc3339(before.revoked_at.unwrap_or(now))});
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "token.revoke",
+                "token",
+                &before.id,
+                Some(&b),
+                Some(&a),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

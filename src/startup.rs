@@ -1,0 +1,126 @@
+//! `Application::build`: pool, migrations, keys, routes and the listener. `main`
+//! and every test use it; binding port 0 picks a free port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::keys::{load_or_create_secret, Secret};
+use crate::auth::{JwtKeys, Role};
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::routes::{self, AppState};
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// An operator token printed on first start (when the secret was generated).
+    pub first_start_token: Option<String>,
+}
+
+/// Builds the pool and runs migrations; shared by `serve`, `migrate` and the
+/// offline CLI commands.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let size = settings
+        .pool_size
+        .unwrap_or(match db::backend_of(&settings.database_url) {
+            Some(db::Backend::Postgres) => 16,
+            _ => 8,
+        });
+    let pool = db::build_pool(&settings.database_url, size)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    db::run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+/// Loads the verification keys from the configuration; returns whether a new
+/// HS256 secret was generated into the data folder.
+pub fn load_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
+    let (iss, aud) = (settings.jwt_issuer.clone(), settings.jwt_audience.clone());
+    if let Some(path) = &settings.jwt_public_key {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("PILOTLEDGER_JWT_PUBLIC_KEY {}: {e}", path.display()))?;
+        return Ok((JwtKeys::from_public_pem(&pem, iss, aud)?, false));
+    }
+    if let Some(secret) = &settings.jwt_secret {
+        let keys = JwtKeys::hs256(Secret::new(secret.expose().as_bytes().to_vec()), iss, aud)
+            .map_err(|e| anyhow::anyhow!("PILOTLEDGER_JWT_SECRET: {e}"))?;
+        return Ok((keys, false));
+    }
+    let (secret, created) = load_or_create_secret(&settings.data_dir)?;
+    Ok((JwtKeys::hs256(secret, iss, aud)?, created))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let s = settings.clone();
+        let (pool, keys, created) = web::block(move || -> anyhow::Result<_> {
+            let pool = open_database(&s)?;
+            let (keys, created) = load_keys(&s)?;
+            Ok((pool, keys, created))
+        })
+        .await??;
+        let keys = Arc::new(keys);
+        let first_start_token = if created && keys.can_mint() {
+            let (pool, keys) = (pool.clone(), keys.clone());
+            Some(
+                web::block(move || -> anyhow::Result<String> {
+                    let mut conn = pool.get()?;
+                    let (jwt, _) = routes::tokens::issue_token(
+                        &mut conn,
+                        &keys,
+                        None,
+                        Role::Operator,
+                        "first-start operator",
+                        30,
+                        "pilotledger serve",
+                    )
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    Ok(jwt)
+                })
+                .await??,
+            )
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(&settings.addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            keys,
+            settings: Arc::new(settings),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(crate::telemetry::request_log))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            first_start_token,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until stopped; SIGTERM/SIGINT drain in-flight requests first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

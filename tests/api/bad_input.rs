@@ -1,0 +1,306 @@
+//! A table of bad inputs: each answers its problem+json naming what is wrong,
+//! and none writes anything.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+}
+
+fn case(
+    name: &'static str,
+    path: &str,
+    body: serde_json::Value,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        method: Method::POST,
+        path: path.to_owned(),
+        content_type: Some("application/json"),
+        body: body.to_string().into_bytes(),
+        status,
+        code,
+        field,
+    }
+}
+
+#[actix_web::test]
+async fn bad_inputs_get_their_problem_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Bad").await;
+    let pid = app.create_pilot(&t.member, "the only pilot").await;
+    let spend = format!("/v1/pilots/{pid}/spend");
+    let with = |field: &str, value: serde_json::Value| {
+        let mut b = pilot_body("x");
+        b[field] = value;
+        b
+    };
+    let mut s_unknown = spend_body("1.00", "USD");
+    s_unknown["colour"] = json!("red");
+    let mut s_missing = spend_body("1.00", "USD");
+    s_missing.as_object_mut().unwrap().remove("period_end");
+    let mut s_backwards = spend_body("1.00", "USD");
+    s_backwards["period_end"] = json!("2025-12-01");
+    let mut cases = vec![
+        Case {
+            content_type: Some("application/json"),
+            body: b"{\"name\": ".to_vec(),
+            ..case(
+                "malformed json",
+                "/v1/pilots",
+                json!(null),
+                400,
+                "malformed_json",
+                None,
+            )
+        },
+        Case {
+            body: Vec::new(),
+            ..case(
+                "empty body",
+                "/v1/pilots",
+                json!(null),
+                400,
+                "malformed_json",
+                None,
+            )
+        },
+        Case {
+            body: format!("{} {{}}", pilot_body("x")).into_bytes(),
+            ..case(
+                "trailing data",
+                "/v1/pilots",
+                json!(null),
+                400,
+                "malformed_json",
+                None,
+            )
+        },
+        Case {
+            content_type: Some("text/plain"),
+            ..case(
+                "wrong content type",
+                "/v1/pilots",
+                pilot_body("x"),
+                415,
+                "unsupported_media_type",
+                Some("Content-Type"),
+            )
+        },
+        case(
+            "unknown field",
+            "/v1/pilots",
+            with("colour", json!("red")),
+            422,
+            "unknown_field",
+            Some("colour"),
+        ),
+        case(
+            "wrong type",
+            "/v1/pilots",
+            with("name", json!(5)),
+            422,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "wrong type in array",
+            "/v1/pilots",
+            with("tags", json!(["a", 1])),
+            422,
+            "invalid_field",
+            Some("tags[1]"),
+        ),
+        case(
+            "unknown enum value",
+            "/v1/pilots",
+            with("business_function", json!("astrology")),
+            422,
+            "invalid_field",
+            Some("business_function"),
+        ),
+        case(
+            "date out of range",
+            "/v1/pilots",
+            with("started_on", json!("1900-01-01")),
+            422,
+            "invalid_field",
+            Some("started_on"),
+        ),
+        case(
+            "impossible date",
+            "/v1/pilots",
+            with("started_on", json!("2026-02-30")),
+            422,
+            "invalid_field",
+            Some("started_on"),
+        ),
+        case(
+            "empty name",
+            "/v1/pilots",
+            with("name", json!("   ")),
+            422,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "missing field",
+            "/v1/pilots",
+            json!({"name": "x"}),
+            422,
+            "missing_field",
+            Some("business_function"),
+        ),
+        case(
+            "unknown field in entry",
+            &spend,
+            s_unknown,
+            422,
+            "unknown_field",
+            Some("colour"),
+        ),
+        case(
+            "missing field in entry",
+            &spend,
+            s_missing,
+            422,
+            "missing_field",
+            Some("period_end"),
+        ),
+        case(
+            "period ends before it starts",
+            &spend,
+            s_backwards,
+            422,
+            "invalid_field",
+            Some("period_end"),
+        ),
+        case(
+            "bad uuid in path",
+            "/v1/pilots/not-a-uuid/spend",
+            spend_body("1.00", "USD"),
+            400,
+            "invalid_id",
+            Some("pilot_id"),
+        ),
+        case(
+            "unknown pilot",
+            &format!("/v1/pilots/{}/spend", uuid::Uuid::new_v4()),
+            spend_body("1.00", "USD"),
+            404,
+            "pilot_not_found",
+            None,
+        ),
+        case(
+            "unknown route",
+            "/v1/nothing-here",
+            json!({}),
+            404,
+            "not_found",
+            None,
+        ),
+        Case {
+            method: Method::PUT,
+            ..case(
+                "wrong method",
+                "/v1/pilots",
+                pilot_body("x"),
+                405,
+                "method_not_allowed",
+                None,
+            )
+        },
+        Case {
+            body: vec![b' '; 70 * 1024],
+            ..case(
+                "oversized body",
+                "/v1/pilots",
+                json!(null),
+                413,
+                "payload_too_large",
+                None,
+            )
+        },
+        Case {
+            body: format!("{{\"name\": \"{}\"}}", "x".repeat(70 * 1024)).into_bytes(),
+            ..case(
+                "oversized json",
+                "/v1/pilots",
+                json!(null),
+                413,
+                "payload_too_large",
+                None,
+            )
+        },
+        Case {
+            body: format!(
+                "{{\"reason\": \"x\", \"replacement\": {}{}}}",
+                "[".repeat(200),
+                "]".repeat(200)
+            )
+            .into_bytes(),
+            ..case(
+                "deeply nested",
+                &format!("/v1/pilots/{pid}/entries/{}/reverse", uuid::Uuid::new_v4()),
+                json!(null),
+                400,
+                "malformed_json",
+                None,
+            )
+        },
+    ];
+    for c in cases.drain(..) {
+        let mut req = app
+            .client
+            .request(c.method.clone(), format!("{}{}", app.base, c.path))
+            .bearer_auth(&t.member)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .body(c.body);
+        if let Some(ct) = c.content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), c.status, "case {}", c.name);
+        if c.status == 405 {
+            assert_eq!(res.headers()["allow"], "GET, POST", "case {}", c.name);
+        }
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(ct, "application/problem+json", "case {}", c.name);
+        let body = json_of(res).await;
+        assert_eq!(body["code"], c.code, "case {}: {body}", c.name);
+        if let Some(f) = c.field {
+            assert_eq!(body["field"], f, "case {}: {body}", c.name);
+        }
+        let detail = body["detail"].as_str().unwrap_or("");
+        for leak in [
+            "SELECT", "INSERT", "diesel", "sqlite", "postgres", "panicked",
+        ] {
+            assert!(
+                !detail.contains(leak),
+                "case {} leaks {leak}: {detail}",
+                c.name
+            );
+        }
+    }
+    // Nothing was written: still one pilot, no entries, and the audit log holds
+    // only the org and pilot creation.
+    let pilots = json_of(app.get("/v1/pilots", &t.member).await).await;
+    assert_eq!(pilots["items"].as_array().unwrap().len(), 1);
+    let entries = json_of(app.get(&spend, &t.member).await).await;
+    assert_eq!(entries["items"].as_array().unwrap().len(), 0);
+    let audit = json_of(app.get("/v1/audit", &t.admin).await).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2);
+}

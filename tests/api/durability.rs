@@ -1,0 +1,139 @@
+//! An acknowledged entry survives SIGKILL of the server process (SQLite, the
+//! embedded default, with synchronous=FULL).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pilotledger::auth::Role;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// The child is reaped by `Server`'s Drop, or by the timeout path below.
+#[allow(clippy::zombie_processes)]
+async fn start(dir: &std::path::Path, database_url: &str, port: u16) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+        .arg("serve")
+        .env("PILOTLEDGER_DATA_DIR", dir)
+        .env("DATABASE_URL", database_url)
+        .env("PILOTLEDGER_ADDR", format!("127.0.0.1:{port}"))
+        .env("PILOTLEDGER_JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = reqwest::Client::new();
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                return Server { child, base };
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not become ready");
+}
+
+#[actix_web::test]
+async fn an_acknowledged_entry_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(dir.path());
+    let port = free_port();
+    let keys = pilotledger::auth::JwtKeys::hs256(
+        pilotledger::auth::keys::Secret::new(SECRET.as_bytes().to_vec()),
+        "pilotledger",
+        "pilotledger",
+    )
+    .unwrap();
+    let operator = mint(&keys, None, Role::Operator);
+    let client = reqwest::Client::new();
+
+    let mut server = start(dir.path(), &database_url, port).await;
+    let org: Value = client
+        .post(format!("{}/v1/orgs", server.base))
+        .bearer_auth(&operator)
+        .json(&org_body("Durable"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member = mint(&keys, Some(org["id"].as_str().unwrap()), Role::Member);
+    let pilot: Value = client
+        .post(format!("{}/v1/pilots", server.base))
+        .bearer_auth(&member)
+        .json(&pilot_body("p"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = pilot["id"].as_str().unwrap().to_owned();
+    let mut acknowledged = Vec::new();
+    for i in 0..20 {
+        let res = client
+            .post(format!("{}/v1/pilots/{pid}/spend", server.base))
+            .bearer_auth(&member)
+            .header("Idempotency-Key", format!("k{i}"))
+            .json(&spend_body(&format!("{i}.01"), "USD"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let e: Value = res.json().await.unwrap();
+        acknowledged.push(e["id"].as_str().unwrap().to_owned());
+    }
+    // SIGKILL: no shutdown hooks, no flush.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let mut server = start(dir.path(), &database_url, port).await;
+    let list: Value = client
+        .get(format!("{}/v1/pilots/{pid}/spend?limit=100", server.base))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, acknowledged);
+    // 0.01 + 1.01 + … + 19.01 = 190 + 0.20 = 190.20
+    assert_eq!(list["totals"][0]["amount"], "190.20");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}

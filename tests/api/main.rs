@@ -1,0 +1,15 @@
+//! One integration binary: every test spawns the real application on a free port
+//! over a fresh database — SQLite by default, PostgreSQL when
+//! `PILOTLEDGER_TEST_BACKEND=postgres` (with `TEST_DATABASE_URL` naming a server).
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod durability;
+mod idempotency;
+mod ledger;
+mod money;
+mod routes_table;
+mod tenancy;
+mod walkthrough;

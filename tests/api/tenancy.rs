@@ -1,0 +1,219 @@
+//! Tenant isolation as a matrix over every registered route: another
+//! organisation's admin gets 404 on our objects and never sees our data; roles
+//! that may not call a route get 403; nothing of ours changes. A route missing
+//! from the matrix fails the test.
+
+use pilotledger::auth::Role;
+use pilotledger::routes::ROUTES;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    Public,
+    Operator,
+    /// Operator, or an admin for their own organisation.
+    OperatorOrOwnAdmin,
+    OrgAdmin,
+    OrgRead,
+    OrgWrite,
+}
+
+fn access(path: &str, method: &str) -> Option<Access> {
+    use Access::*;
+    Some(match (path, method) {
+        ("/healthz" | "/readyz" | "/openapi.json", "GET") => Public,
+        ("/v1/orgs", "POST") => Operator,
+        ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnAdmin,
+        ("/v1/tokens", "GET" | "POST")
+        | ("/v1/tokens/{token_id}", "DELETE")
+        | ("/v1/audit", "GET") => OrgAdmin,
+        ("/v1/pilots", "GET")
+        | ("/v1/pilots/{pilot_id}", "GET")
+        | ("/v1/pilots/{pilot_id}/spend", "GET")
+        | ("/v1/pilots/{pilot_id}/impact", "GET")
+        | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET") => OrgRead,
+        ("/v1/pilots", "POST")
+        | ("/v1/pilots/{pilot_id}", "PATCH")
+        | ("/v1/pilots/{pilot_id}/spend", "POST")
+        | ("/v1/pilots/{pilot_id}/impact", "POST")
+        | ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => OrgWrite,
+        ("/v1/fx-rates", "PUT") => Operator,
+        _ => return None,
+    })
+}
+
+/// Organisation A's objects.
+struct Victim {
+    org: String,
+    pilot: String,
+    entry: String,
+    token: String,
+}
+
+fn body_for(path: &str, method: &str) -> Option<Value> {
+    Some(match (path, method) {
+        ("/v1/orgs", "POST") => org_body("Probe"),
+        ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
+        ("/v1/pilots", "POST") => pilot_body("probe"),
+        ("/v1/pilots/{pilot_id}", "PATCH") => json!({"name": "hijacked"}),
+        ("/v1/pilots/{pilot_id}/spend", "POST") => spend_body("1.00", "USD"),
+        ("/v1/pilots/{pilot_id}/impact", "POST") => impact_body("1.00", "USD"),
+        ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => json!({"reason": "probe"}),
+        ("/v1/fx-rates", "PUT") => {
+            json!({"rates": [{"currency": "EUR", "date": "2026-01-31", "rate_to_usd": "1.1"}]})
+        }
+        _ => return None,
+    })
+}
+
+fn fill(path: &str, v: &Victim) -> String {
+    path.replace("{org_id}", &v.org)
+        .replace("{pilot_id}", &v.pilot)
+        .replace("{entry_id}", &v.entry)
+        .replace("{token_id}", &v.token)
+}
+
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{}", app.base, path),
+        )
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .header("If-Match", "*");
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    req.send().await.unwrap()
+}
+
+async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
+    json!({
+        "pilot": json_of(app.get(&format!("/v1/pilots/{}", v.pilot), &a.admin).await).await,
+        "spend": json_of(app.get(&format!("/v1/pilots/{}/spend", v.pilot), &a.admin).await).await,
+        "impact": json_of(app.get(&format!("/v1/pilots/{}/impact", v.pilot), &a.admin).await).await,
+        "tokens": json_of(app.get("/v1/tokens", &a.admin).await).await,
+        "pilots": json_of(app.get("/v1/pilots", &a.admin).await).await,
+    })
+}
+
+#[actix_web::test]
+async fn tenant_isolation_matrix_covers_every_route() {
+    let app = TestApp::spawn().await;
+    let a = app.tenant("Victim AG").await;
+    let b = app.tenant("Intruder Ltd").await;
+    let pilot = app.create_pilot(&a.member, "secret pilot").await;
+    let entry = json_of(
+        app.post_idem(
+            &format!("/v1/pilots/{pilot}/spend"),
+            &a.member,
+            &spend_body("9.99", "USD"),
+        )
+        .await,
+    )
+    .await;
+    let token = json_of(
+        app.post(
+            "/v1/tokens",
+            &a.admin,
+            &json!({"role": "member", "label": "victim-ci"}),
+        )
+        .await,
+    )
+    .await;
+    let v = Victim {
+        org: a.org.clone(),
+        pilot,
+        entry: entry["id"].as_str().unwrap().to_owned(),
+        token: token["id"].as_str().unwrap().to_owned(),
+    };
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let before = snapshot(&app, &a, &v).await;
+    let secrets = [
+        v.org.as_str(),
+        v.pilot.as_str(),
+        v.entry.as_str(),
+        v.token.as_str(),
+        "secret pilot",
+        "Victim AG",
+    ];
+
+    for route in ROUTES {
+        for method in route.methods {
+            let kind = access(route.path, method).unwrap_or_else(|| {
+                panic!(
+                    "{method} {} is not in the tenant-isolation matrix",
+                    route.path
+                )
+            });
+            let path = fill(route.path, &v);
+            let body = body_for(route.path, method);
+            let org_scoped = matches!(kind, Access::OrgAdmin | Access::OrgRead | Access::OrgWrite);
+            let has_id = route.path.contains('{');
+
+            // B's admin on A's objects: 404; on id-less org routes: only B's data.
+            if org_scoped || kind == Access::OperatorOrOwnAdmin {
+                let res = call(&app, method, &path, &b.admin, body.as_ref()).await;
+                let status = res.status().as_u16();
+                let text = res.text().await.unwrap();
+                if has_id {
+                    assert_eq!(status, 404, "B admin {method} {}: {text}", route.path);
+                } else {
+                    assert!(
+                        status < 300,
+                        "B admin {method} {} answered {status}: {text}",
+                        route.path
+                    );
+                }
+                for s in secrets {
+                    assert!(!text.contains(s), "B admin {method} {} saw {s}", route.path);
+                }
+            }
+            // Roles that may not call the route: 403.
+            let forbidden: Vec<(&str, &str)> = match kind {
+                Access::Public => vec![],
+                Access::Operator => vec![
+                    ("admin", &a.admin),
+                    ("member", &a.member),
+                    ("finance", &a.finance),
+                    ("researcher", &researcher),
+                ],
+                Access::OperatorOrOwnAdmin => vec![
+                    ("member", &a.member),
+                    ("finance", &a.finance),
+                    ("researcher", &researcher),
+                ],
+                Access::OrgAdmin => vec![
+                    ("member", &a.member),
+                    ("finance", &a.finance),
+                    ("researcher", &researcher),
+                    ("operator", &app.operator),
+                ],
+                Access::OrgWrite => vec![
+                    ("finance", &a.finance),
+                    ("researcher", &researcher),
+                    ("operator", &app.operator),
+                ],
+                Access::OrgRead => vec![("researcher", &researcher), ("operator", &app.operator)],
+            };
+            for (who, token) in forbidden {
+                let res = call(&app, method, &path, token, body.as_ref()).await;
+                assert_eq!(res.status(), 403, "{who} {method} {}", route.path);
+                let problem = json_of(res).await;
+                assert_eq!(problem["code"], "forbidden");
+            }
+        }
+    }
+    assert_eq!(snapshot(&app, &a, &v).await, before, "A's data changed");
+}
