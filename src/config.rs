@@ -12,6 +12,12 @@
 //! | `PILOTLEDGER_JWT_AUDIENCE` | `pilotledger` | required `aud` |
 //! | `PILOTLEDGER_DB_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
 //! | `PILOTLEDGER_MAX_BODY_BYTES` | 1048576 | larger bodies answer 413 |
+//! | `PILOTLEDGER_DISCLOSURE_MIN_ORGANISATIONS` | 5 | fewer distinct organisations in a cell → suppressed; can only be raised |
+//! | `PILOTLEDGER_DISCLOSURE_P_PERCENT` | 10 | the p%-rule's p; can only be raised |
+//! | `PILOTLEDGER_DISCLOSURE_MIN_EACH_SIDE` | 3 | organisations needed on each side of a rate; can only be raised |
+//! | `PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE` | 60 | per-token budget for aggregate queries (429 beyond) |
+//! | `PILOTLEDGER_REQUESTS_PER_MINUTE` | 6000 | per-token budget for all authenticated requests (429 beyond) |
+//! | `PILOTLEDGER_MAX_IMPORT_BYTES` | 67108864 | larger imports answer 413 |
 //! | `RUST_LOG` | `info` | tracing filter |
 //! | `PILOTLEDGER_LOG_FORMAT` | `pretty` | `pretty` or `json` |
 
@@ -55,7 +61,13 @@ pub struct Settings {
     pub jwt_audience: String,
     pub pool_size: Option<u32>,
     pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
     pub log_format: LogFormat,
+    pub disclosure_min_organisations: u32,
+    pub disclosure_p_percent: u32,
+    pub disclosure_min_each_side: u32,
+    pub research_queries_per_minute: u32,
+    pub requests_per_minute_per_token: u32,
 }
 
 impl Settings {
@@ -63,10 +75,9 @@ impl Settings {
     /// silent defaults.
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let data_dir =
-            PathBuf::from(var("PILOTLEDGER_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database_url = var("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pilotledger.db").display()));
+        let data_dir = PathBuf::from(var("PILOTLEDGER_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url =
+            var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pilotledger.db").display()));
         let pool_size = match var("PILOTLEDGER_DB_POOL_SIZE") {
             Some(v) => Some(
                 v.parse::<u32>()
@@ -89,7 +100,19 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(_) => return Err("PILOTLEDGER_LOG_FORMAT must be pretty or json".into()),
         };
+        let number = |name: &str, default: u32| -> Result<u32, String> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u32>().map_err(|_| format!("{name} must be a whole number")),
+            }
+        };
         Ok(Self {
+            disclosure_min_organisations: number("PILOTLEDGER_DISCLOSURE_MIN_ORGANISATIONS", 5)?,
+            disclosure_p_percent: number("PILOTLEDGER_DISCLOSURE_P_PERCENT", 10)?,
+            disclosure_min_each_side: number("PILOTLEDGER_DISCLOSURE_MIN_EACH_SIDE", 3)?,
+            research_queries_per_minute: number("PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE", 60)?,
+            requests_per_minute_per_token: number("PILOTLEDGER_REQUESTS_PER_MINUTE", 6000)?,
+            max_import_bytes: number("PILOTLEDGER_MAX_IMPORT_BYTES", 64 * 1024 * 1024)? as usize,
             database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,

@@ -53,6 +53,7 @@ codes! {
     UNKNOWN_CURRENCY = (422, "unknown_currency", "Not an ISO 4217 currency code");
     AMOUNT_OVERFLOW = (422, "amount_overflow", "A sum of money is too large to represent exactly");
     FX_RATE_MISSING = (422, "fx_rate_missing", "No FX rate for a currency and date");
+    IMPORT_REJECTED = (422, "import_rejected", "The import was rejected; nothing was written");
     IDEMPOTENCY_KEY_REUSED = (422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");
     ENTRY_ALREADY_REVERSED = (422, "entry_already_reversed", "The entry has already been reversed");
     CANNOT_REVERSE_REVERSAL = (422, "cannot_reverse_reversal", "A reversal cannot itself be reversed");
@@ -69,6 +70,17 @@ pub struct ApiError {
     pub detail: String,
     pub field: Option<String>,
     pub headers: Vec<(header::HeaderName, String)>,
+    /// Per-row problems of a rejected import (`row`, `field`, `reason`).
+    pub errors: Option<Box<Vec<RowError>>>,
+}
+
+/// One rejected row of an import.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line (NDJSON) or data row (CSV, header excluded).
+    pub row: usize,
+    pub field: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Serialize)]
@@ -81,6 +93,8 @@ struct Problem<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[RowError]>::is_empty")]
+    errors: &'a [RowError],
 }
 
 impl ApiError {
@@ -90,6 +104,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             headers: Vec::new(),
+            errors: None,
         }
     }
 
@@ -107,8 +122,7 @@ impl ApiError {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(Code::UNAUTHORIZED, detail)
-            .with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
+        Self::new(Code::UNAUTHORIZED, detail).with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
     }
 
     pub fn forbidden() -> Self {
@@ -117,27 +131,17 @@ impl ApiError {
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            Code::INTERNAL,
-            "an internal error occurred; it has been logged",
-        )
+        Self::new(Code::INTERNAL, "an internal error occurred; it has been logged")
     }
 
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "database unavailable");
-        Self::new(
-            Code::DATABASE_UNAVAILABLE,
-            "the database is unavailable; retry shortly",
-        )
-        .with_header(header::RETRY_AFTER, "1")
+        Self::new(Code::DATABASE_UNAVAILABLE, "the database is unavailable; retry shortly")
+            .with_header(header::RETRY_AFTER, "1")
     }
 
     pub fn method_not_allowed(allow: &str) -> Self {
-        Self::new(
-            Code::METHOD_NOT_ALLOWED,
-            format!("allowed methods: {allow}"),
-        )
-        .with_header(header::ALLOW, allow)
+        Self::new(Code::METHOD_NOT_ALLOWED, format!("allowed methods: {allow}")).with_header(header::ALLOW, allow)
     }
 }
 
@@ -160,6 +164,7 @@ impl ResponseError for ApiError {
             code: self.code.code,
             detail: &self.detail,
             field: self.field.as_deref(),
+            errors: self.errors.as_deref().map(Vec::as_slice).unwrap_or(&[]),
         };
         let mut res = HttpResponse::build(self.status_code());
         res.content_type("application/problem+json");
@@ -207,9 +212,7 @@ impl From<MoneyError> for ApiError {
     fn from(e: MoneyError) -> Self {
         match e {
             MoneyError::Overflow => Self::new(Code::AMOUNT_OVERFLOW, e.to_string()),
-            MoneyError::UnknownCurrency(_) => {
-                Self::field(Code::UNKNOWN_CURRENCY, "currency", e.to_string())
-            }
+            MoneyError::UnknownCurrency(_) => Self::field(Code::UNKNOWN_CURRENCY, "currency", e.to_string()),
             _ => Self::field(Code::INVALID_AMOUNT, "amount", e.to_string()),
         }
     }

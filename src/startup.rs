@@ -44,8 +44,8 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
 pub fn load_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
     let (iss, aud) = (settings.jwt_issuer.clone(), settings.jwt_audience.clone());
     if let Some(path) = &settings.jwt_public_key {
-        let pem = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("PILOTLEDGER_JWT_PUBLIC_KEY {}: {e}", path.display()))?;
+        let pem =
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("PILOTLEDGER_JWT_PUBLIC_KEY {}: {e}", path.display()))?;
         return Ok((JwtKeys::from_public_pem(&pem, iss, aud)?, false));
     }
     if let Some(secret) = &settings.jwt_secret {
@@ -92,10 +92,26 @@ impl Application {
         let listener = TcpListener::bind(&settings.addr)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
+        let disclosure = crate::analytics::disclosure::DisclosurePolicy::new(
+            settings.disclosure_min_organisations,
+            crate::analytics::disclosure::FLOOR_MAX_ORG_SHARE,
+            settings.disclosure_p_percent,
+            settings.disclosure_min_each_side,
+        )
+        .map_err(|e| anyhow::anyhow!("disclosure thresholds: {e}"))?;
+        let token_per_minute =
+            std::num::NonZeroU32::new(settings.requests_per_minute_per_token).unwrap_or(std::num::NonZeroU32::MIN);
+        let per_minute =
+            std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         let state = web::Data::new(AppState {
             pool,
             keys,
             settings: Arc::new(settings),
+            disclosure,
+            research_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
+            metrics: crate::metrics::Metrics::default(),
+            in_flight: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -38,11 +38,17 @@ pub async fn request_log(
     drop(_enter);
     let mut res = next.call(req).await?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), v);
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
     let status = res.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(state) = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::routes::AppState>>()
+    {
+        state.metrics.observe(&route, &method, status, seconds);
+    }
+    let ms = seconds * 1000.0;
     span.in_scope(|| tracing::info!(status, ms = format!("{ms:.2}"), "request"));
     Ok(res)
 }

@@ -67,17 +67,14 @@ fn pooled_rate(sample: &mut dyn Iterator<Item = Cluster>) -> f64 {
 }
 
 fn mean_rate(sample: &mut dyn Iterator<Item = Cluster>) -> f64 {
-    let (sum, count) = sample.fold((0.0, 0u64), |(s, k), c| {
-        (s + c.zero as f64 / c.total as f64, k + 1)
-    });
+    let (sum, count) = sample.fold((0.0, 0u64), |(s, k), c| (s + c.zero as f64 / c.total as f64, k + 1));
     sum / count as f64
 }
 
 type Statistic = fn(&mut dyn Iterator<Item = Cluster>) -> f64;
 
 fn bootstrap(clusters: &[Cluster], reps: u32, seed: u64, stat: Statistic) -> Option<Interval> {
-    if clusters.is_empty() || reps == 0 || clusters.iter().any(|c| c.total == 0 || c.zero > c.total)
-    {
+    if clusters.is_empty() || reps == 0 || clusters.iter().any(|c| c.total == 0 || c.zero > c.total) {
         return None;
     }
     let estimate = stat(&mut clusters.iter().copied());
@@ -129,15 +126,7 @@ mod tests {
     }
 
     fn sample() -> Vec<Cluster> {
-        vec![
-            c(1, 4),
-            c(0, 2),
-            c(3, 3),
-            c(2, 10),
-            c(5, 8),
-            c(0, 1),
-            c(4, 9),
-        ]
+        vec![c(1, 4), c(0, 2), c(3, 3), c(2, 10), c(5, 8), c(0, 1), c(4, 9)]
     }
 
     fn bits(i: Interval) -> [u64; 3] {
@@ -242,10 +231,7 @@ mod tests {
                 pilot_rate(&s, 2000, seed).unwrap(),
                 org_average_rate(&s, 2000, seed).unwrap(),
             ] {
-                assert!(
-                    i.low <= i.estimate && i.estimate <= i.high && i.low < i.high,
-                    "{i:?}"
-                );
+                assert!(i.low <= i.estimate && i.estimate <= i.high && i.low < i.high, "{i:?}");
                 assert!(i.low >= 0.0 && i.high <= 1.0);
             }
         }
@@ -283,21 +269,13 @@ mod tests {
         // The bootstrap's own target: SD of the 200 cluster means (divisor k)
         // over sqrt(k); with equal sizes both statistics are that mean.
         let m: Vec<f64> = clusters.iter().map(|c| c.zero as f64 / 20.0).collect();
-        let plug_in_se =
-            (m.iter().map(|x| (x - p).powi(2)).sum::<f64>() / 200.0).sqrt() / 200f64.sqrt();
+        let plug_in_se = (m.iter().map(|x| (x - p).powi(2)).sum::<f64>() / 200.0).sqrt() / 200f64.sqrt();
         for stat in [pooled_rate as Statistic, mean_rate] {
             let v = replicates(&clusters, 4000, 11, stat);
             let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let se =
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-            assert!(
-                (se / binomial_se - 1.0).abs() < 0.15,
-                "{se} vs binomial {binomial_se}"
-            );
-            assert!(
-                (se / plug_in_se - 1.0).abs() < 0.05,
-                "{se} vs plug-in {plug_in_se}"
-            );
+            let se = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            assert!((se / binomial_se - 1.0).abs() < 0.15, "{se} vs binomial {binomial_se}");
+            assert!((se / plug_in_se - 1.0).abs() < 0.05, "{se} vs plug-in {plug_in_se}");
         }
         let i = pilot_rate(&clusters, 4000, 11).unwrap();
         let half = (i.high - i.low) / 2.0;

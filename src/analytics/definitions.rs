@@ -92,11 +92,7 @@ pub struct UsdImpact {
 
 /// Measured net impact in USD minor units: the sum of counting entries whose
 /// period ends no later than the window end. `None` on overflow.
-pub fn measured_net_impact(
-    impacts: &[UsdImpact],
-    evaluation: NaiveDate,
-    window_months: u32,
-) -> Option<i64> {
+pub fn measured_net_impact(impacts: &[UsdImpact], evaluation: NaiveDate, window_months: u32) -> Option<i64> {
     let end = window_end(evaluation, window_months);
     let mut sum: i128 = 0;
     for i in impacts {
@@ -210,10 +206,7 @@ mod tests {
         ];
         assert_eq!(measured_net_impact(&impacts, eval, 6), Some(100 + 10 - 30));
         assert_eq!(measured_net_impact(&impacts, eval, 3), Some(100 - 30));
-        assert_eq!(
-            measured_net_impact(&impacts, eval, 12),
-            Some(100 + 10 + 1_000 - 30)
-        );
+        assert_eq!(measured_net_impact(&impacts, eval, 12), Some(100 + 10 + 1_000 - 30));
     }
 
     #[test]
@@ -231,10 +224,7 @@ mod tests {
 
     #[test]
     fn evaluation_follows_the_definition() {
-        assert_eq!(
-            evaluation_date(None, Stage::Piloting, d("2026-01-01")),
-            None
-        );
+        assert_eq!(evaluation_date(None, Stage::Piloting, d("2026-01-01")), None);
         assert_eq!(
             evaluation_date(None, Stage::Production, d("2026-01-02")),
             Some(d("2026-01-02"))
@@ -256,10 +246,7 @@ mod tests {
         let q = Quarter::of(d("2026-05-17"));
         assert_eq!(q.to_string(), "2026Q2");
         assert_eq!((q.start(), q.end()), (d("2026-04-01"), d("2026-06-30")));
-        assert_eq!(
-            Quarter::of(d("2026-12-31")).next(),
-            Quarter { year: 2027, q: 1 }
-        );
+        assert_eq!(Quarter::of(d("2026-12-31")).next(), Quarter { year: 2027, q: 1 });
         assert_eq!(Quarter::parse("2026Q4"), Some(Quarter { year: 2026, q: 4 }));
         assert_eq!(Quarter::parse("2026Q5"), None);
         // 2026Q1 has 90 days; its middle is 45 days after 2026-01-01.

@@ -50,11 +50,7 @@ pub fn wilson(successes: u64, n: u64) -> Option<Interval> {
     } else {
         (centre + half).clamp(0.0, 1.0)
     };
-    Some(Interval {
-        estimate: p,
-        low,
-        high,
-    })
+    Some(Interval { estimate: p, low, high })
 }
 
 /// Standard normal cumulative distribution function Φ(x).
@@ -209,11 +205,7 @@ mod tests {
             let (lo, hi) = wilson_by_quadratic(x, n);
             assert_eq!(w.estimate, x as f64 / n as f64);
             assert!((w.low - lo).abs() < 1e-9, "{x}/{n}: low {} vs {lo}", w.low);
-            assert!(
-                (w.high - hi).abs() < 1e-9,
-                "{x}/{n}: high {} vs {hi}",
-                w.high
-            );
+            assert!((w.high - hi).abs() < 1e-9, "{x}/{n}: high {} vs {hi}", w.high);
         }
     }
 
@@ -273,18 +265,12 @@ mod tests {
             (1e-300, -37.047_096_299_361_2),
         ] {
             let got = normal_quantile(p);
-            assert!(
-                (got - x).abs() < 1e-9 * x.abs().max(1.0),
-                "p={p}: {got} vs {x}"
-            );
+            assert!((got - x).abs() < 1e-9 * x.abs().max(1.0), "p={p}: {got} vs {x}");
         }
         assert!((normal_quantile(0.975) - Z_95).abs() < 1e-14);
         // A mistyped coefficient would break Acklam's stated 1.15e-9 bound
         // even where the Halley step hides it.
-        for (p, x) in [
-            (0.3, -0.524_400_512_708_040_7),
-            (0.001, -3.090_232_306_167_813),
-        ] {
+        for (p, x) in [(0.3, -0.524_400_512_708_040_7), (0.001, -3.090_232_306_167_813)] {
             assert!(((acklam(p) - x) / x).abs() < 1.15e-9, "p={p}");
         }
         assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);

@@ -141,8 +141,7 @@ impl LogitFit {
         let d_int = 100.0 * self.slope * w * (1.0 - 2.0 * p);
         let d_slope = 100.0 * (w + self.slope * t * w * (1.0 - 2.0 * p));
         let v = &self.covariance;
-        let var =
-            d_int * d_int * v[0][0] + 2.0 * d_int * d_slope * v[0][1] + d_slope * d_slope * v[1][1];
+        let var = d_int * d_int * v[0][0] + 2.0 * d_int * d_slope * v[0][1] + d_slope * d_slope * v[1][1];
         let half = Z_95 * var.max(0.0).sqrt();
         Interval {
             estimate,
@@ -239,10 +238,7 @@ fn fit_with_limit(t: &[f64], y: &[bool], max_iterations: u32) -> Result<LogitFit
 
 fn validate(t: &[f64], y: &[bool]) -> Result<(), FitError> {
     if t.len() != y.len() {
-        return Err(FitError::LengthMismatch {
-            t: t.len(),
-            y: y.len(),
-        });
+        return Err(FitError::LengthMismatch { t: t.len(), y: y.len() });
     }
     if t.iter().any(|v| !v.is_finite()) {
         return Err(FitError::NonFiniteCovariate);
@@ -340,18 +336,12 @@ fn invert(m: [[f64; 2]; 2]) -> Option<[[f64; 2]; 2]> {
     if !(det.is_finite() && det > 1e-14 * (m[0][0] * m[1][1]).abs()) {
         return None;
     }
-    Some([
-        [m[1][1] / det, -m[0][1] / det],
-        [-m[1][0] / det, m[0][0] / det],
-    ])
+    Some([[m[1][1] / det, -m[0][1] / det], [-m[1][0] / det, m[0][0] / det]])
 }
 
 fn solve(m: [[f64; 2]; 2], b: [f64; 2]) -> Option<[f64; 2]> {
     let inv = invert(m)?;
-    Some([
-        inv[0][0] * b[0] + inv[0][1] * b[1],
-        inv[1][0] * b[0] + inv[1][1] * b[1],
-    ])
+    Some([inv[0][0] * b[0] + inv[0][1] * b[1], inv[1][0] * b[0] + inv[1][1] * b[1]])
 }
 
 #[cfg(test)]
@@ -381,10 +371,7 @@ mod tests {
     /// Relative tolerance above 1, absolute below.
     #[track_caller]
     fn near(got: f64, want: f64, tol: f64) {
-        assert!(
-            (got - want).abs() <= tol * want.abs().max(1.0),
-            "{got} vs {want}"
-        );
+        assert!((got - want).abs() <= tol * want.abs().max(1.0), "{got} vs {want}");
     }
 
     /// Score equations and covariance checked against the observed
@@ -420,11 +407,7 @@ mod tests {
         near(f.intercept, logit(p0), 1e-9);
         near(f.slope, logit(p1) - logit(p0), 1e-9);
         near(f.intercept_se, (1.0 / a + 1.0 / b).sqrt(), 1e-9);
-        near(
-            f.slope_se,
-            (1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d).sqrt(),
-            1e-9,
-        );
+        near(f.slope_se, (1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d).sqrt(), 1e-9);
         near(f.covariance[0][1], -(1.0 / a + 1.0 / b), 1e-9);
         near(f.slope_ci.0, f.slope - Z_95 * f.slope_se, 1e-12);
         near(f.intercept_ci.1, f.intercept + Z_95 * f.intercept_se, 1e-12);
@@ -518,10 +501,7 @@ mod tests {
     fn errors_fire_on_their_datasets() {
         use FitError::*;
         let (rt, ry) = realistic();
-        let no_var = NoVariation {
-            n: 201,
-            value: false,
-        };
+        let no_var = NoVariation { n: 201, value: false };
         assert_eq!(fit(&rt, &vec![false; 201]), Err(no_var));
         let ts: Vec<f64> = (0..20).map(f64::from).collect();
         let sep: Vec<bool> = ts.iter().map(|&v| v >= 10.0).collect();
@@ -529,22 +509,13 @@ mod tests {
         let rev: Vec<bool> = ts.iter().map(|&v| v < 10.0).collect();
         assert_eq!(fit(&ts, &rev), Err(Separation { boundary: 9.5 }));
         // Quasi-complete: both outcomes only at the shared value t = 10.
-        let cells = [
-            (8.0, 0, 3),
-            (9.0, 0, 3),
-            (10.0, 2, 2),
-            (11.0, 3, 0),
-            (12.0, 3, 0),
-        ];
+        let cells = [(8.0, 0, 3), (9.0, 0, 3), (10.0, 2, 2), (11.0, 3, 0), (12.0, 3, 0)];
         let (qt, qy) = from_counts(&cells);
         assert_eq!(fit(&qt, &qy), Err(Separation { boundary: 10.0 }));
         let (ft, fy) = from_counts(&[(0.0, 2, 2), (1.0, 2, 2)]);
         assert_eq!(fit(&ft, &fy), Err(TooFewObservations { n: 8, distinct: 2 }));
         let (st, sy) = from_counts(&[(3.0, 10, 10)]);
-        assert_eq!(
-            fit(&st, &sy),
-            Err(TooFewObservations { n: 20, distinct: 1 })
-        );
+        assert_eq!(fit(&st, &sy), Err(TooFewObservations { n: 20, distinct: 1 }));
         assert_eq!(fit(&st[..5], &sy), Err(LengthMismatch { t: 5, y: 20 }));
         let mut nan = ts.clone();
         nan[3] = f64::NAN;
@@ -552,10 +523,7 @@ mod tests {
         // t values 1e-300 apart: centred squares underflow to 0.
         let (ut, uy) = from_counts(&[(0.0, 5, 5), (1e-300, 5, 5)]);
         assert_eq!(fit(&ut, &uy), Err(Singular));
-        assert_eq!(
-            fit_with_limit(&rt, &ry, 1),
-            Err(NotConverged { iterations: 1 })
-        );
+        assert_eq!(fit_with_limit(&rt, &ry, 1), Err(NotConverged { iterations: 1 }));
         let msg = Separation { boundary: 9.5 }.to_string();
         assert!(msg.contains("separation") && msg.contains("9.5"), "{msg}");
     }

@@ -4,6 +4,11 @@
 
 pub mod bootstrap;
 pub mod definitions;
+pub mod disclosure;
+pub mod fx_table;
 pub mod intervals;
 pub mod logistic;
 pub mod projection;
+pub mod rates;
+pub mod roi;
+pub mod summary;

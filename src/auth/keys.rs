@@ -75,8 +75,8 @@ const MAX_SECRET_FILE_LEN: u64 = 4096;
 /// SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (66 bytes) }.
 /// jsonwebtoken accepts any EC curve in `from_ec_pem`; ES256 needs exactly P-256.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// Smallest RSA modulus accepted, in bytes (2048 bits), the floor aws-lc also
@@ -336,9 +336,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<(Secret, bool), KeyError
         Ok(()) => Ok((secret, true)),
         // Another process (e.g. a second replica on the same volume) won the
         // race: use its secret so that both accept the same tokens.
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            Ok((read_secret_file(&path)?, false))
-        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok((read_secret_file(&path)?, false)),
         Err(err) => Err(io_error(&path)(err)),
     }
 }
@@ -377,11 +375,7 @@ fn read_secret_file(path: &Path) -> Result<Secret, KeyError> {
 fn write_new_secret_file(dir: &Path, path: &Path, secret: &Secret) -> io::Result<()> {
     let tmp = dir.join(format!(".{SECRET_FILE_NAME}.{}.tmp", uuid::Uuid::new_v4()));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         let mut line = URL_SAFE_NO_PAD.encode(&secret.0);
         line.push('\n');
         file.write_all(line.as_bytes())?;
@@ -454,11 +448,7 @@ fn ensure_crypto_provider() {
 impl JwtKeys {
     /// HS256 keys from a shared secret: can verify and mint. Fails with
     /// [`KeyError::SecretTooShort`] below [`MIN_SECRET_LEN`] bytes.
-    pub fn hs256(
-        secret: Secret,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, KeyError> {
+    pub fn hs256(secret: Secret, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, KeyError> {
         if secret.len() < MIN_SECRET_LEN {
             return Err(KeyError::SecretTooShort(secret.len()));
         }
@@ -512,9 +502,7 @@ impl JwtKeys {
             }
             return Self::build(PinnedAlg::Es256, None, key, issuer.into(), audience.into());
         }
-        Err(KeyError::UnsupportedKey(
-            "public key is neither RSA nor EC P-256",
-        ))
+        Err(KeyError::UnsupportedKey("public key is neither RSA nor EC P-256"))
     }
 
     fn build(
@@ -587,13 +575,7 @@ impl JwtKeys {
     /// `exp` = now + `ttl` (whole seconds, at least 1) and the configured
     /// `iss`/`aud`. `org` must be a UUID for organisation roles and absent for
     /// platform roles. Returns the compact JWT and its claims.
-    pub fn mint(
-        &self,
-        sub: &str,
-        org: Option<&str>,
-        role: Role,
-        ttl: Duration,
-    ) -> Result<(String, Claims), KeyError> {
+    pub fn mint(&self, sub: &str, org: Option<&str>, role: Role, ttl: Duration) -> Result<(String, Claims), KeyError> {
         if !self.can_mint() {
             return Err(KeyError::CannotMint);
         }
@@ -638,9 +620,8 @@ impl JwtKeys {
             return Err(TokenError::Malformed);
         }
         self.check_header(token)?;
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
-                .map_err(map_jwt_error)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
+            .map_err(map_jwt_error)?;
         claims_from_map(data.claims)
     }
 
@@ -651,16 +632,11 @@ impl JwtKeys {
     /// (RFC 7515 §4.1.11 says a token with unknown critical ones is invalid).
     fn check_header(&self, token: &str) -> Result<(), TokenError> {
         let mut parts = token.split('.');
-        let (Some(header), Some(_), Some(_), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
         };
-        let header = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| TokenError::Malformed)?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
+        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
+        let header: Map<String, Value> = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
         if header.contains_key("crit") {
             return Err(TokenError::Malformed);
         }
@@ -701,13 +677,10 @@ fn check_rsa_key(key: &DecodingKey) -> Result<(), KeyError> {
     let rsa_components = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
         .key_utils
         .rsa_pub_components_from_public_key;
-    let (n, _e) =
-        rsa_components(der).map_err(|_| KeyError::UnsupportedKey("RSA public key is invalid"))?;
+    let (n, _e) = rsa_components(der).map_err(|_| KeyError::UnsupportedKey("RSA public key is invalid"))?;
     let modulus_len = n.iter().skip_while(|b| **b == 0).count();
     if modulus_len < MIN_RSA_MODULUS_LEN {
-        return Err(KeyError::UnsupportedKey(
-            "RSA key is shorter than 2048 bits",
-        ));
+        return Err(KeyError::UnsupportedKey("RSA key is shorter than 2048 bits"));
     }
     Ok(())
 }
@@ -753,8 +726,7 @@ fn claims_from_map(map: Map<String, Value>) -> Result<Claims, TokenError> {
             return Err(TokenError::UnknownRole);
         }
     }
-    let claims: Claims =
-        serde_json::from_value(Value::Object(map)).map_err(|_| TokenError::Malformed)?;
+    let claims: Claims = serde_json::from_value(Value::Object(map)).map_err(|_| TokenError::Malformed)?;
     check_claims(&claims).map_err(|problem| match problem {
         ClaimProblem::MissingOrg => TokenError::MissingClaim("org".to_owned()),
         ClaimProblem::Invalid(_) => TokenError::Malformed,
@@ -789,12 +761,8 @@ fn check_claims(claims: &Claims) -> Result<(), ClaimProblem> {
     }
     match (&claims.org, claims.role.is_org_scoped()) {
         (None, true) => Err(ClaimProblem::MissingOrg),
-        (Some(_), false) => Err(ClaimProblem::Invalid(
-            "org must be absent for researcher and operator",
-        )),
-        (Some(org), true) if uuid::Uuid::parse_str(org).is_err() => {
-            Err(ClaimProblem::Invalid("org must be a UUID"))
-        }
+        (Some(_), false) => Err(ClaimProblem::Invalid("org must be absent for researcher and operator")),
+        (Some(org), true) if uuid::Uuid::parse_str(org).is_err() => Err(ClaimProblem::Invalid("org must be a UUID")),
         _ => Ok(()),
     }
 }
@@ -876,10 +844,7 @@ mod tests {
             let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
             let private: aws_lc_rs::encoding::Pkcs8V1Der = pair.as_der().unwrap();
             let public: aws_lc_rs::encoding::PublicKeyX509Der = pair.public_key().as_der().unwrap();
-            (
-                pem("PRIVATE KEY", private.as_ref()),
-                pem("PUBLIC KEY", public.as_ref()),
-            )
+            (pem("PRIVATE KEY", private.as_ref()), pem("PUBLIC KEY", public.as_ref()))
         })
     }
 
@@ -887,10 +852,7 @@ mod tests {
         let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(alg).unwrap();
         let private = pair.to_pkcs8v1().unwrap();
         let public: aws_lc_rs::encoding::PublicKeyX509Der = pair.public_key().as_der().unwrap();
-        (
-            pem("PRIVATE KEY", private.as_ref()),
-            pem("PUBLIC KEY", public.as_ref()),
-        )
+        (pem("PRIVATE KEY", private.as_ref()), pem("PUBLIC KEY", public.as_ref()))
     }
 
     fn p256_pems() -> (String, String) {
@@ -929,16 +891,8 @@ mod tests {
         assert_eq!(claims.aud, "pilotledger");
         assert_eq!(claims.exp - claims.iat, 900);
         assert!((claims.iat - now()).abs() <= 2);
-        assert_eq!(
-            uuid::Uuid::parse_str(&claims.jti)
-                .unwrap()
-                .get_version_num(),
-            4
-        );
-        assert_eq!(
-            jsonwebtoken::decode_header(&token).unwrap().alg,
-            Algorithm::HS256
-        );
+        assert_eq!(uuid::Uuid::parse_str(&claims.jti).unwrap().get_version_num(), 4);
+        assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::HS256);
         // A token signed outside JwtKeys verifies too, so verify is not just
         // recognising its own output.
         let external = sign_hs(&valid_claims(), SECRET);
@@ -956,8 +910,7 @@ mod tests {
         assert_eq!(claims.org, None);
         // skip_serializing_if: no `"org": null` on the wire.
         let payload = token.split('.').nth(1).unwrap();
-        let payload: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert!(payload.get("org").is_none());
         assert!(payload.get("nbf").is_none());
     }
@@ -965,16 +918,7 @@ mod tests {
     #[test]
     fn garbage_is_malformed() {
         let keys = hs_keys();
-        for token in [
-            "",
-            "garbage",
-            "a.b",
-            "a.b.c",
-            "a.b.c.d",
-            "..",
-            "e30.e30.",
-            "🦀.🦀.🦀",
-        ] {
+        for token in ["", "garbage", "a.b", "a.b.c", "a.b.c.d", "..", "e30.e30.", "🦀.🦀.🦀"] {
             assert_eq!(keys.verify(token), Err(TokenError::Malformed), "{token:?}");
         }
         let huge = format!("{}.e30.AA", "A".repeat(MAX_TOKEN_LEN));
@@ -988,11 +932,7 @@ mod tests {
         for alg in ["none", "None", "NONE", "nOnE"] {
             let header = b64_json(&json!({ "alg": alg, "typ": "JWT" }));
             let token = format!("{header}.{payload}.");
-            assert_eq!(
-                keys.verify(&token),
-                Err(TokenError::WrongAlgorithm),
-                "{alg}"
-            );
+            assert_eq!(keys.verify(&token), Err(TokenError::WrongAlgorithm), "{alg}");
         }
         // The same claims with a real signature are fine, so the rejection
         // above is about the algorithm and nothing else.
@@ -1074,10 +1014,7 @@ mod tests {
     #[test]
     fn missing_iss_is_rejected() {
         let token = sign_hs(&without(valid_claims(), "iss"), SECRET);
-        assert_eq!(
-            hs_keys().verify(&token),
-            Err(TokenError::MissingClaim("iss".into()))
-        );
+        assert_eq!(hs_keys().verify(&token), Err(TokenError::MissingClaim("iss".into())));
     }
 
     #[test]
@@ -1092,10 +1029,7 @@ mod tests {
     #[test]
     fn missing_aud_is_rejected() {
         let token = sign_hs(&without(valid_claims(), "aud"), SECRET);
-        assert_eq!(
-            hs_keys().verify(&token),
-            Err(TokenError::MissingClaim("aud".into()))
-        );
+        assert_eq!(hs_keys().verify(&token), Err(TokenError::MissingClaim("aud".into())));
     }
 
     #[test]
@@ -1109,24 +1043,15 @@ mod tests {
     #[test]
     fn missing_exp_is_rejected() {
         let token = sign_hs(&without(valid_claims(), "exp"), SECRET);
-        assert_eq!(
-            hs_keys().verify(&token),
-            Err(TokenError::MissingClaim("exp".into()))
-        );
+        assert_eq!(hs_keys().verify(&token), Err(TokenError::MissingClaim("exp".into())));
     }
 
     #[test]
     fn missing_sub_is_rejected() {
         let token = sign_hs(&without(valid_claims(), "sub"), SECRET);
-        assert_eq!(
-            hs_keys().verify(&token),
-            Err(TokenError::MissingClaim("sub".into()))
-        );
+        assert_eq!(hs_keys().verify(&token), Err(TokenError::MissingClaim("sub".into())));
         let token = sign_hs(&with(valid_claims(), "sub", Value::Null), SECRET);
-        assert_eq!(
-            hs_keys().verify(&token),
-            Err(TokenError::MissingClaim("sub".into()))
-        );
+        assert_eq!(hs_keys().verify(&token), Err(TokenError::MissingClaim("sub".into())));
     }
 
     #[test]
@@ -1156,18 +1081,10 @@ mod tests {
     fn org_must_match_the_role() {
         let keys = hs_keys();
         let token = sign_hs(&without(valid_claims(), "org"), SECRET);
-        assert_eq!(
-            keys.verify(&token),
-            Err(TokenError::MissingClaim("org".into()))
-        );
+        assert_eq!(keys.verify(&token), Err(TokenError::MissingClaim("org".into())));
         let researcher = with(valid_claims(), "role", json!("researcher"));
-        assert_eq!(
-            keys.verify(&sign_hs(&researcher, SECRET)),
-            Err(TokenError::Malformed)
-        );
-        assert!(keys
-            .verify(&sign_hs(&without(researcher, "org"), SECRET))
-            .is_ok());
+        assert_eq!(keys.verify(&sign_hs(&researcher, SECRET)), Err(TokenError::Malformed));
+        assert!(keys.verify(&sign_hs(&without(researcher, "org"), SECRET)).is_ok());
         let token = sign_hs(&with(valid_claims(), "org", json!("not-a-uuid")), SECRET);
         assert_eq!(keys.verify(&token), Err(TokenError::Malformed));
 
@@ -1195,12 +1112,9 @@ mod tests {
         let keys = hs_keys();
         let header = b64_json(&json!({ "alg": "HS256", "typ": "JWT", "crit": ["exp"] }));
         let message = format!("{header}.{}", b64_json(&valid_claims()));
-        let signature = jsonwebtoken::crypto::sign(
-            message.as_bytes(),
-            &EncodingKey::from_secret(SECRET),
-            Algorithm::HS256,
-        )
-        .unwrap();
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET), Algorithm::HS256)
+                .unwrap();
         assert_eq!(
             keys.verify(&format!("{message}.{signature}")),
             Err(TokenError::Malformed)
@@ -1213,28 +1127,21 @@ mod tests {
         // its PEM text as an HMAC secret, hoping the server will feed its
         // "key bytes" to HMAC because the header says HS256.
         let (_, public_pem) = rsa_pems();
-        let keys =
-            JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
+        let keys = JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
         assert_eq!(keys.algorithm(), "RS256");
         let forged = sign_hs(&valid_claims(), public_pem.as_bytes());
         assert_eq!(keys.verify(&forged), Err(TokenError::WrongAlgorithm));
 
         // The forgery is a genuine HS256 token under that "secret": a server
         // that let the header pick the algorithm would have accepted it.
-        let naive = JwtKeys::hs256(
-            Secret::new(public_pem.as_bytes()),
-            DEFAULT_ISSUER,
-            DEFAULT_AUDIENCE,
-        )
-        .unwrap();
+        let naive = JwtKeys::hs256(Secret::new(public_pem.as_bytes()), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
         assert!(naive.verify(&forged).is_ok());
     }
 
     #[test]
     fn rs256_token_from_the_matching_private_key_is_accepted() {
         let (private_pem, public_pem) = rsa_pems();
-        let keys =
-            JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
+        let keys = JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
         assert!(!keys.can_mint());
         let signing = EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap();
         let token = sign_with(Algorithm::RS256, &valid_claims(), &signing);
@@ -1263,8 +1170,7 @@ mod tests {
         // PKCS#1 RSAPublicKey that `-----BEGIN RSA PUBLIC KEY-----` holds.
         assert_eq!(&spki[..4], &[0x30, 0x82, 0x01, 0x22]);
         let pkcs1 = pem("RSA PUBLIC KEY", &spki[24..]);
-        let keys =
-            JwtKeys::from_public_pem(pkcs1.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
+        let keys = JwtKeys::from_public_pem(pkcs1.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
         assert_eq!(keys.algorithm(), "RS256");
         let signing = EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap();
         let token = sign_with(Algorithm::RS256, &valid_claims(), &signing);
@@ -1274,8 +1180,7 @@ mod tests {
     #[test]
     fn es256_token_from_the_matching_private_key_is_accepted() {
         let (private_pem, public_pem) = p256_pems();
-        let keys =
-            JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
+        let keys = JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
         assert_eq!(keys.algorithm(), "ES256");
         assert!(!keys.can_mint());
         let signing = EncodingKey::from_ec_pem(private_pem.as_bytes()).unwrap();
@@ -1296,8 +1201,7 @@ mod tests {
     #[test]
     fn public_key_mode_cannot_mint() {
         let (_, public_pem) = p256_pems();
-        let keys =
-            JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
+        let keys = JwtKeys::from_public_pem(public_pem.as_bytes(), "pilotledger", "pilotledger").unwrap();
         assert!(matches!(
             keys.mint("u", Some(ORG), Role::Member, Duration::from_secs(60)),
             Err(KeyError::CannotMint)
@@ -1321,20 +1225,15 @@ mod tests {
         assert!(unsupported(p384_public.as_bytes()));
         let ed = aws_lc_rs::signature::Ed25519KeyPair::generate().unwrap();
         let ed_public: aws_lc_rs::encoding::PublicKeyX509Der = ed.public_key().as_der().unwrap();
-        assert!(unsupported(
-            pem("PUBLIC KEY", ed_public.as_ref()).as_bytes()
-        ));
+        assert!(unsupported(pem("PUBLIC KEY", ed_public.as_ref()).as_bytes()));
         assert!(unsupported(b"not a pem"));
         assert!(unsupported(SECRET));
-        assert!(unsupported(
-            pem("PUBLIC KEY", b"\x30\x03\x02\x01\x01").as_bytes()
-        ));
+        assert!(unsupported(pem("PUBLIC KEY", b"\x30\x03\x02\x01\x01").as_bytes()));
     }
 
     #[test]
     fn secret_shorter_than_32_bytes_is_refused() {
-        let err =
-            JwtKeys::hs256(Secret::new(vec![7u8; 31]), "pilotledger", "pilotledger").unwrap_err();
+        let err = JwtKeys::hs256(Secret::new(vec![7u8; 31]), "pilotledger", "pilotledger").unwrap_err();
         assert!(matches!(err, KeyError::SecretTooShort(31)));
         assert!(JwtKeys::hs256(Secret::new(vec![7u8; 32]), "pilotledger", "pilotledger").is_ok());
         assert!(matches!(
@@ -1379,9 +1278,7 @@ mod tests {
         // Tokens minted with the first load verify with the second.
         let a = JwtKeys::hs256(first, DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
         let b = JwtKeys::hs256(second, DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap();
-        let (token, _) = a
-            .mint("u", None, Role::Researcher, Duration::from_secs(60))
-            .unwrap();
+        let (token, _) = a.mint("u", None, Role::Researcher, Duration::from_secs(60)).unwrap();
         assert!(b.verify(&token).is_ok());
 
         // Two fresh folders get different secrets.

@@ -94,14 +94,8 @@ impl FromRequest for AuthContext {
             let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
             let token = match header {
                 None => return Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
-                Some(Err(_)) => {
-                    return Err(ApiError::unauthorized(
-                        "the Authorization header is not text",
-                    ))
-                }
-                Some(Ok(h)) => {
-                    bearer(&h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?
-                }
+                Some(Err(_)) => return Err(ApiError::unauthorized("the Authorization header is not text")),
+                Some(Ok(h)) => bearer(&h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?,
             };
             let claims = state
                 .keys
@@ -109,16 +103,10 @@ impl FromRequest for AuthContext {
                 .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
             let org = match (&claims.org, claims.role) {
                 (Some(o), Role::Member | Role::Finance | Role::Admin) => {
-                    Some(OrgId::parse(o).ok_or_else(|| {
-                        ApiError::unauthorized("invalid token: org is not a UUID")
-                    })?)
+                    Some(OrgId::parse(o).ok_or_else(|| ApiError::unauthorized("invalid token: org is not a UUID"))?)
                 }
                 (None, Role::Researcher | Role::Operator) => None,
-                _ => {
-                    return Err(ApiError::unauthorized(
-                        "invalid token: org claim does not fit the role",
-                    ))
-                }
+                _ => return Err(ApiError::unauthorized("invalid token: org claim does not fit the role")),
             };
             let jti = claims.jti.clone();
             let revoked = state
@@ -127,6 +115,7 @@ impl FromRequest for AuthContext {
             if revoked {
                 return Err(ApiError::unauthorized("invalid token: revoked"));
             }
+            state.check_token_rate(&claims.jti)?;
             Ok(AuthContext {
                 sub: claims.sub,
                 org,

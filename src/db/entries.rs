@@ -33,18 +33,11 @@ pub struct EntryView {
 }
 
 pub fn insert(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {
-    diesel::insert_into(entries::table)
-        .values(entry)
-        .execute(conn)?;
+    diesel::insert_into(entries::table).values(entry).execute(conn)?;
     Ok(())
 }
 
-pub fn find(
-    conn: &mut DbConnection,
-    org: OrgId,
-    pilot: PilotId,
-    id: EntryId,
-) -> Result<EntryView, DbError> {
+pub fn find(conn: &mut DbConnection, org: OrgId, pilot: PilotId, id: EntryId) -> Result<EntryView, DbError> {
     entries::table
         .filter(entries::org_id.eq(org.to_string()))
         .filter(entries::pilot_id.eq(pilot.to_string()))
@@ -56,11 +49,7 @@ pub fn find(
 }
 
 /// The entry that reverses `id`, if any.
-pub fn reversal_of(
-    conn: &mut DbConnection,
-    org: OrgId,
-    id: EntryId,
-) -> Result<Option<String>, DbError> {
+pub fn reversal_of(conn: &mut DbConnection, org: OrgId, id: EntryId) -> Result<Option<String>, DbError> {
     Ok(entries::table
         .filter(entries::org_id.eq(org.to_string()))
         .filter(entries::reverses.eq(id.to_string()))
@@ -93,15 +82,29 @@ pub fn list(
 }
 
 /// Every entry of one pilot (for checked totals).
-pub fn all_for_pilot(
-    conn: &mut DbConnection,
-    org: OrgId,
-    pilot: PilotId,
-) -> Result<Vec<EntryView>, DbError> {
+pub fn all_for_pilot(conn: &mut DbConnection, org: OrgId, pilot: PilotId) -> Result<Vec<EntryView>, DbError> {
     Ok(entries::table
         .filter(entries::org_id.eq(org.to_string()))
         .filter(entries::pilot_id.eq(pilot.to_string()))
         .select(EntryView::as_select())
         .order(entries::id.asc())
         .load(conn)?)
+}
+
+/// Every entry of one organisation recorded at or before `as_of` (all when
+/// `None`), in creation order.
+pub fn all_for_org(
+    conn: &mut DbConnection,
+    org: OrgId,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<EntryView>, DbError> {
+    let mut q = entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .select(EntryView::as_select())
+        .order(entries::id.asc())
+        .into_boxed();
+    if let Some(t) = as_of {
+        q = q.filter(entries::created_at.le(t));
+    }
+    Ok(q.load(conn)?)
 }

@@ -28,9 +28,7 @@ pub fn upsert(conn: &mut DbConnection, rate: &FxRateView) -> Result<Option<Strin
             ))
             .execute(conn)?;
     } else {
-        diesel::insert_into(fx_rates::table)
-            .values(rate)
-            .execute(conn)?;
+        diesel::insert_into(fx_rates::table).values(rate).execute(conn)?;
     }
     Ok(before)
 }
@@ -48,4 +46,12 @@ pub fn rate_on_or_before(
         .select(FxRateView::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Every loaded rate (the table is small: currencies × days).
+pub fn load_all(conn: &mut DbConnection) -> Result<Vec<FxRateView>, DbError> {
+    Ok(fx_rates::table
+        .select(FxRateView::as_select())
+        .order((fx_rates::currency.asc(), fx_rates::rate_date.asc()))
+        .load(conn)?)
 }

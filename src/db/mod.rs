@@ -8,7 +8,9 @@ pub mod fx;
 pub mod idempotency;
 pub mod orgs;
 pub mod pilots;
+pub mod research;
 pub mod schema;
+pub mod seed;
 pub mod tokens;
 
 use std::time::Duration;
@@ -117,9 +119,7 @@ impl r2d2::ManageConnection for Manager {
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Backend::Postgres => Ok(DbConnection::Pg(diesel::PgConnection::establish(
-                &self.url,
-            )?)),
+            Backend::Postgres => Ok(DbConnection::Pg(diesel::PgConnection::establish(&self.url)?)),
         }
     }
 
@@ -137,15 +137,13 @@ impl r2d2::ManageConnection for Manager {
 /// Builds the pool. The connection timeout is short so a dead database is a fast
 /// 503, not a hung request.
 pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, DbError> {
-    let backend = backend_of(url).ok_or_else(|| {
-        DbError::Unavailable("DATABASE_URL must start with sqlite:// or postgres://".into())
-    })?;
+    let backend = backend_of(url)
+        .ok_or_else(|| DbError::Unavailable("DATABASE_URL must start with sqlite:// or postgres://".into()))?;
     if backend == Backend::Sqlite {
         if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    DbError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
     }
@@ -174,21 +172,14 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
 /// Runs `f` inside a write transaction: `BEGIN IMMEDIATE` on SQLite (so a reader
 /// never has to upgrade its lock mid-transaction and fail with SQLITE_BUSY), an
 /// ordinary transaction on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
-pub fn write_tx<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<DbError>,
 {
     type Tm = <DbConnection as Connection>::TransactionManager;
     let begun = match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
-        DbConnection::Pg(c) => {
-            <AnsiTransactionManager as TransactionManager<_>>::begin_transaction(c)
-        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Pg(c) => <AnsiTransactionManager as TransactionManager<_>>::begin_transaction(c),
     };
     begun.map_err(|e| E::from(DbError::from(e)))?;
     match f(conn) {
@@ -206,10 +197,7 @@ where
 }
 
 /// Read-only work in one consistent snapshot.
-pub fn read_tx<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn read_tx<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<DbError>,
 {

@@ -37,11 +37,7 @@ pub fn find(conn: &mut DbConnection, id: OrgId) -> Result<OrgView, DbError> {
 }
 
 /// A page of organisations in id (creation) order, after the cursor.
-pub fn list(
-    conn: &mut DbConnection,
-    after: Option<OrgId>,
-    limit: i64,
-) -> Result<Vec<OrgView>, DbError> {
+pub fn list(conn: &mut DbConnection, after: Option<OrgId>, limit: i64) -> Result<Vec<OrgView>, DbError> {
     let mut q = orgs::table
         .select(OrgView::as_select())
         .order(orgs::id.asc())

@@ -38,9 +38,7 @@ pub struct PilotFilter {
 }
 
 pub fn insert(conn: &mut DbConnection, pilot: &PilotView) -> Result<(), DbError> {
-    diesel::insert_into(pilots::table)
-        .values(pilot)
-        .execute(conn)?;
+    diesel::insert_into(pilots::table).values(pilot).execute(conn)?;
     Ok(())
 }
 
@@ -84,11 +82,7 @@ pub fn list(
 
 /// Writes `next` over the stored pilot if its version is still `expected`;
 /// returns false when another write got there first.
-pub fn update_if_version(
-    conn: &mut DbConnection,
-    next: &PilotView,
-    expected: i64,
-) -> Result<bool, DbError> {
+pub fn update_if_version(conn: &mut DbConnection, next: &PilotView, expected: i64) -> Result<bool, DbError> {
     let n = diesel::update(
         pilots::table
             .filter(pilots::org_id.eq(&next.org_id))
@@ -98,4 +92,13 @@ pub fn update_if_version(
     .set(next)
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Every pilot of one organisation, in creation order.
+pub fn all_for_org(conn: &mut DbConnection, org: OrgId) -> Result<Vec<PilotView>, DbError> {
+    Ok(pilots::table
+        .filter(pilots::org_id.eq(org.to_string()))
+        .select(PilotView::as_select())
+        .order(pilots::id.asc())
+        .load(conn)?)
 }

@@ -108,12 +108,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(
-    orgs,
-    tokens,
-    pilots,
-    entries,
-    fx_rates,
-    audit_events,
-    idempotency_keys
-);
+diesel::allow_tables_to_appear_in_same_query!(orgs, tokens, pilots, entries, fx_rates, audit_events, idempotency_keys);

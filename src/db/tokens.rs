@@ -22,9 +22,7 @@ pub struct TokenView {
 }
 
 pub fn insert(conn: &mut DbConnection, token: &TokenView) -> Result<(), DbError> {
-    diesel::insert_into(tokens::table)
-        .values(token)
-        .execute(conn)?;
+    diesel::insert_into(tokens::table).values(token).execute(conn)?;
     Ok(())
 }
 
@@ -68,12 +66,7 @@ pub fn find(conn: &mut DbConnection, org: OrgId, id: TokenId) -> Result<TokenVie
 }
 
 /// Marks a token revoked (idempotent: the first revocation time is kept).
-pub fn revoke(
-    conn: &mut DbConnection,
-    org: OrgId,
-    id: TokenId,
-    at: NaiveDateTime,
-) -> Result<(), DbError> {
+pub fn revoke(conn: &mut DbConnection, org: OrgId, id: TokenId, at: NaiveDateTime) -> Result<(), DbError> {
     diesel::update(
         tokens::table
             .filter(tokens::org_id.eq(org.to_string()))

@@ -84,9 +84,7 @@ impl Currency {
 
     /// Every accepted currency, in code order (e.g. to fill a picker).
     pub fn all() -> impl Iterator<Item = Currency> {
-        TABLE
-            .iter()
-            .map(|&(code, exponent)| Currency { code, exponent })
+        TABLE.iter().map(|&(code, exponent)| Currency { code, exponent })
     }
 }
 
@@ -166,8 +164,8 @@ mod tests {
     #[test]
     fn rejects_unknown_lowercase_and_non_money_codes() {
         for bad in [
-            "usd", "Usd", "", "US", "USDX", " USD", "ABC", "XAU", "XAG", "XPT", "XPD", "XDR",
-            "XTS", "XXX", "XSU", "XUA", "XBA", "XBD", "CLF", "USN", "BGN", "HRK",
+            "usd", "Usd", "", "US", "USDX", " USD", "ABC", "XAU", "XAG", "XPT", "XPD", "XDR", "XTS", "XXX", "XSU",
+            "XUA", "XBA", "XBD", "CLF", "USN", "BGN", "HRK",
         ] {
             assert_eq!(
                 Currency::parse(bad),

@@ -57,10 +57,7 @@ pub struct NewEntry {
 /// Confidence is a probability.
 pub fn check_confidence(c: f64) -> Result<f64, FieldError> {
     if !c.is_finite() || !(0.0..=1.0).contains(&c) {
-        return Err(FieldError::new(
-            "confidence",
-            "must be a number from 0 to 1",
-        ));
+        return Err(FieldError::new("confidence", "must be a number from 0 to 1"));
     }
     Ok(c)
 }

@@ -28,10 +28,7 @@ pub struct FxRate {
 
 impl FxRate {
     /// The rate 1 (USD itself).
-    pub const ONE: FxRate = FxRate {
-        digits: 1,
-        scale: 0,
-    };
+    pub const ONE: FxRate = FxRate { digits: 1, scale: 0 };
 
     /// Parses a plain decimal such as `"1.0842"` or `"0.006712"`: digits,
     /// optionally `.` and 1..=12 decimal places, at most 12 integer digits.
@@ -133,22 +130,14 @@ pub fn convert(
         quotient
     };
     let magnitude = i128::try_from(magnitude).map_err(|_| MoneyError::Overflow)?;
-    let signed = if amount_minor < 0 {
-        -magnitude
-    } else {
-        magnitude
-    };
+    let signed = if amount_minor < 0 { -magnitude } else { magnitude };
     i64::try_from(signed).map_err(|_| MoneyError::Overflow)
 }
 
 /// Converts `amount_minor` of `from` into US cents; `convert` with
 /// `to = USD` at rate 1. A USD amount comes back unchanged whatever
 /// `from_rate` is.
-pub fn to_usd_minor(
-    amount_minor: i64,
-    from: Currency,
-    from_rate: FxRate,
-) -> Result<i64, MoneyError> {
+pub fn to_usd_minor(amount_minor: i64, from: Currency, from_rate: FxRate) -> Result<i64, MoneyError> {
     convert(amount_minor, from, from_rate, Currency::USD, FxRate::ONE)
 }
 
@@ -165,13 +154,7 @@ mod tests {
         FxRate::parse(s).unwrap()
     }
 
-    fn conv(
-        a: i64,
-        from: &str,
-        from_rate: &str,
-        to: &str,
-        to_rate: &str,
-    ) -> Result<i64, MoneyError> {
+    fn conv(a: i64, from: &str, from_rate: &str, to: &str, to_rate: &str) -> Result<i64, MoneyError> {
         convert(a, cur(from), rate(from_rate), cur(to), rate(to_rate))
     }
 
@@ -202,10 +185,7 @@ mod tests {
         ];
         for s in cases {
             let got = FxRate::parse(s);
-            assert!(
-                matches!(got, Err(MoneyError::InvalidRate(_))),
-                "{s:?} {got:?}"
-            );
+            assert!(matches!(got, Err(MoneyError::InvalidRate(_))), "{s:?} {got:?}");
         }
     }
 
@@ -269,10 +249,7 @@ mod tests {
         let (jpy, two_62) = (cur("JPY"), 1i64 << 62);
         assert_eq!(to_usd_minor(-two_62, jpy, rate("0.02")), Ok(i64::MIN));
         assert_eq!(to_usd_minor(two_62, jpy, rate("0.02")), overflow);
-        assert_eq!(
-            to_usd_minor(two_62 - 1, jpy, rate("0.02")),
-            Ok(i64::MAX - 1)
-        );
+        assert_eq!(to_usd_minor(two_62 - 1, jpy, rate("0.02")), Ok(i64::MAX - 1));
     }
 
     /// Independent reference: signed i128, powers of ten cancelled by a loop,
@@ -337,9 +314,6 @@ mod tests {
             negative_ties += usize::from(tie && a < 0);
         }
         // Guard against the generator drifting into never testing halves.
-        assert!(
-            ties > 60 && negative_ties > 25,
-            "{ties} ties, {negative_ties} negative"
-        );
+        assert!(ties > 60 && negative_ties > 25, "{ties} ties, {negative_ties} negative");
     }
 }

@@ -92,8 +92,8 @@ pub(super) fn split_decimal(s: &str) -> Result<(bool, &str, &str), String> {
 /// [`MoneyError::Overflow`]. Leading zeros ("007.50") are accepted as they
 /// are unambiguous. "-0" is 0.
 pub fn parse_amount(s: &str, currency: Currency) -> Result<i64, MoneyError> {
-    let (negative, int_part, frac) = split_decimal(s)
-        .map_err(|why| MoneyError::InvalidAmount(format!("{:?}: {why}", excerpt(s))))?;
+    let (negative, int_part, frac) =
+        split_decimal(s).map_err(|why| MoneyError::InvalidAmount(format!("{:?}: {why}", excerpt(s))))?;
     let exp = currency.exponent() as usize;
     if frac.len() > exp {
         return Err(MoneyError::TooManyDecimals {
@@ -164,10 +164,7 @@ impl Money {
                 right: other.currency.code(),
             });
         }
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(MoneyError::Overflow)?;
+        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
         Ok(Money { minor, ..self })
     }
 
@@ -193,9 +190,7 @@ impl fmt::Display for Money {
 pub fn checked_sum<I: IntoIterator<Item = i64>>(iter: I) -> Result<i64, MoneyError> {
     let mut total: i128 = 0;
     for v in iter {
-        total = total
-            .checked_add(i128::from(v))
-            .ok_or(MoneyError::Overflow)?;
+        total = total.checked_add(i128::from(v)).ok_or(MoneyError::Overflow)?;
     }
     i64::try_from(total).map_err(|_| MoneyError::Overflow)
 }
@@ -279,15 +274,11 @@ mod tests {
     #[test]
     fn malformed_amounts_are_invalid() {
         for s in [
-            "", "-", "1e3", "1E3", "1.5e2", "NaN", "nan", "Infinity", "-inf", "+1", "+1.00", " 1",
-            "1 ", "1\n", "1.", "-1.", ".5", "-.5", "1,000", "1,000.00", "1_000", "1'000", "--1",
-            "1-", "1.2.3", "0x10", "١٢", "$1",
+            "", "-", "1e3", "1E3", "1.5e2", "NaN", "nan", "Infinity", "-inf", "+1", "+1.00", " 1", "1 ", "1\n", "1.",
+            "-1.", ".5", "-.5", "1,000", "1,000.00", "1_000", "1'000", "--1", "1-", "1.2.3", "0x10", "١٢", "$1",
         ] {
             let got = parse_amount(s, Currency::USD);
-            assert!(
-                matches!(got, Err(MoneyError::InvalidAmount(_))),
-                "{s:?} {got:?}"
-            );
+            assert!(matches!(got, Err(MoneyError::InvalidAmount(_))), "{s:?} {got:?}");
         }
     }
 

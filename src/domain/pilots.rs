@@ -35,10 +35,7 @@ impl FieldError {
 /// Checks a date lies in the range the ledger accepts.
 pub fn check_date(field: &'static str, d: NaiveDate) -> Result<NaiveDate, FieldError> {
     if d < MIN_DATE || d > MAX_DATE {
-        return Err(FieldError::new(
-            field,
-            format!("{d} is outside {MIN_DATE}..{MAX_DATE}"),
-        ));
+        return Err(FieldError::new(field, format!("{d} is outside {MIN_DATE}..{MAX_DATE}")));
     }
     Ok(d)
 }
@@ -57,16 +54,10 @@ pub fn check_text(field: &'static str, s: &str, max: usize) -> Result<String, Fi
 /// no control characters other than newline and tab.
 pub fn check_optional_text(field: &'static str, s: &str, max: usize) -> Result<String, FieldError> {
     if s.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(s.to_owned())
 }
@@ -122,10 +113,7 @@ pub fn check_evaluation_order(
     evaluated_on: Option<NaiveDate>,
 ) -> Result<(), FieldError> {
     match (started_on, evaluated_on) {
-        (Some(s), Some(e)) if e < s => Err(FieldError::new(
-            "evaluated_on",
-            format!("{e} is before started_on {s}"),
-        )),
+        (Some(s), Some(e)) if e < s => Err(FieldError::new("evaluated_on", format!("{e} is before started_on {s}"))),
         _ => Ok(()),
     }
 }
@@ -159,10 +147,7 @@ mod tests {
             evaluation_date(None, Stage::Abandoned, d("2026-01-05")),
             Some(d("2026-01-05"))
         );
-        assert_eq!(
-            evaluation_date(None, Stage::Piloting, d("2026-01-05")),
-            None
-        );
+        assert_eq!(evaluation_date(None, Stage::Piloting, d("2026-01-05")), None);
         assert_eq!(
             evaluation_date(Some(d("2026-02-01")), Stage::Scaled, d("2026-05-05")),
             Some(d("2026-02-01"))
@@ -182,9 +167,6 @@ mod tests {
         assert!(check_text("name", "   ", 10).is_err());
         assert!(check_text("name", "abcdefghijk", 10).is_err());
         assert!(check_text("name", "a\u{0}b", 10).is_err());
-        assert_eq!(
-            check_tags(vec!["x".into(), "x".into()]).unwrap(),
-            vec!["x".to_string()]
-        );
+        assert_eq!(check_tags(vec!["x".into(), "x".into()]).unwrap(), vec!["x".to_string()]);
     }
 }

@@ -5,9 +5,7 @@ const CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE
 
 /// Whether `code` is an assigned ISO 3166-1 alpha-2 code (uppercase only).
 pub fn is_region(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|b| b.is_ascii_uppercase())
-        && CODES.split(' ').any(|c| c == code)
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && CODES.split(' ').any(|c| c == code)
 }
 
 #[cfg(test)]

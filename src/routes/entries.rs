@@ -52,35 +52,20 @@ pub struct ImpactBody {
 
 /// Parses the currency then the amount in it; errors name `prefix` + field.
 fn money(prefix: &str, amount: &str, currency: &str) -> ApiResult<(i64, Currency)> {
-    let currency = Currency::parse(currency).map_err(|e| {
-        ApiError::field(
-            Code::UNKNOWN_CURRENCY,
-            format!("{prefix}currency"),
-            e.to_string(),
-        )
-    })?;
-    let minor = parse_amount(amount, currency).map_err(|e| {
-        ApiError::field(
-            Code::INVALID_AMOUNT,
-            format!("{prefix}amount"),
-            e.to_string(),
-        )
-    })?;
+    let currency = Currency::parse(currency)
+        .map_err(|e| ApiError::field(Code::UNKNOWN_CURRENCY, format!("{prefix}currency"), e.to_string()))?;
+    let minor = parse_amount(amount, currency)
+        .map_err(|e| ApiError::field(Code::INVALID_AMOUNT, format!("{prefix}amount"), e.to_string()))?;
     Ok((minor, currency))
 }
 
 fn prefixed(prefix: &str, e: crate::domain::pilots::FieldError) -> ApiError {
-    ApiError::field(
-        Code::INVALID_FIELD,
-        format!("{prefix}{}", e.field),
-        e.reason,
-    )
+    ApiError::field(Code::INVALID_FIELD, format!("{prefix}{}", e.field), e.reason)
 }
 
 impl SpendBody {
     pub fn validate(self, prefix: &str) -> ApiResult<NewEntry> {
-        let period =
-            Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
+        let period = Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
         let (amount_minor, currency) = money(prefix, &self.amount, &self.currency)?;
         let note = self
             .note
@@ -102,8 +87,7 @@ impl SpendBody {
 
 impl ImpactBody {
     pub fn validate(self, prefix: &str) -> ApiResult<NewEntry> {
-        let period =
-            Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
+        let period = Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
         let (amount_minor, currency) = money(prefix, &self.amount, &self.currency)?;
         let confidence = self
             .confidence
@@ -131,22 +115,9 @@ impl ImpactBody {
 }
 
 /// The stored row for a new entry.
-pub fn entry_row(
-    org: OrgId,
-    pilot: PilotId,
-    id: EntryId,
-    e: &NewEntry,
-    created_by: &str,
-) -> EntryView {
+pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_by: &str) -> EntryView {
     let (entry_type, category, capex, method, confidence, measured) = match &e.detail {
-        EntryDetail::Spend { category, capex } => (
-            EntryType::Spend,
-            category.as_str(),
-            Some(*capex),
-            None,
-            None,
-            None,
-        ),
+        EntryDetail::Spend { category, capex } => (EntryType::Spend, category.as_str(), Some(*capex), None, None, None),
         EntryDetail::Impact {
             kind,
             attribution_method,
@@ -186,12 +157,7 @@ pub fn entry_row(
 
 /// Appends an entry after checking that the pilot's running total of that type
 /// and currency still fits in i64, so every later sum of one pilot is exact.
-pub fn append(
-    conn: &mut DbConnection,
-    org: OrgId,
-    pilot: PilotId,
-    row: &EntryView,
-) -> ApiResult<()> {
+pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryView) -> ApiResult<()> {
     let existing = crate::db::entries::all_for_pilot(conn, org, pilot)?;
     let same = existing
         .iter()
@@ -210,10 +176,7 @@ pub fn append(
     crate::db::entries::insert(conn, row).map_err(|e| {
         // The unique index on `reverses` decides a race between two reversals.
         if row.reverses.is_some() && e.is_unique_violation() {
-            ApiError::new(
-                Code::ENTRY_ALREADY_REVERSED,
-                "this entry has already been reversed",
-            )
+            ApiError::new(Code::ENTRY_ALREADY_REVERSED, "this entry has already been reversed")
         } else {
             e.into()
         }
@@ -245,19 +208,9 @@ async fn create_entry(
         crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
         let row = entry_row(org, pilot, EntryId::new(), &entry, &actor.sub);
         append(conn, org, pilot, &row)?;
-        let json =
-            serde_json::to_value(EntryJson::from(row.clone())).map_err(ApiError::internal)?;
+        let json = serde_json::to_value(EntryJson::from(row.clone())).map_err(ApiError::internal)?;
         let action = format!("{}.create", row.entry_type);
-        crate::db::audit::record(
-            conn,
-            Some(org),
-            &actor,
-            &action,
-            "entry",
-            &row.id,
-            None,
-            Some(&json),
-        )?;
+        crate::db::audit::record(conn, Some(org), &actor, &action, "entry", &row.id, None, Some(&json))?;
         Ok((StatusCode::CREATED, json))
     })
     .await
@@ -301,14 +254,10 @@ pub struct EntryPage {
 }
 
 /// Checked per-currency totals, in currency-code order.
-pub fn totals_by_currency<'a>(
-    rows: impl Iterator<Item = &'a EntryView>,
-) -> ApiResult<Vec<MoneyJson>> {
+pub fn totals_by_currency<'a>(rows: impl Iterator<Item = &'a EntryView>) -> ApiResult<Vec<MoneyJson>> {
     let mut by: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
     for r in rows {
-        by.entry(r.currency.as_str())
-            .or_default()
-            .push(r.amount_minor);
+        by.entry(r.currency.as_str()).or_default().push(r.amount_minor);
     }
     by.into_iter()
         .map(|(code, amounts)| {
@@ -336,14 +285,7 @@ async fn list_entries(
     let (rows, all) = state
         .read(move |conn| {
             crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
-            let rows = crate::db::entries::list(
-                conn,
-                org,
-                pilot,
-                entry_type.as_str(),
-                page.after,
-                page.limit,
-            )?;
+            let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit)?;
             let all = crate::db::entries::all_for_pilot(conn, org, pilot)?;
             Ok((rows, all))
         })
@@ -415,8 +357,7 @@ pub async fn reverse_entry(
     let org = auth.org_writer()?;
     let pilot = path_id("pilot_id", &path.0, PilotId::parse)?;
     let id = path_id("entry_id", &path.1, EntryId::parse)?;
-    let reason = crate::domain::pilots::check_text("reason", &body.value.reason, 500)
-        .map_err(field_error)?;
+    let reason = crate::domain::pilots::check_text("reason", &body.value.reason, 500).map_err(field_error)?;
     let replacement = body.value.replacement;
     let actor = auth.actor();
     idempotent_write(&state, &auth, &req, &body.raw, move |conn| {
@@ -443,8 +384,7 @@ pub async fn reverse_entry(
                 let parsed = if original.entry_type == EntryType::Spend.as_str() {
                     parse_json::<SpendBody>(raw.as_bytes()).and_then(|b| b.validate("replacement."))
                 } else {
-                    parse_json::<ImpactBody>(raw.as_bytes())
-                        .and_then(|b| b.validate("replacement."))
+                    parse_json::<ImpactBody>(raw.as_bytes()).and_then(|b| b.validate("replacement."))
                 };
                 Some(parsed.map_err(|mut e| {
                     e.field = Some(match e.field.take() {
@@ -456,12 +396,10 @@ pub async fn reverse_entry(
                 })?)
             }
         };
-        let negated = original.amount_minor.checked_neg().ok_or_else(|| {
-            ApiError::new(
-                Code::AMOUNT_OVERFLOW,
-                "this amount cannot be negated exactly",
-            )
-        })?;
+        let negated = original
+            .amount_minor
+            .checked_neg()
+            .ok_or_else(|| ApiError::new(Code::AMOUNT_OVERFLOW, "this amount cannot be negated exactly"))?;
         let reversal = EntryView {
             id: EntryId::new().to_string(),
             amount_minor: negated,

@@ -32,11 +32,7 @@ fn body_limit(req: &HttpRequest) -> usize {
 
 /// Reads the whole body, refusing anything over `limit` with 413 before
 /// buffering it.
-pub async fn read_body(
-    req: &HttpRequest,
-    mut payload: Payload,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
+pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
         if let Some(n) = len.to_str().ok().and_then(|s| s.parse::<usize>().ok()) {
             if n > limit {
@@ -66,19 +62,10 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 fn is_json(req: &HttpRequest) -> bool {
-    let Some(ct) = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -121,16 +108,11 @@ fn json_error(path: &str, e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = strip_position(&e.to_string());
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-            Code::MALFORMED_JSON,
-            format!("the body is not valid JSON: {message}"),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::new(Code::MALFORMED_JSON, format!("the body is not valid JSON: {message}"))
+        }
         Category::Data => {
-            let path = if path == "." {
-                String::new()
-            } else {
-                path.to_owned()
-            };
+            let path = if path == "." { String::new() } else { path.to_owned() };
             let named = backticked(&message);
             let join = |name: &str| {
                 if path.is_empty() {
@@ -151,11 +133,7 @@ fn json_error(path: &str, e: serde_json::Error) -> ApiError {
             } else if message.starts_with("missing field") {
                 ApiError::field(Code::MISSING_FIELD, join(named.unwrap_or("?")), message)
             } else {
-                let field = if path.is_empty() {
-                    "body".to_owned()
-                } else {
-                    path
-                };
+                let field = if path.is_empty() { "body".to_owned() } else { path };
                 ApiError::field(Code::INVALID_FIELD, field, message)
             }
         }
@@ -194,28 +172,17 @@ pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         let field = backticked(&message)
-            .filter(|_| {
-                message.starts_with("unknown field") || message.starts_with("missing field")
-            })
+            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
             .map(str::to_owned)
-            .unwrap_or(if path == "." {
-                "query".to_owned()
-            } else {
-                path
-            });
+            .unwrap_or(if path == "." { "query".to_owned() } else { path });
         ApiError::field(Code::INVALID_QUERY, field, message)
     })
 }
 
 /// Parses a path segment as an id, answering 400 `invalid_id` naming the
 /// parameter when it is not a canonical UUID.
-pub fn path_id<T>(
-    name: &'static str,
-    raw: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, ApiError> {
-    parse(raw)
-        .ok_or_else(|| ApiError::field(Code::INVALID_ID, name, format!("{name} must be a UUID")))
+pub fn path_id<T>(name: &'static str, raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(raw).ok_or_else(|| ApiError::field(Code::INVALID_ID, name, format!("{name} must be a UUID")))
 }
 
 /// Paging parameters shared by every list.
@@ -247,13 +214,7 @@ pub fn paging<Id>(
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| parse(&s))
-                .ok_or_else(|| {
-                    ApiError::field(
-                        Code::INVALID_QUERY,
-                        "cursor",
-                        "not a cursor this API issued",
-                    )
-                })?,
+                .ok_or_else(|| ApiError::field(Code::INVALID_QUERY, "cursor", "not a cursor this API issued"))?,
         ),
     };
     Ok(Paging { after, limit })

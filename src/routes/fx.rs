@@ -54,23 +54,12 @@ pub async fn put_fx_rates(
     let now = crate::db::now();
     let mut rows = Vec::with_capacity(rates.len());
     for (i, r) in rates.into_iter().enumerate() {
-        let currency = Currency::parse(&r.currency).map_err(|e| {
-            ApiError::field(
-                Code::UNKNOWN_CURRENCY,
-                format!("rates[{i}].currency"),
-                e.to_string(),
-            )
-        })?;
-        let rate = FxRate::parse(&r.rate_to_usd).map_err(|e| {
-            ApiError::field(
-                Code::INVALID_FIELD,
-                format!("rates[{i}].rate_to_usd"),
-                e.to_string(),
-            )
-        })?;
-        check_date("date", r.date).map_err(|e| {
-            ApiError::field(Code::INVALID_FIELD, format!("rates[{i}].date"), e.reason)
-        })?;
+        let currency = Currency::parse(&r.currency)
+            .map_err(|e| ApiError::field(Code::UNKNOWN_CURRENCY, format!("rates[{i}].currency"), e.to_string()))?;
+        let rate = FxRate::parse(&r.rate_to_usd)
+            .map_err(|e| ApiError::field(Code::INVALID_FIELD, format!("rates[{i}].rate_to_usd"), e.to_string()))?;
+        check_date("date", r.date)
+            .map_err(|e| ApiError::field(Code::INVALID_FIELD, format!("rates[{i}].date"), e.reason))?;
         rows.push(FxRateView {
             currency: currency.code().to_owned(),
             rate_date: r.date,

@@ -20,7 +20,16 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}
+
+/// Prometheus text exposition: requests and latency by matched route, pool use.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    let body = state
+        .metrics
+        .render(pool.connections, pool.idle_connections, state.pool.max_size());
     HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::auth::AuthContext;
-use crate::db::idempotency::IdempotencyView;
+use crate::db::idempotency::{ClaimError, IdempotencyView};
 use crate::db::DbConnection;
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -20,7 +20,8 @@ pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// How long a key is remembered.
 pub const KEY_TTL_HOURS: i64 = 24;
 
-fn key_of(req: &HttpRequest) -> ApiResult<String> {
+/// The request's Idempotency-Key, validated (400 when missing or malformed).
+pub fn key_of(req: &HttpRequest) -> ApiResult<String> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Err(ApiError::field(
             Code::IDEMPOTENCY_KEY_MISSING,
@@ -71,7 +72,10 @@ fn replay(rec: &IdempotencyView, hash: &str) -> ApiResult<HttpResponse> {
 
 /// Runs `write` once per (organisation, token, key) within 24 hours and stores
 /// its successful response; errors are not stored, so a corrected retry with
-/// the same key is processed.
+/// the same key is processed. While one request holds a key, another with the
+/// same key answers 409 (`idempotency_key_in_flight`): within this process by an
+/// in-memory set (SQLite serialises writers, so the database alone would make it
+/// wait), across processes by the key's row (PostgreSQL).
 pub async fn idempotent_write(
     state: &AppState,
     auth: &AuthContext,
@@ -83,6 +87,7 @@ pub async fn idempotent_write(
     let hash = request_hash(req, raw);
     let org_id = auth.org.map(|o| o.to_string()).unwrap_or_default();
     let token_id = auth.jti.clone();
+    let _guard = InFlight::enter(state, format!("{org_id}|{token_id}|{key}"))?;
     let (k, h, o, t) = (key.clone(), hash.clone(), org_id.clone(), token_id.clone());
     let outcome = state
         .write(move |conn| {
@@ -91,25 +96,25 @@ pub async fn idempotent_write(
             if let Some(rec) = crate::db::idempotency::find(conn, &o, &t, &k, not_before)? {
                 return Ok(Outcome::Replay(rec));
             }
-            let (status, body) = write(conn)?;
-            let body = body.to_string();
-            let record = IdempotencyView {
+            let mut record = IdempotencyView {
                 org_id: o,
                 token_id: t,
                 idem_key: k,
                 request_hash: h,
-                response_status: i32::from(status.as_u16()),
-                response_body: body.clone(),
+                response_status: 0,
+                response_body: String::new(),
                 created_at: now,
             };
-            crate::db::idempotency::insert(conn, &record).map_err(|e| {
-                if e.is_unique_violation() {
-                    ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE)
-                } else {
-                    e.into()
-                }
+            crate::db::idempotency::claim(conn, &record).map_err(|e| match e {
+                ClaimError::Committed => ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE),
+                ClaimError::InFlight => in_flight(),
+                ClaimError::Db(e) => e.into(),
             })?;
-            Ok(Outcome::Fresh(status.as_u16(), body))
+            let (status, body) = write(conn)?;
+            record.response_status = i32::from(status.as_u16());
+            record.response_body = body.to_string();
+            crate::db::idempotency::complete(conn, &record)?;
+            Ok(Outcome::Fresh(status.as_u16(), record.response_body))
         })
         .await;
     match outcome {
@@ -120,9 +125,8 @@ pub async fn idempotent_write(
         .body(body)),
         Ok(Outcome::Replay(rec)) => replay(&rec, &hash),
         Err(e) if e.code == Code::CONFLICT && e.detail == IDEMPOTENCY_RACE => {
-            // A concurrent request with the same key committed first (PostgreSQL
-            // lets both run until the key's unique index decides): answer with
-            // what it stored.
+            // A concurrent request with the same key committed first: answer
+            // with what it stored.
             let rec = state
                 .db(move |conn| {
                     let not_before = crate::db::now() - chrono::TimeDelta::hours(KEY_TTL_HOURS);
@@ -131,10 +135,42 @@ pub async fn idempotent_write(
                     )?)
                 })
                 .await?
-                .ok_or_else(|| ApiError::new(Code::IDEMPOTENCY_KEY_IN_FLIGHT, "retry shortly"))?;
+                .ok_or_else(in_flight)?;
             replay(&rec, &hash)
         }
         Err(e) => Err(e),
+    }
+}
+
+fn in_flight() -> ApiError {
+    ApiError::field(
+        Code::IDEMPOTENCY_KEY_IN_FLIGHT,
+        "Idempotency-Key",
+        "a request with this key is still being processed; retry shortly",
+    )
+    .with_header(actix_web::http::header::RETRY_AFTER, "1")
+}
+
+/// Marks a key as being processed in this process until dropped.
+struct InFlight<'a> {
+    state: &'a AppState,
+    key: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a AppState, key: String) -> ApiResult<Self> {
+        let mut set = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if !set.insert(key.clone()) {
+            return Err(in_flight());
+        }
+        Ok(Self { state, key })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut set = self.state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&self.key);
     }
 }
 

@@ -3,14 +3,20 @@
 //! registration, 405 answers, the API spec test and the tenant-isolation test all
 //! read it, so a route cannot exist without appearing there.
 
+pub mod aggregates;
 pub mod audit;
+pub mod dashboard;
 pub mod entries;
 pub mod extract;
+pub mod facts;
+pub mod finance;
 pub mod fx;
 pub mod health;
 pub mod idempotency;
+pub mod import;
 pub mod orgs;
 pub mod pilots;
+pub mod projections;
 pub mod tokens;
 pub mod views;
 
@@ -28,6 +34,16 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<JwtKeys>,
     pub settings: Arc<Settings>,
+    /// Disclosure thresholds for research aggregates (never below the floors).
+    pub disclosure: crate::analytics::disclosure::DisclosurePolicy,
+    /// Per-token budget for research queries.
+    pub research_limiter: governor::DefaultKeyedRateLimiter<String>,
+    /// Per-token budget for every authenticated request.
+    pub token_limiter: governor::DefaultKeyedRateLimiter<String>,
+    /// Request counters and latency histograms for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
+    /// Idempotency keys being processed by this process right now.
+    pub in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AppState {
@@ -42,6 +58,31 @@ impl AppState {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// Spends one unit of the token's research-query budget; 429 when empty.
+    pub fn check_rate(&self, token: &str) -> ApiResult<()> {
+        Self::spend(&self.research_limiter, token, "research query budget")
+    }
+
+    /// Spends one unit of the token's request budget; 429 when empty.
+    pub fn check_token_rate(&self, token: &str) -> ApiResult<()> {
+        Self::spend(&self.token_limiter, token, "request budget for this token")
+    }
+
+    fn spend(limiter: &governor::DefaultKeyedRateLimiter<String>, token: &str, what: &str) -> ApiResult<()> {
+        match limiter.check_key(&token.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait =
+                    not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                let secs = wait.as_secs() + 1;
+                Err(
+                    ApiError::new(Code::RATE_LIMITED, format!("{what} spent; retry in {secs} s"))
+                        .with_header(actix_web::http::header::RETRY_AFTER, secs.to_string()),
+                )
+            }
+        }
     }
 
     /// Like `db`, inside one write transaction (`BEGIN IMMEDIATE` on SQLite).
@@ -69,67 +110,32 @@ pub struct RouteSpec {
 }
 
 /// Every route the server answers, with its methods.
+#[rustfmt::skip]
 pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        path: "/healthz",
-        methods: &["GET"],
-    },
-    RouteSpec {
-        path: "/readyz",
-        methods: &["GET"],
-    },
-    RouteSpec {
-        path: "/openapi.json",
-        methods: &["GET"],
-    },
-    RouteSpec {
-        path: "/v1/orgs",
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: "/v1/orgs/{org_id}",
-        methods: &["GET"],
-    },
-    RouteSpec {
-        path: "/v1/tokens",
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: "/v1/tokens/{token_id}",
-        methods: &["DELETE"],
-    },
-    RouteSpec {
-        path: "/v1/pilots",
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: "/v1/pilots/{pilot_id}",
-        methods: &["GET", "PATCH"],
-    },
-    RouteSpec {
-        path: "/v1/pilots/{pilot_id}/spend",
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: "/v1/pilots/{pilot_id}/impact",
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: "/v1/pilots/{pilot_id}/entries/{entry_id}",
-        methods: &["GET"],
-    },
-    RouteSpec {
-        path: "/v1/pilots/{pilot_id}/entries/{entry_id}/reverse",
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: "/v1/fx-rates",
-        methods: &["PUT"],
-    },
-    RouteSpec {
-        path: "/v1/audit",
-        methods: &["GET"],
-    },
+    RouteSpec { path: "/", methods: &["GET"] },
+    RouteSpec { path: "/assets/{file}", methods: &["GET"] },
+    RouteSpec { path: "/healthz", methods: &["GET"] },
+    RouteSpec { path: "/readyz", methods: &["GET"] },
+    RouteSpec { path: "/metrics", methods: &["GET"] },
+    RouteSpec { path: "/openapi.json", methods: &["GET"] },
+    RouteSpec { path: "/v1/orgs", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/orgs/{org_id}", methods: &["GET"] },
+    RouteSpec { path: "/v1/tokens", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/tokens/{token_id}", methods: &["DELETE"] },
+    RouteSpec { path: "/v1/pilots", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}", methods: &["GET", "PATCH"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/spend", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/impact", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/entries/{entry_id}", methods: &["GET"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", methods: &["POST"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/roi", methods: &["GET"] },
+    RouteSpec { path: "/v1/import", methods: &["POST"] },
+    RouteSpec { path: "/v1/summary", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/zero-impact-rate", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/export", methods: &["GET"] },
+    RouteSpec { path: "/v1/projections/gap", methods: &["POST"] },
+    RouteSpec { path: "/v1/fx-rates", methods: &["PUT"] },
+    RouteSpec { path: "/v1/audit", methods: &["GET"] },
 ];
 
 /// A resource for a path in `ROUTES`, whose unmatched methods answer 405 with
@@ -149,8 +155,11 @@ pub fn resource(path: &'static str) -> Resource {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+    cfg.service(resource("/").route(web::get().to(dashboard::index)))
+        .service(resource("/assets/{file}").route(web::get().to(dashboard::asset)))
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
         .service(resource("/openapi.json").route(web::get().to(health::openapi)))
         .service(
             resource("/v1/orgs")
@@ -184,16 +193,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(entries::list_impact))
                 .route(web::post().to(entries::create_impact)),
         )
+        .service(resource("/v1/pilots/{pilot_id}/entries/{entry_id}").route(web::get().to(entries::get_entry)))
         .service(
-            resource("/v1/pilots/{pilot_id}/entries/{entry_id}")
-                .route(web::get().to(entries::get_entry)),
-        )
-        .service(
-            resource("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse")
-                .route(web::post().to(entries::reverse_entry)),
+            resource("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse").route(web::post().to(entries::reverse_entry)),
         )
         .service(resource("/v1/fx-rates").route(web::put().to(fx::put_fx_rates)))
-        .service(resource("/v1/audit").route(web::get().to(audit::list_audit)));
+        .service(resource("/v1/pilots/{pilot_id}/roi").route(web::get().to(finance::get_pilot_roi)))
+        .service(resource("/v1/summary").route(web::get().to(finance::get_summary)))
+        .service(resource("/v1/import").route(web::post().to(import::import)))
+        .service(resource("/v1/aggregates/zero-impact-rate").route(web::get().to(aggregates::zero_impact_rate)))
+        .service(resource("/v1/aggregates/export").route(web::get().to(aggregates::export)))
+        .service(resource("/v1/audit").route(web::get().to(audit::list_audit)))
+        .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)));
 }
 
 /// Unknown paths answer a problem+json 404.

@@ -46,9 +46,8 @@ impl TryFrom<CreateOrgBody> for NewOrg {
                 "region must be an ISO 3166-1 alpha-2 code such as DE",
             ));
         }
-        let reporting_currency = Currency::parse(&b.reporting_currency).map_err(|e| {
-            ApiError::field(Code::UNKNOWN_CURRENCY, "reporting_currency", e.to_string())
-        })?;
+        let reporting_currency = Currency::parse(&b.reporting_currency)
+            .map_err(|e| ApiError::field(Code::UNKNOWN_CURRENCY, "reporting_currency", e.to_string()))?;
         Ok(Self {
             name,
             industry: b.industry,
@@ -115,11 +114,7 @@ pub struct ListQuery {
 }
 
 /// Operators see every organisation; an admin sees only their own.
-pub async fn list_orgs(
-    state: web::Data<AppState>,
-    auth: AuthContext,
-    q: Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_orgs(state: web::Data<AppState>, auth: AuthContext, q: Query<ListQuery>) -> ApiResult<HttpResponse> {
     let page = paging(q.0.cursor.as_deref(), q.0.limit, OrgId::parse)?;
     let own = match auth.role {
         Role::Operator => None,
@@ -156,9 +151,7 @@ pub async fn get_org(
     let row = state
         .db(move |conn| {
             crate::db::orgs::find(conn, id).map_err(|e| match e {
-                crate::db::DbError::NotFound => {
-                    ApiError::new(Code::ORG_NOT_FOUND, "no such organisation")
-                }
+                crate::db::DbError::NotFound => ApiError::new(Code::ORG_NOT_FOUND, "no such organisation"),
                 other => other.into(),
             })
         })

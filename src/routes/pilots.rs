@@ -48,18 +48,11 @@ pub struct CreatePilotBody {
     pub external_ref: Option<String>,
 }
 
-fn optional_text(
-    field: &'static str,
-    v: Option<String>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+fn optional_text(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
     v.map(|s| check_text(field, &s, max)).transpose()
 }
 
-fn optional_date(
-    field: &'static str,
-    v: Option<NaiveDate>,
-) -> Result<Option<NaiveDate>, FieldError> {
+fn optional_date(field: &'static str, v: Option<NaiveDate>) -> Result<Option<NaiveDate>, FieldError> {
     v.map(|d| check_date(field, d)).transpose()
 }
 
@@ -170,11 +163,7 @@ pub async fn list_pilots(
         sourcing: q.sourcing.map(Sourcing::as_str),
     };
     let rows = state
-        .db(move |conn| {
-            Ok(crate::db::pilots::list(
-                conn, org, &filter, page.after, page.limit,
-            )?)
-        })
+        .db(move |conn| Ok(crate::db::pilots::list(conn, org, &filter, page.after, page.limit)?))
         .await?;
     let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
     Ok(HttpResponse::Ok().json(Page {
@@ -199,9 +188,7 @@ pub async fn get_pilot(
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -228,13 +215,10 @@ impl TryFrom<PatchPilotBody> for PilotPatch {
     type Error = FieldError;
 
     fn try_from(b: PatchPilotBody) -> Result<Self, FieldError> {
-        let nested_text =
-            |field, v: Option<Option<String>>| -> Result<Option<Option<String>>, FieldError> {
-                v.map(|inner| optional_text(field, inner, 200)).transpose()
-            };
-        let nested_date = |field,
-                           v: Option<Option<NaiveDate>>|
-         -> Result<Option<Option<NaiveDate>>, FieldError> {
+        let nested_text = |field, v: Option<Option<String>>| -> Result<Option<Option<String>>, FieldError> {
+            v.map(|inner| optional_text(field, inner, 200)).transpose()
+        };
+        let nested_date = |field, v: Option<Option<NaiveDate>>| -> Result<Option<Option<NaiveDate>>, FieldError> {
             v.map(|inner| optional_date(field, inner)).transpose()
         };
         Ok(PilotPatch {
@@ -254,11 +238,7 @@ impl TryFrom<PatchPilotBody> for PilotPatch {
 
 /// Applies a patch to a stored pilot, bumping its version and, when the stage
 /// changes, the date it entered that stage.
-pub fn apply_patch(
-    current: &PilotView,
-    patch: PilotPatch,
-    today: NaiveDate,
-) -> Result<PilotView, FieldError> {
+pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> Result<PilotView, FieldError> {
     let mut next = current.clone();
     if let Some(v) = patch.name {
         next.name = v;
@@ -314,12 +294,7 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i64>> {
     text.trim_matches('"')
         .parse::<i64>()
         .map(Some)
-        .map_err(|_| {
-            ApiError::new(
-                Code::PRECONDITION_FAILED,
-                "If-Match does not match the pilot's ETag",
-            )
-        })
+        .map_err(|_| ApiError::new(Code::PRECONDITION_FAILED, "If-Match does not match the pilot's ETag"))
 }
 
 pub async fn update_pilot(
@@ -341,18 +316,12 @@ pub async fn update_pilot(
             if expected.is_some_and(|v| v != current.version) {
                 return Err(ApiError::new(
                     Code::PRECONDITION_FAILED,
-                    format!(
-                        "the pilot is at version {}; GET it again and retry",
-                        current.version
-                    ),
+                    format!("the pilot is at version {}; GET it again and retry", current.version),
                 ));
             }
             let next = apply_patch(&current, patch, today).map_err(field_error)?;
             if !crate::db::pilots::update_if_version(conn, &next, current.version)? {
-                return Err(ApiError::new(
-                    Code::PRECONDITION_FAILED,
-                    "the pilot changed meanwhile",
-                ));
+                return Err(ApiError::new(Code::PRECONDITION_FAILED, "the pilot changed meanwhile"));
             }
             let before = serde_json::to_value(PilotJson::from(current)).ok();
             let after = serde_json::to_value(PilotJson::from(next.clone())).ok();

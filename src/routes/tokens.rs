@@ -74,12 +74,7 @@ pub fn issue_token(
             role,
             std::time::Duration::from_secs(ttl_days as u64 * 86_400),
         )
-        .map_err(|e| {
-            ApiError::new(
-                Code::CONFLICT,
-                format!("this server cannot mint tokens: {e}"),
-            )
-        })?;
+        .map_err(|e| ApiError::new(Code::CONFLICT, format!("this server cannot mint tokens: {e}")))?;
     let row = TokenView {
         id: claims.jti.clone(),
         org_id: org_text,
@@ -127,8 +122,18 @@ pub async fn create_token(
     let (jwt, row) = state
         .write(move |conn| {
             let (jwt, row) = issue_token(conn, &keys, Some(org), role, &label, ttl_days, &actor.sub)?;
-            let after = serde_json::json!({"role": row.role, "label": row.label, "expires_at": rfc3339(row.expires_at)});
-            crate::db::audit::record(conn, Some(org), &actor, "token.create", "token", &row.id, None, Some(&after))?;
+            let after =
+                serde_json::json!({"role": row.role, "label": row.label, "expires_at": rfc3339(row.expires_at)});
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "token.create",
+                "token",
+                &row.id,
+                None,
+                Some(&after),
+            )?;
             Ok((jwt, row))
         })
         .await?;
@@ -176,9 +181,7 @@ pub async fn revoke_token(
     state
         .write(move |conn| {
             let before = crate::db::tokens::find(conn, org, id).map_err(|e| match e {
-                crate::db::DbError::NotFound => {
-                    ApiError::new(Code::TOKEN_NOT_FOUND, "no such token")
-                }
+                crate::db::DbError::NotFound => ApiError::new(Code::TOKEN_NOT_FOUND, "no such token"),
                 other => other.into(),
             })?;
             let now = crate::db::now();

@@ -8,8 +8,7 @@ use crate::db::pilots::PilotView;
 
 /// RFC 3339 UTC with microseconds, the precision both backends store.
 pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// One page of a list.
@@ -137,11 +136,7 @@ impl From<EntryView> for EntryJson {
             entry_type: e.entry_type,
             period_start: e.period_start,
             period_end: e.period_end,
-            capex: if spend {
-                Some(e.capex.unwrap_or(false))
-            } else {
-                None
-            },
+            capex: if spend { Some(e.capex.unwrap_or(false)) } else { None },
             note: if spend { e.note.clone() } else { None },
             attribution_method: e.attribution_method,
             confidence: e.confidence,

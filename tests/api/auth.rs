@@ -37,10 +37,7 @@ fn pem(label: &str, der: &[u8]) -> String {
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 /// (private PKCS#8 PEM, public SPKI PEM), generated once per test binary.
@@ -50,17 +47,12 @@ fn rsa_pems() -> &'static (String, String) {
         let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let private: aws_lc_rs::encoding::Pkcs8V1Der = pair.as_der().unwrap();
         let public: aws_lc_rs::encoding::PublicKeyX509Der = pair.public_key().as_der().unwrap();
-        (
-            pem("PRIVATE KEY", private.as_ref()),
-            pem("PUBLIC KEY", public.as_ref()),
-        )
+        (pem("PRIVATE KEY", private.as_ref()), pem("PUBLIC KEY", public.as_ref()))
     })
 }
 
 async fn assert_401(app: &TestApp, token: Option<&str>, case: &str) {
-    let res = app
-        .request(reqwest::Method::GET, "/v1/pilots", token, None)
-        .await;
+    let res = app.request(reqwest::Method::GET, "/v1/pilots", token, None).await;
     assert_eq!(res.status(), 401, "{case}");
     assert_eq!(
         res.headers()["www-authenticate"],
@@ -78,9 +70,7 @@ async fn every_bad_token_is_401() {
     let good = claims(&t.org);
     // The baseline is accepted, so each case below fails for its own reason.
     assert_eq!(
-        app.get("/v1/pilots", &hs256(&good, SECRET.as_bytes()))
-            .await
-            .status(),
+        app.get("/v1/pilots", &hs256(&good, SECRET.as_bytes())).await.status(),
         200
     );
 
@@ -122,47 +112,22 @@ async fn every_bad_token_is_401() {
 
     let mut c = good.clone();
     c["exp"] = json!(now() - 120);
-    assert_401(
-        &app,
-        Some(&hs256(&c, SECRET.as_bytes())),
-        "expired beyond leeway",
-    )
-    .await;
+    assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), "expired beyond leeway").await;
     let mut c = good.clone();
     c["nbf"] = json!(now() + 120);
-    assert_401(
-        &app,
-        Some(&hs256(&c, SECRET.as_bytes())),
-        "nbf in the future",
-    )
-    .await;
+    assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), "nbf in the future").await;
     for (claim, wrong) in [("iss", "someone-else"), ("aud", "another-service")] {
         let mut c = good.clone();
         c.as_object_mut().unwrap().remove(claim);
-        assert_401(
-            &app,
-            Some(&hs256(&c, SECRET.as_bytes())),
-            &format!("missing {claim}"),
-        )
-        .await;
+        assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), &format!("missing {claim}")).await;
         let mut c = good.clone();
         c[claim] = json!(wrong);
-        assert_401(
-            &app,
-            Some(&hs256(&c, SECRET.as_bytes())),
-            &format!("wrong {claim}"),
-        )
-        .await;
+        assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), &format!("wrong {claim}")).await;
     }
     for claim in ["exp", "sub"] {
         let mut c = good.clone();
         c.as_object_mut().unwrap().remove(claim);
-        assert_401(
-            &app,
-            Some(&hs256(&c, SECRET.as_bytes())),
-            &format!("missing {claim}"),
-        )
-        .await;
+        assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), &format!("missing {claim}")).await;
     }
 }
 
@@ -172,12 +137,7 @@ async fn expired_within_leeway_is_still_accepted() {
     let t = app.tenant("Leeway").await;
     let mut c = claims(&t.org);
     c["exp"] = json!(now() - 5);
-    assert_eq!(
-        app.get("/v1/pilots", &hs256(&c, SECRET.as_bytes()))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/v1/pilots", &hs256(&c, SECRET.as_bytes())).await.status(), 200);
 }
 
 #[actix_web::test]
@@ -185,12 +145,8 @@ async fn a_revoked_token_is_refused() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Revoke").await;
     let created = json_of(
-        app.post(
-            "/v1/tokens",
-            &t.admin,
-            &json!({"role": "member", "label": "ci"}),
-        )
-        .await,
+        app.post("/v1/tokens", &t.admin, &json!({"role": "member", "label": "ci"}))
+            .await,
     )
     .await;
     let token = created["token"].as_str().unwrap();
@@ -241,10 +197,5 @@ async fn with_an_rsa_public_key_rs256_is_accepted_and_hs256_key_confusion_refuse
         "HS256 signed with the RSA public key",
     )
     .await;
-    assert_401(
-        &app,
-        Some(&hs256(&c, SECRET.as_bytes())),
-        "HS256 with the old secret",
-    )
-    .await;
+    assert_401(&app, Some(&hs256(&c, SECRET.as_bytes())), "HS256 with the old secret").await;
 }

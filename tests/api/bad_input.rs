@@ -58,36 +58,15 @@ async fn bad_inputs_get_their_problem_and_write_nothing() {
         Case {
             content_type: Some("application/json"),
             body: b"{\"name\": ".to_vec(),
-            ..case(
-                "malformed json",
-                "/v1/pilots",
-                json!(null),
-                400,
-                "malformed_json",
-                None,
-            )
+            ..case("malformed json", "/v1/pilots", json!(null), 400, "malformed_json", None)
         },
         Case {
             body: Vec::new(),
-            ..case(
-                "empty body",
-                "/v1/pilots",
-                json!(null),
-                400,
-                "malformed_json",
-                None,
-            )
+            ..case("empty body", "/v1/pilots", json!(null), 400, "malformed_json", None)
         },
         Case {
             body: format!("{} {{}}", pilot_body("x")).into_bytes(),
-            ..case(
-                "trailing data",
-                "/v1/pilots",
-                json!(null),
-                400,
-                "malformed_json",
-                None,
-            )
+            ..case("trailing data", "/v1/pilots", json!(null), 400, "malformed_json", None)
         },
         Case {
             content_type: Some("text/plain"),
@@ -204,14 +183,7 @@ async fn bad_inputs_get_their_problem_and_write_nothing() {
             "pilot_not_found",
             None,
         ),
-        case(
-            "unknown route",
-            "/v1/nothing-here",
-            json!({}),
-            404,
-            "not_found",
-            None,
-        ),
+        case("unknown route", "/v1/nothing-here", json!({}), 404, "not_found", None),
         Case {
             method: Method::PUT,
             ..case(
@@ -285,14 +257,8 @@ async fn bad_inputs_get_their_problem_and_write_nothing() {
             assert_eq!(body["field"], f, "case {}: {body}", c.name);
         }
         let detail = body["detail"].as_str().unwrap_or("");
-        for leak in [
-            "SELECT", "INSERT", "diesel", "sqlite", "postgres", "panicked",
-        ] {
-            assert!(
-                !detail.contains(leak),
-                "case {} leaks {leak}: {detail}",
-                c.name
-            );
+        for leak in ["SELECT", "INSERT", "diesel", "sqlite", "postgres", "panicked"] {
+            assert!(!detail.contains(leak), "case {} leaks {leak}: {detail}", c.name);
         }
     }
     // Nothing was written: still one pilot, no entries, and the audit log holds

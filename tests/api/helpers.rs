@@ -57,7 +57,13 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         jwt_audience: "pilotledger".into(),
         pool_size: None,
         max_body_bytes: 64 * 1024,
+        max_import_bytes: 4 * 1024 * 1024,
         log_format: LogFormat::Pretty,
+        disclosure_min_organisations: 5,
+        disclosure_p_percent: 10,
+        disclosure_min_each_side: 3,
+        research_queries_per_minute: 600,
+        requests_per_minute_per_token: 60_000,
     }
 }
 
@@ -81,14 +87,8 @@ impl TestApp {
         let app = Application::build(settings).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
-        let keys = Arc::new(
-            JwtKeys::hs256(
-                Secret::new(SECRET.as_bytes().to_vec()),
-                "pilotledger",
-                "pilotledger",
-            )
-            .unwrap(),
-        );
+        let keys =
+            Arc::new(JwtKeys::hs256(Secret::new(SECRET.as_bytes().to_vec()), "pilotledger", "pilotledger").unwrap());
         let operator = mint(&keys, None, Role::Operator);
         TestApp {
             base,
@@ -100,16 +100,8 @@ impl TestApp {
         }
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -124,8 +116,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::POST, path, Some(token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(token), Some(body)).await
     }
 
     /// POST with a fresh Idempotency-Key.
@@ -147,9 +138,7 @@ impl TestApp {
 
     /// Creates an organisation as operator; returns its id.
     pub async fn create_org(&self, name: &str) -> String {
-        let res = self
-            .post("/v1/orgs", &self.operator.clone(), &org_body(name))
-            .await;
+        let res = self.post("/v1/orgs", &self.operator.clone(), &org_body(name)).await;
         assert_eq!(res.status(), 201, "create org");
         json_of(res).await["id"].as_str().unwrap().to_owned()
     }
@@ -169,7 +158,11 @@ impl TestApp {
     }
 
     pub async fn create_pilot(&self, token: &str, name: &str) -> String {
-        let res = self.post("/v1/pilots", token, &pilot_body(name)).await;
+        self.create_pilot_with(token, &pilot_body(name)).await
+    }
+
+    pub async fn create_pilot_with(&self, token: &str, body: &Value) -> String {
+        let res = self.post("/v1/pilots", token, body).await;
         assert_eq!(res.status(), 201, "create pilot");
         json_of(res).await["id"].as_str().unwrap().to_owned()
     }

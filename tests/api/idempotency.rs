@@ -34,8 +34,7 @@ async fn same_key_with_a_different_body_is_422() {
         201
     );
     assert_problem(
-        app.post_key(&path, &t.member, &spend_body("11.00", "USD"), "k")
-            .await,
+        app.post_key(&path, &t.member, &spend_body("11.00", "USD"), "k").await,
         422,
         "idempotency_key_reused",
     )
@@ -56,12 +55,7 @@ async fn a_missing_key_is_400_and_writes_nothing() {
         } else {
             impact_body("1.00", "USD")
         };
-        let problem = assert_problem(
-            app.post(&path, &t.member, &body).await,
-            400,
-            "idempotency_key_missing",
-        )
-        .await;
+        let problem = assert_problem(app.post(&path, &t.member, &body).await, 400, "idempotency_key_missing").await;
         assert_eq!(problem["field"], "Idempotency-Key");
         let list = json_of(app.get(&path, &t.member).await).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 0);
@@ -98,12 +92,7 @@ async fn keys_are_scoped_to_the_token() {
     let path = format!("/v1/pilots/{p}/spend");
     let other = mint(&app.keys, Some(&t.org), pilotledger::auth::Role::Member);
     let body = spend_body("5.00", "USD");
-    assert_eq!(
-        app.post_key(&path, &t.member, &body, "shared")
-            .await
-            .status(),
-        201
-    );
+    assert_eq!(app.post_key(&path, &t.member, &body, "shared").await.status(), 201);
     let res = app.post_key(&path, &other, &body, "shared").await;
     assert_eq!(res.status(), 201);
     assert!(res.headers().get("idempotent-replayed").is_none());

@@ -34,26 +34,13 @@ async fn patch_without_if_match_is_428_and_stale_is_412_leaving_the_row_unchange
     )
     .await;
     assert_eq!(
-        patch(
-            &app,
-            &t.member,
-            &pid,
-            Some("\"1\""),
-            json!({"name": "renamed"})
-        )
-        .await
-        .status(),
+        patch(&app, &t.member, &pid, Some("\"1\""), json!({"name": "renamed"}))
+            .await
+            .status(),
         200
     );
     assert_problem(
-        patch(
-            &app,
-            &t.member,
-            &pid,
-            Some("\"1\""),
-            json!({"name": "stale"}),
-        )
-        .await,
+        patch(&app, &t.member, &pid, Some("\"1\""), json!({"name": "stale"})).await,
         412,
         "precondition_failed",
     )
@@ -70,22 +57,9 @@ async fn entering_an_evaluating_stage_records_the_date() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Stage").await;
     let pid = app.create_pilot(&t.member, "p").await;
-    let p = json_of(
-        patch(
-            &app,
-            &t.member,
-            &pid,
-            Some("*"),
-            json!({"stage": "abandoned"}),
-        )
-        .await,
-    )
-    .await;
+    let p = json_of(patch(&app, &t.member, &pid, Some("*"), json!({"stage": "abandoned"})).await).await;
     assert_eq!(p["stage"], "abandoned");
-    assert_eq!(
-        p["stage_entered_on"],
-        chrono::Utc::now().date_naive().to_string()
-    );
+    assert_eq!(p["stage_entered_on"], chrono::Utc::now().date_naive().to_string());
     let bad = patch(
         &app,
         &t.member,
@@ -175,10 +149,7 @@ async fn a_replacement_of_the_wrong_type_names_its_field_and_writes_nothing() {
         .await;
     let problem = assert_problem(res, 422, "unknown_field").await;
     assert!(
-        problem["field"]
-            .as_str()
-            .unwrap()
-            .starts_with("replacement."),
+        problem["field"].as_str().unwrap().starts_with("replacement."),
         "{problem}"
     );
     let list = json_of(app.get(&format!("/v1/pilots/{pid}/spend"), &t.member).await).await;
@@ -210,11 +181,7 @@ async fn delete_on_an_entry_is_405_with_allow() {
         .await;
     assert_eq!(res.headers()["allow"], "GET");
     assert_problem(res, 405, "method_not_allowed").await;
-    let got = json_of(
-        app.get(&format!("/v1/pilots/{pid}/entries/{eid}"), &t.member)
-            .await,
-    )
-    .await;
+    let got = json_of(app.get(&format!("/v1/pilots/{pid}/entries/{eid}"), &t.member).await).await;
     assert_eq!(got["amount"], "7.00");
 }
 
@@ -243,23 +210,11 @@ async fn pilots_page_with_a_cursor_and_filter() {
         }
     }
     assert_eq!(seen, ids, "every pilot once, in creation order");
-    patch(
-        &app,
-        &t.member,
-        &ids[2],
-        Some("*"),
-        json!({"stage": "scaled"}),
-    )
-    .await;
+    patch(&app, &t.member, &ids[2], Some("*"), json!({"stage": "scaled"})).await;
     let page = json_of(app.get("/v1/pilots?stage=scaled", &t.member).await).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["id"], ids[2].as_str());
-    assert_problem(
-        app.get("/v1/pilots?limit=0", &t.member).await,
-        400,
-        "invalid_query",
-    )
-    .await;
+    assert_problem(app.get("/v1/pilots?limit=0", &t.member).await, 400, "invalid_query").await;
     assert_problem(
         app.get("/v1/pilots?limit=100000", &t.member).await,
         400,
@@ -285,12 +240,7 @@ async fn finance_reads_but_cannot_write() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Fin").await;
     let pid = app.create_pilot(&t.member, "p").await;
-    assert_eq!(
-        app.get(&format!("/v1/pilots/{pid}"), &t.finance)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&format!("/v1/pilots/{pid}"), &t.finance).await.status(), 200);
     assert_problem(
         app.post("/v1/pilots", &t.finance, &pilot_body("x")).await,
         403,

@@ -6,10 +6,16 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod cli;
 mod durability;
+mod finance;
 mod idempotency;
+mod import;
 mod ledger;
+mod limits;
 mod money;
+mod projections;
+mod research;
 mod routes_table;
 mod tenancy;
 mod walkthrough;

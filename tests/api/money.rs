@@ -14,13 +14,9 @@ async fn ten_cents_and_twenty_cents_sum_to_thirty_exactly() {
     let (t, p) = pilot(&app).await;
     for a in ["0.10", "0.20"] {
         assert_eq!(
-            app.post_idem(
-                &format!("/v1/pilots/{p}/spend"),
-                &t.member,
-                &spend_body(a, "USD")
-            )
-            .await
-            .status(),
+            app.post_idem(&format!("/v1/pilots/{p}/spend"), &t.member, &spend_body(a, "USD"))
+                .await
+                .status(),
             201
         );
     }
@@ -35,53 +31,42 @@ async fn amounts_follow_the_currency_exponent() {
     let (t, p) = pilot(&app).await;
     let path = format!("/v1/pilots/{p}/spend");
     let body = assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("1.5", "JPY"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("1.5", "JPY")).await,
         422,
         "invalid_amount",
     )
     .await;
     assert_eq!(body["field"], "amount");
-    let res = app
-        .post_idem(&path, &t.member, &spend_body("1.234", "BHD"))
-        .await;
+    let res = app.post_idem(&path, &t.member, &spend_body("1.234", "BHD")).await;
     assert_eq!(res.status(), 201);
     let e = json_of(res).await;
     assert_eq!(e["amount_minor"], 1234);
     assert_eq!(e["amount"], "1.234");
-    let e = json_of(
-        app.post_idem(&path, &t.member, &spend_body("1500", "JPY"))
-            .await,
-    )
-    .await;
+    let e = json_of(app.post_idem(&path, &t.member, &spend_body("1500", "JPY")).await).await;
     assert_eq!(
         (e["amount"].as_str(), e["amount_minor"].as_i64()),
         (Some("1500"), Some(1500))
     );
     assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("1.500", "USD"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("1.500", "USD")).await,
         422,
         "invalid_amount",
     )
     .await;
     assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("1e3", "USD"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("1e3", "USD")).await,
         422,
         "invalid_amount",
     )
     .await;
     assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("NaN", "USD"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("NaN", "USD")).await,
         422,
         "invalid_amount",
     )
     .await;
     assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("1.00", "XYZ"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("1.00", "XYZ")).await,
         422,
         "unknown_currency",
     )
@@ -98,8 +83,7 @@ async fn a_json_number_for_an_amount_is_rejected() {
     let mut body = spend_body("1.00", "USD");
     body["amount"] = serde_json::json!(12.5);
     let problem = assert_problem(
-        app.post_idem(&format!("/v1/pilots/{p}/spend"), &t.member, &body)
-            .await,
+        app.post_idem(&format!("/v1/pilots/{p}/spend"), &t.member, &body).await,
         422,
         "invalid_field",
     )
@@ -118,8 +102,7 @@ async fn a_sum_past_i64_is_a_422_and_writes_nothing() {
         .await;
     assert_eq!(res.status(), 201);
     let problem = assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("0.01", "USD"))
-            .await,
+        app.post_idem(&path, &t.member, &spend_body("0.01", "USD")).await,
         422,
         "amount_overflow",
     )

@@ -15,12 +15,10 @@ const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 pub fn concrete(pattern: &str) -> String {
     pattern
         .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') {
-                uuid::Uuid::new_v4().to_string()
-            } else {
-                seg.to_owned()
-            }
+        .map(|seg| match seg {
+            "{file}" => "app.js".to_owned(),
+            s if s.starts_with('{') => uuid::Uuid::new_v4().to_string(),
+            s => s.to_owned(),
         })
         .collect::<Vec<_>>()
         .join("/")
@@ -37,19 +35,10 @@ async fn every_route_answers_its_methods_and_405s_the_rest() {
                 .await;
             let status = res.status().as_u16();
             if route.methods.contains(&m) {
-                assert!(
-                    status != 404 && status != 405,
-                    "{m} {} answered {status}",
-                    route.path
-                );
+                assert!(status != 404 && status != 405, "{m} {} answered {status}", route.path);
             } else {
                 assert_eq!(status, 405, "{m} {}", route.path);
-                assert_eq!(
-                    res.headers()["allow"],
-                    route.methods.join(", "),
-                    "{m} {}",
-                    route.path
-                );
+                assert_eq!(res.headers()["allow"], route.methods.join(", "), "{m} {}", route.path);
             }
         }
     }
@@ -72,18 +61,11 @@ async fn the_openapi_document_lists_exactly_the_registered_routes() {
     }
     let registered: BTreeSet<(String, String)> = ROUTES
         .iter()
-        .flat_map(|r| {
-            r.methods
-                .iter()
-                .map(move |m| (r.path.to_owned(), (*m).to_owned()))
-        })
+        .flat_map(|r| r.methods.iter().map(move |m| (r.path.to_owned(), (*m).to_owned())))
         .collect();
     let missing: Vec<_> = registered.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&registered).collect();
-    assert!(
-        missing.is_empty(),
-        "routes missing from the spec: {missing:?}"
-    );
+    assert!(missing.is_empty(), "routes missing from the spec: {missing:?}");
     assert!(
         extra.is_empty(),
         "spec lists routes the server does not have: {extra:?}"
@@ -102,12 +84,7 @@ async fn the_openapi_document_lists_exactly_the_registered_routes() {
 #[actix_web::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.request(Method::GET, "/healthz", None, None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.request(Method::GET, "/healthz", None, None).await.status(), 200);
     let res = app.request(Method::GET, "/readyz", None, None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(json_of(res).await["status"], "ready");

@@ -13,34 +13,43 @@ use crate::helpers::*;
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Access {
     Public,
+    /// Any valid token.
+    Authenticated,
+    /// Researcher or operator.
+    Research,
     Operator,
     /// Operator, or an admin for their own organisation.
     OperatorOrOwnAdmin,
     OrgAdmin,
     OrgRead,
     OrgWrite,
+    /// Finance or admin of the organisation.
+    OrgFinance,
 }
 
 fn access(path: &str, method: &str) -> Option<Access> {
     use Access::*;
     Some(match (path, method) {
-        ("/healthz" | "/readyz" | "/openapi.json", "GET") => Public,
+        ("/" | "/assets/{file}" | "/healthz" | "/readyz" | "/metrics" | "/openapi.json", "GET") => Public,
         ("/v1/orgs", "POST") => Operator,
         ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnAdmin,
-        ("/v1/tokens", "GET" | "POST")
-        | ("/v1/tokens/{token_id}", "DELETE")
-        | ("/v1/audit", "GET") => OrgAdmin,
+        ("/v1/tokens", "GET" | "POST") | ("/v1/tokens/{token_id}", "DELETE") | ("/v1/audit", "GET") => OrgAdmin,
         ("/v1/pilots", "GET")
         | ("/v1/pilots/{pilot_id}", "GET")
         | ("/v1/pilots/{pilot_id}/spend", "GET")
         | ("/v1/pilots/{pilot_id}/impact", "GET")
-        | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET") => OrgRead,
+        | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET")
+        | ("/v1/pilots/{pilot_id}/roi", "GET") => OrgRead,
+        ("/v1/summary", "GET") => OrgFinance,
         ("/v1/pilots", "POST")
         | ("/v1/pilots/{pilot_id}", "PATCH")
         | ("/v1/pilots/{pilot_id}/spend", "POST")
         | ("/v1/pilots/{pilot_id}/impact", "POST")
-        | ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => OrgWrite,
+        | ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST")
+        | ("/v1/import", "POST") => OrgWrite,
         ("/v1/fx-rates", "PUT") => Operator,
+        ("/v1/projections/gap", "POST") => Authenticated,
+        ("/v1/aggregates/zero-impact-rate" | "/v1/aggregates/export", "GET") => Research,
         _ => return None,
     })
 }
@@ -53,7 +62,13 @@ struct Victim {
     token: String,
 }
 
-fn body_for(path: &str, method: &str) -> Option<Value> {
+fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
+    if path == "/v1/import" {
+        let mut row = spend_body("1.00", "USD");
+        row["type"] = json!("spend");
+        row["pilot_id"] = json!(v.pilot);
+        return Some(Value::String(row.to_string()));
+    }
     Some(match (path, method) {
         ("/v1/orgs", "POST") => org_body("Probe"),
         ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
@@ -76,13 +91,7 @@ fn fill(path: &str, v: &Victim) -> String {
         .replace("{token_id}", &v.token)
 }
 
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> reqwest::Response {
+async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<&Value>) -> reqwest::Response {
     let mut req = app
         .client
         .request(
@@ -92,8 +101,13 @@ async fn call(
         .bearer_auth(token)
         .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
         .header("If-Match", "*");
-    if let Some(b) = body {
-        req = req.json(b);
+    match body {
+        // The import takes NDJSON: one row per line.
+        Some(Value::String(ndjson)) => {
+            req = req.header("content-type", "application/x-ndjson").body(ndjson.clone());
+        }
+        Some(b) => req = req.json(b),
+        None => {}
     }
     req.send().await.unwrap()
 }
@@ -124,12 +138,8 @@ async fn tenant_isolation_matrix_covers_every_route() {
     )
     .await;
     let token = json_of(
-        app.post(
-            "/v1/tokens",
-            &a.admin,
-            &json!({"role": "member", "label": "victim-ci"}),
-        )
-        .await,
+        app.post("/v1/tokens", &a.admin, &json!({"role": "member", "label": "victim-ci"}))
+            .await,
     )
     .await;
     let v = Victim {
@@ -151,15 +161,14 @@ async fn tenant_isolation_matrix_covers_every_route() {
 
     for route in ROUTES {
         for method in route.methods {
-            let kind = access(route.path, method).unwrap_or_else(|| {
-                panic!(
-                    "{method} {} is not in the tenant-isolation matrix",
-                    route.path
-                )
-            });
+            let kind = access(route.path, method)
+                .unwrap_or_else(|| panic!("{method} {} is not in the tenant-isolation matrix", route.path));
             let path = fill(route.path, &v);
-            let body = body_for(route.path, method);
-            let org_scoped = matches!(kind, Access::OrgAdmin | Access::OrgRead | Access::OrgWrite);
+            let body = body_for(route.path, method, &v);
+            let org_scoped = matches!(
+                kind,
+                Access::OrgAdmin | Access::OrgRead | Access::OrgWrite | Access::OrgFinance
+            );
             let has_id = route.path.contains('{');
 
             // B's admin on A's objects: 404; on id-less org routes: only B's data.
@@ -167,7 +176,11 @@ async fn tenant_isolation_matrix_covers_every_route() {
                 let res = call(&app, method, &path, &b.admin, body.as_ref()).await;
                 let status = res.status().as_u16();
                 let text = res.text().await.unwrap();
-                if has_id {
+                if route.path == "/v1/import" {
+                    // An import row naming A's pilot by id is refused as unknown.
+                    assert_eq!(status, 422, "B admin import into A's pilot: {text}");
+                    assert!(text.contains("no such pilot"), "{text}");
+                } else if has_id {
                     assert_eq!(status, 404, "B admin {method} {}: {text}", route.path);
                 } else {
                     assert!(
@@ -182,7 +195,8 @@ async fn tenant_isolation_matrix_covers_every_route() {
             }
             // Roles that may not call the route: 403.
             let forbidden: Vec<(&str, &str)> = match kind {
-                Access::Public => vec![],
+                Access::Public | Access::Authenticated => vec![],
+                Access::Research => vec![("admin", &a.admin), ("member", &a.member), ("finance", &a.finance)],
                 Access::Operator => vec![
                     ("admin", &a.admin),
                     ("member", &a.member),
@@ -206,6 +220,11 @@ async fn tenant_isolation_matrix_covers_every_route() {
                     ("operator", &app.operator),
                 ],
                 Access::OrgRead => vec![("researcher", &researcher), ("operator", &app.operator)],
+                Access::OrgFinance => vec![
+                    ("member", &a.member),
+                    ("researcher", &researcher),
+                    ("operator", &app.operator),
+                ],
             };
             for (who, token) in forbidden {
                 let res = call(&app, method, &path, token, body.as_ref()).await;

@@ -3,8 +3,8 @@
 //! Carlo runs of each scenario.
 
 use super::{
-    err, BandPoint, Bands, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams,
-    ScenarioChange, ScenarioDef, ScenarioResult, SuccessRate, YearRow, YEAR_RANGE,
+    err, BandPoint, Bands, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams, ScenarioChange, ScenarioDef,
+    ScenarioResult, SuccessRate, YearRow, YEAR_RANGE,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -127,24 +127,13 @@ fn extend(given: &BTreeMap<i32, f64>, from: i32, to: i32, growth: impl Fn(i32) -
 }
 
 impl Model {
-    fn new(
-        p: &ResolvedParams,
-        rate: impl Fn(i32) -> RateEstimate,
-    ) -> Result<Self, ProjectionError> {
+    fn new(p: &ResolvedParams, rate: impl Fn(i32) -> RateEstimate) -> Result<Self, ProjectionError> {
         let start = p.start_year;
         let end = start + p.horizon_years as i32 - 1;
-        let growth = |y| {
-            p.spend_growth_path
-                .get(&y)
-                .copied()
-                .unwrap_or(p.spend_growth)
-        };
+        let growth = |y| p.spend_growth_path.get(&y).copied().unwrap_or(p.spend_growth);
         let spend = extend(&p.spend_usd_bn, start, end, growth);
         let margin = 1.0 - p.gross_margin;
-        let required: Vec<f64> = spend
-            .iter()
-            .map(|s| s * p.cost_multiplier / margin)
-            .collect();
+        let required: Vec<f64> = spend.iter().map(|s| s * p.cost_multiplier / margin).collect();
         if required.iter().any(|r| !r.is_finite()) {
             let reason = "spend x cost_multiplier / (1 - gross_margin) overflows";
             return Err(err("spend_usd_bn", reason));
@@ -153,9 +142,7 @@ impl Model {
         let first_sim = start.min(first_rev);
         // History before the first observation follows the plain trend: the
         // success rate must not move it (a higher rate would lower it).
-        let backcast = extend(&p.revenue_usd_bn, first_sim, first_rev, |_| {
-            p.revenue_growth
-        });
+        let backcast = extend(&p.revenue_usd_bn, first_sim, first_rev, |_| p.revenue_growth);
         let fixed_revenue = (first_sim..=end)
             .map(|y| match p.revenue_usd_bn.get(&y) {
                 Some(v) => Some(*v),
@@ -201,8 +188,7 @@ impl Model {
             }
             // A finite revenue keeps the gap finite; the running sum can still overflow.
             if !revenue.iter().chain(&cumulative).all(|x| x.is_finite()) {
-                let reason =
-                    "revenue compounds past f64 range (growth x (success/reference)^elasticity)";
+                let reason = "revenue compounds past f64 range (growth x (success/reference)^elasticity)";
                 return Err(err("revenue_growth", reason));
             }
             let state = YearState {
@@ -253,10 +239,7 @@ fn percentiles(values: &[f64], scratch: &mut Vec<f64>) -> [f64; 3] {
 
 /// Applies a scenario's change: the changed parameters, the success-rate
 /// multiplier and the overrides to echo.
-fn apply(
-    def: &ScenarioDef,
-    base: &ResolvedParams,
-) -> (ResolvedParams, f64, BTreeMap<String, Value>) {
+fn apply(def: &ScenarioDef, base: &ResolvedParams) -> (ResolvedParams, f64, BTreeMap<String, Value>) {
     let mut p = base.clone();
     let mut overrides = BTreeMap::new();
     let mut multiplier = 1.0;
@@ -344,8 +327,7 @@ pub(super) fn run_scenario(
                 None => model.rates[k].estimate,
             },
             |i, s| {
-                let [r, v, g, c] =
-                    [s.rate, s.revenue, s.gap, s.cumulative].map(|x| percentiles(x, &mut scratch));
+                let [r, v, g, c] = [s.rate, s.revenue, s.gap, s.cumulative].map(|x| percentiles(x, &mut scratch));
                 let at = |k: usize| BandPoint {
                     success_rate: r[k],
                     revenue_usd_bn: v[k],

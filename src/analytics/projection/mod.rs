@@ -304,11 +304,7 @@ fn check_num(field: &str, v: f64, (ok, rule): Rule) -> Result<f64, ProjectionErr
 
 /// Parses a year series: integer keys in 1990..=2100, strictly increasing,
 /// values finite and satisfying `rule`.
-fn parse_series(
-    field: &str,
-    s: &YearSeries,
-    rule: Rule,
-) -> Result<BTreeMap<i32, f64>, ProjectionError> {
+fn parse_series(field: &str, s: &YearSeries, rule: Rule) -> Result<BTreeMap<i32, f64>, ProjectionError> {
     let mut out = BTreeMap::new();
     for (key, v) in &s.0 {
         let year = match key.trim().parse::<i32>() {
@@ -338,13 +334,7 @@ impl Resolver {
         })
     }
 
-    fn num(
-        &mut self,
-        given: Option<f64>,
-        default: f64,
-        name: &str,
-        rule: Rule,
-    ) -> Result<f64, ProjectionError> {
+    fn num(&mut self, given: Option<f64>, default: f64, name: &str, rule: Rule) -> Result<f64, ProjectionError> {
         check_num(name, self.or(given, default, name), rule)
     }
 
@@ -366,10 +356,7 @@ impl Resolver {
         parse_series(name, s, rule)
     }
 
-    fn success(
-        &mut self,
-        given: &Option<SuccessRateParams>,
-    ) -> Result<SuccessRate, ProjectionError> {
+    fn success(&mut self, given: &Option<SuccessRateParams>) -> Result<SuccessRate, ProjectionError> {
         let Some(sr) = given else {
             self.0.push("success_rate".into());
             return Ok(SuccessRate::Fixed {
@@ -406,8 +393,7 @@ impl Resolver {
                         // The interval belongs to the scalar value, so it needs one.
                         let fits = matches!(sr.value, Some(v) if l <= v && v <= h);
                         if !fits || !by_year.is_empty() {
-                            let reason =
-                                "needs a `value` with low ≤ value ≤ high, and no `by_year`";
+                            let reason = "needs a `value` with low ≤ value ≤ high, and no `by_year`";
                             return Err(err("success_rate.low", reason));
                         }
                         (Some(l), Some(h))
@@ -448,10 +434,7 @@ impl GapParams {
         }
         let horizon = d.or(self.horizon_years, 10, "horizon_years");
         if !(1..=MAX_HORIZON_YEARS).contains(&horizon) {
-            return Err(err(
-                "horizon_years",
-                format!("must be within 1..=30, got {horizon}"),
-            ));
+            return Err(err("horizon_years", format!("must be within 1..=30, got {horizon}")));
         }
         if i64::from(start_year) + horizon - 1 > i64::from(*YEAR_RANGE.end()) {
             return Err(err("horizon_years", "the horizon runs past 2100"));
@@ -466,12 +449,7 @@ impl GapParams {
                 NON_NEGATIVE,
             )?,
             spend_growth: d.num(self.spend_growth, 0.1, "spend_growth", SPEND_GROWTH)?,
-            spend_growth_path: d.series(
-                &self.spend_growth_path,
-                None,
-                "spend_growth_path",
-                SPEND_GROWTH,
-            )?,
+            spend_growth_path: d.series(&self.spend_growth_path, None, "spend_growth_path", SPEND_GROWTH)?,
             cost_multiplier: d.num(self.cost_multiplier, 1.0, "cost_multiplier", POSITIVE)?,
             gross_margin: d.num(self.gross_margin, 0.5, "gross_margin", MARGIN)?,
             revenue_usd_bn: d.series(
@@ -480,19 +458,9 @@ impl GapParams {
                 "revenue_usd_bn",
                 NON_NEGATIVE,
             )?,
-            revenue_growth: d.num(
-                self.revenue_growth,
-                1.0 / 3.0,
-                "revenue_growth",
-                REVENUE_GROWTH,
-            )?,
+            revenue_growth: d.num(self.revenue_growth, 1.0 / 3.0, "revenue_growth", REVENUE_GROWTH)?,
             success_rate: d.success(&self.success_rate)?,
-            reference_success_rate: d.num(
-                self.reference_success_rate,
-                0.05,
-                "reference_success_rate",
-                REFERENCE,
-            )?,
+            reference_success_rate: d.num(self.reference_success_rate, 0.05, "reference_success_rate", REFERENCE)?,
             elasticity: d.num(self.elasticity, 1.0, "elasticity", ELASTICITY)?,
             monte_carlo: match &self.monte_carlo {
                 None => None,
@@ -650,10 +618,7 @@ pub struct GapProjection {
 
 /// Runs all scenarios. `measured` is required when `success_rate.source` is
 /// `measured` and ignored otherwise.
-pub fn project(
-    params: &GapParams,
-    measured: Option<&MeasuredRate>,
-) -> Result<GapProjection, ProjectionError> {
+pub fn project(params: &GapParams, measured: Option<&MeasuredRate>) -> Result<GapProjection, ProjectionError> {
     let (parameters, defaults_used) = params.resolve()?;
     if parameters.success_rate == SuccessRate::Measured {
         let m = measured.ok_or_else(|| {

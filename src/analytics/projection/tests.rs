@@ -6,10 +6,7 @@ fn params(v: Value) -> GapParams {
 }
 
 fn scenario<'a>(out: &'a GapProjection, name: &str) -> &'a ScenarioResult {
-    out.scenarios
-        .iter()
-        .find(|s| s.name == name)
-        .expect("scenario present")
+    out.scenarios.iter().find(|s| s.name == name).expect("scenario present")
 }
 
 fn close(a: f64, b: f64) {
@@ -102,10 +99,7 @@ fn backcasts_and_gap_closing_year() {
     // Status quo: required 242, 266.2, 292.82 vs revenue 90, 135, 202.5 → open; doubled
     // success doubles growth: 90, 180, 360 → 360 ≥ 292.82 closes in 2028.
     assert_eq!(scenario(&out, "status_quo").gap_closes_in, None);
-    assert_eq!(
-        scenario(&out, "revenue_catches_up").gap_closes_in,
-        Some(2028)
-    );
+    assert_eq!(scenario(&out, "revenue_catches_up").gap_closes_in, Some(2028));
 }
 
 #[test]
@@ -113,36 +107,21 @@ fn defaults_are_filled_sourced_and_round_trip() {
     let out = project(&GapParams::default(), None).unwrap();
     let p = &out.parameters;
     assert_eq!(p.start_year, 2026);
-    assert_eq!(
-        p.spend_usd_bn,
-        BTreeMap::from([(2026, 800.0), (2027, 1000.0)])
-    );
+    assert_eq!(p.spend_usd_bn, BTreeMap::from([(2026, 800.0), (2027, 1000.0)]));
     assert_eq!(out.defaults_used.len(), 12);
     for used in &out.defaults_used {
-        assert!(
-            out.defaults_sources.contains_key(used),
-            "no source for default {used}"
-        );
+        assert!(out.defaults_sources.contains_key(used), "no source for default {used}");
     }
     let sq = scenario(&out, "status_quo");
     assert_eq!(sq.years.len(), 10);
     assert_eq!(sq.years[0].required_revenue_usd_bn, 1600.0);
     close(sq.years[2].spend_usd_bn, 1100.0);
-    close(
-        sq.years[0].revenue_usd_bn,
-        100.0 * (4.0 / 3.0) * (4.0 / 3.0),
-    );
+    close(sq.years[0].revenue_usd_bn, 100.0 * (4.0 / 3.0) * (4.0 / 3.0));
     assert_eq!(sq.gap_closes_in, None);
-    assert_eq!(
-        scenario(&out, "revenue_catches_up").gap_closes_in,
-        Some(2031)
-    );
+    assert_eq!(scenario(&out, "revenue_catches_up").gap_closes_in, Some(2031));
     // The JSON field names are the HTTP contract.
     let v = serde_json::to_value(&out).unwrap();
-    assert_eq!(
-        v["parameters"]["spend_usd_bn"],
-        json!({"2026": 800.0, "2027": 1000.0})
-    );
+    assert_eq!(v["parameters"]["spend_usd_bn"], json!({"2026": 800.0, "2027": 1000.0}));
     assert_eq!(
         v["parameters"]["success_rate"],
         json!({"source": "fixed", "value": 0.05})
@@ -229,10 +208,7 @@ fn higher_success_never_raises_gap_or_delays_closing() {
         } else {
             let years = [start - 1, start + g.i(0, 5)];
             let lo: Vec<(i32, f64)> = years.iter().map(|&y| (y, g.f(0.0, 1.0))).collect();
-            let hi: Vec<(i32, f64)> = lo
-                .iter()
-                .map(|&(y, r)| (y, r + (1.0 - r) * g.f(0.01, 1.0)))
-                .collect();
+            let hi: Vec<(i32, f64)> = lo.iter().map(|&(y, r)| (y, r + (1.0 - r) * g.f(0.01, 1.0))).collect();
             lower.by_year = Some(YearSeries::from_pairs(&lo));
             higher.by_year = Some(YearSeries::from_pairs(&hi));
         }
@@ -265,10 +241,7 @@ fn higher_success_never_raises_gap_or_delays_closing() {
         }
     }
     // Guards against a vacuous pass (e.g. the rate never reaching revenue).
-    assert!(
-        strictly_better > 1000,
-        "only {strictly_better} strict improvements"
-    );
+    assert!(strictly_better > 1000, "only {strictly_better} strict improvements");
 }
 
 /// 1..=max given years, varying with the case number.
@@ -277,8 +250,7 @@ fn g_count(case: i32, max: i32) -> i32 {
 }
 
 fn interval_params(mc: Option<Value>) -> GapParams {
-    let mut v =
-        json!({"success_rate": {"source": "fixed", "value": 0.05, "low": 0.02, "high": 0.1}});
+    let mut v = json!({"success_rate": {"source": "fixed", "value": 0.05, "low": 0.02, "high": 0.1}});
     if let Some(mc) = mc {
         v["monte_carlo"] = mc;
     }
@@ -295,9 +267,7 @@ fn interval_bands_run_low_and_high_rates() {
             };
             assert!(low.success_rate < y.success_rate && y.success_rate < high.success_rate);
             // Low success → less revenue → larger gap; high the other way.
-            assert!(
-                low.revenue_usd_bn <= y.revenue_usd_bn && y.revenue_usd_bn <= high.revenue_usd_bn
-            );
+            assert!(low.revenue_usd_bn <= y.revenue_usd_bn && y.revenue_usd_bn <= high.revenue_usd_bn);
             assert!(low.gap_usd_bn >= y.gap_usd_bn && y.gap_usd_bn >= high.gap_usd_bn);
             assert!(low.cumulative_gap_usd_bn >= y.cumulative_gap_usd_bn);
             assert!(y.cumulative_gap_usd_bn >= high.cumulative_gap_usd_bn);
@@ -307,10 +277,7 @@ fn interval_bands_run_low_and_high_rates() {
     let Some(Bands::Interval { low, high }) = first.bands else {
         unreachable!()
     };
-    assert!(
-        low.revenue_usd_bn < high.revenue_usd_bn,
-        "bands must not collapse"
-    );
+    assert!(low.revenue_usd_bn < high.revenue_usd_bn, "bands must not collapse");
     assert_eq!((low.success_rate, high.success_rate), (0.02, 0.1));
     let v = serde_json::to_value(first).unwrap();
     assert_eq!(v["bands"]["low"]["gap_usd_bn"], json!(low.gap_usd_bn));
@@ -332,21 +299,11 @@ fn percentile_rows(out: &GapProjection) -> Vec<(YearRow, [BandPoint; 3])> {
 
 #[test]
 fn monte_carlo_is_deterministic_and_ordered() {
-    let run = |seed: u64| {
-        project(
-            &interval_params(Some(json!({"draws": 2000, "seed": seed}))),
-            None,
-        )
-        .unwrap()
-    };
+    let run = |seed: u64| project(&interval_params(Some(json!({"draws": 2000, "seed": seed}))), None).unwrap();
     let (a, b, c) = (run(7), run(7), run(8));
     let json = |p: &GapProjection| serde_json::to_string(p).unwrap();
     assert_eq!(json(&a), json(&b), "same seed must give identical output");
-    assert_ne!(
-        json(&a),
-        json(&c),
-        "a different seed should move the percentiles"
-    );
+    assert_ne!(json(&a), json(&c), "a different seed should move the percentiles");
     let mut spread = false;
     for (row, [p10, p50, p90]) in percentile_rows(&a) {
         let metric = |f: fn(&BandPoint) -> f64| (f(&p10), f(&p50), f(&p90));
@@ -413,15 +370,9 @@ fn measured_rates_are_used_and_required() {
             },
         )]),
     };
-    assert_eq!(
-        project(&p, Some(&bad)).unwrap_err().field,
-        "success_rate.measured.2026"
-    );
+    assert_eq!(project(&p, Some(&bad)).unwrap_err().field, "success_rate.measured.2026");
     let empty = MeasuredRate::default();
-    assert_eq!(
-        project(&p, Some(&empty)).unwrap_err().field,
-        "success_rate.measured"
-    );
+    assert_eq!(project(&p, Some(&empty)).unwrap_err().field, "success_rate.measured");
 }
 
 /// `expected-field request-json`, one case per line. Parsed with `from_str`
@@ -497,10 +448,7 @@ fn each_validation_error_names_its_field() {
     for (p, field) in &all {
         let e = p.validate().expect_err(field);
         assert_eq!(e.field, *field, "{e}");
-        assert!(
-            e.to_string().contains(field),
-            "Display must name the field: {e}"
-        );
+        assert!(e.to_string().contains(field), "Display must name the field: {e}");
         assert_eq!(project(p, None).unwrap_err(), e);
     }
     // Overflow is caught after the fact and blamed on the compounding input.

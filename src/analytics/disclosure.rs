@@ -1,0 +1,527 @@
+//! Disclosure control for anonymised aggregates (DESIGN "Anonymised aggregates").
+//!
+//! Pure decisions on per-organisation contributions: which cells of a table may
+//! be published, and the coarse money bands a published cell may show. Nothing
+//! here sees an organisation id, a name or free text; organisations are opaque
+//! indices used only to add their contributions up.
+//!
+//! A cell is judged on its organisations' summed contributions, by the first
+//! primary rule it fails, in this order:
+//!
+//! 1. `empty`: no organisation contributes;
+//! 2. `min_organisations`: fewer than `min_organisations` organisations;
+//! 3. `dominance`: one organisation holds more than `max_org_share` of its pilots;
+//! 4. `p_percent`: with `a_i = |Σ spend of organisation i|`, total `T`, largest
+//!    `l1`, second `l2`: publish only if `100·(T − l1 − l2) ≥ p·l1`;
+//! 5. `one_sided`: fewer than `min_each_side` organisations contribute
+//!    zero-impact pilots, or fewer than `min_each_side` contribute pilots with
+//!    impact, or fewer than `min_each_side` have zero return. The last clause
+//!    is stricter than the DESIGN's wording and is there for its stated aim: an
+//!    organisation zero-return share of 0% would otherwise be publishable (every
+//!    member mixed), revealing that every member had a pilot with impact.
+//!
+//! Complementary suppression ([`protect_breakdown`]) then works on one
+//! quarter's total and the value cells of one breakdown. Anyone can compute
+//! the *residual* `total − Σ published value cells`, which is the sum of the
+//! suppressed value cells; so, while the total is published, the residual must
+//! itself pass the primary rules, and while the total is suppressed, at least
+//! one non-empty value cell must be suppressed so that the published cells of
+//! any breakdown never add up to it. Until that holds, the published non-empty
+//! value cell with the fewest organisations (ties: the lexicographically
+//! smallest value) is suppressed as `complementary`. One failing value cell
+//! beside a published total is itself the residual, so it always gets a
+//! complement. Empty cells are never complements: their reason reveals that
+//! they hold nothing.
+//!
+//! This runs twice. First with only the rules that do not depend on the
+//! zero-impact definition (`min_organisations`, `dominance`, `p_percent`),
+//! then with all of them. The first pass picks the same complements for every
+//! `min_impact`/`window_months` on the grid, so counts hidden for those rules
+//! cannot be recovered by comparing responses for different parameters.
+//! Totals are never suppressed by this procedure, so a quarter's total cell is
+//! the same under every breakdown.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Version of these rules, echoed in every aggregate response.
+pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-1";
+
+/// DESIGN floors: thresholds may be raised by configuration, never lowered.
+pub const FLOOR_MIN_ORGANISATIONS: u32 = 5;
+/// Largest share of a cell's pilots one organisation may hold (a ceiling).
+pub const FLOOR_MAX_ORG_SHARE: f64 = 0.5;
+/// Smallest `p` of the p%-rule.
+pub const FLOOR_P_PERCENT: u32 = 10;
+/// Smallest number of organisations required on each side of the outcome.
+pub const FLOOR_MIN_EACH_SIDE: u32 = 3;
+
+/// The disclosure thresholds in force. Fields are private so that a policy
+/// looser than the floors cannot be built at all.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DisclosurePolicy {
+    min_organisations: u32,
+    max_org_share: f64,
+    p_percent: u32,
+    min_each_side: u32,
+}
+
+impl Default for DisclosurePolicy {
+    /// The DESIGN floors: 5 organisations, 50% dominance, p = 10, 3 per side.
+    fn default() -> Self {
+        Self {
+            min_organisations: FLOOR_MIN_ORGANISATIONS,
+            max_org_share: FLOOR_MAX_ORG_SHARE,
+            p_percent: FLOOR_P_PERCENT,
+            min_each_side: FLOOR_MIN_EACH_SIDE,
+        }
+    }
+}
+
+impl DisclosurePolicy {
+    /// A policy at least as strict as the floors; anything looser (or a share
+    /// that is not a number in `(0, 0.5]`) is refused with the offending field.
+    pub fn new(min_organisations: u32, max_org_share: f64, p_percent: u32, min_each_side: u32) -> Result<Self, String> {
+        if min_organisations < FLOOR_MIN_ORGANISATIONS {
+            return Err(format!(
+                "min_organisations must be at least {FLOOR_MIN_ORGANISATIONS}, got {min_organisations}"
+            ));
+        }
+        // `!(..)` so NaN is refused too.
+        if !(max_org_share > 0.0 && max_org_share <= FLOOR_MAX_ORG_SHARE) {
+            return Err(format!(
+                "max_org_share must be in (0, {FLOOR_MAX_ORG_SHARE}], got {max_org_share}"
+            ));
+        }
+        if p_percent < FLOOR_P_PERCENT {
+            return Err(format!("p_percent must be at least {FLOOR_P_PERCENT}, got {p_percent}"));
+        }
+        if min_each_side < FLOOR_MIN_EACH_SIDE {
+            return Err(format!(
+                "min_each_side must be at least {FLOOR_MIN_EACH_SIDE}, got {min_each_side}"
+            ));
+        }
+        Ok(Self {
+            min_organisations,
+            max_org_share,
+            p_percent,
+            min_each_side,
+        })
+    }
+
+    /// Fewest distinct organisations a published cell may have.
+    pub fn min_organisations(&self) -> u32 {
+        self.min_organisations
+    }
+
+    /// Largest share of a cell's pilots one organisation may hold.
+    pub fn max_org_share(&self) -> f64 {
+        self.max_org_share
+    }
+
+    /// The `p` of the p%-rule on spend.
+    pub fn p_percent(&self) -> u32 {
+        self.p_percent
+    }
+
+    /// Organisations required with zero-impact pilots, with impact, and with zero return.
+    pub fn min_each_side(&self) -> u32 {
+        self.min_each_side
+    }
+}
+
+/// Why a cell is not published. Serialises as its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    /// Fewer than the minimum number of organisations.
+    MinOrganisations,
+    /// One organisation holds too large a share of the pilots.
+    Dominance,
+    /// The p%-rule on spend fails.
+    PPercent,
+    /// Too few organisations on one side of the outcome.
+    OneSided,
+    /// Suppressed so that another suppressed cell cannot be recovered by subtraction.
+    Complementary,
+    /// No data at all.
+    Empty,
+}
+
+/// One organisation's summed contribution to a cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrgContribution {
+    /// Evaluated pilots.
+    pub pilots: u64,
+    /// Of which zero-impact.
+    pub zero_impact: u64,
+    /// Summed spend in USD minor units (signed: reversals may make it negative).
+    pub spend_usd_minor: i128,
+    /// Summed measured net impact in USD minor units.
+    pub impact_usd_minor: i128,
+}
+
+impl OrgContribution {
+    /// Adds another contribution of the same organisation.
+    pub fn add(&mut self, other: &OrgContribution) {
+        self.pilots += other.pilots;
+        self.zero_impact += other.zero_impact;
+        self.spend_usd_minor += other.spend_usd_minor;
+        self.impact_usd_minor += other.impact_usd_minor;
+    }
+
+    /// Every pilot it contributes is zero-impact (DESIGN "zero return").
+    pub fn zero_return(&self) -> bool {
+        self.pilots > 0 && self.zero_impact == self.pilots
+    }
+}
+
+/// A cell's contributions keyed by opaque organisation index; the key is what
+/// lets contributions of several cells be re-added per organisation.
+pub type Contributions = BTreeMap<u32, OrgContribution>;
+
+/// Which primary rules a check applies (see the module docs for why two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rules {
+    /// Only the rules independent of the zero-impact definition.
+    Structural,
+    All,
+}
+
+/// The first primary rule the cell fails, or `None` if it may be published.
+pub fn primary_suppression(cell: &Contributions, policy: &DisclosurePolicy) -> Option<SuppressionReason> {
+    check(cell, policy, Rules::All)
+}
+
+fn check(cell: &Contributions, policy: &DisclosurePolicy, rules: Rules) -> Option<SuppressionReason> {
+    use SuppressionReason::*;
+    let orgs = cell.values().filter(|c| c.pilots > 0).count() as u64;
+    if orgs == 0 {
+        return Some(Empty);
+    }
+    if orgs < u64::from(policy.min_organisations) {
+        return Some(MinOrganisations);
+    }
+    let pilots: u64 = cell.values().map(|c| c.pilots).sum();
+    let largest = cell.values().map(|c| c.pilots).max().unwrap_or(0);
+    // Exact for counts below 2^53, and exact at the 0.5 floor.
+    if largest as f64 > policy.max_org_share * pilots as f64 {
+        return Some(Dominance);
+    }
+    let spends = cell.values().map(|c| c.spend_usd_minor.unsigned_abs());
+    if !p_percent_holds(spends, policy.p_percent) {
+        return Some(PPercent);
+    }
+    if rules == Rules::All {
+        let k = u64::from(policy.min_each_side);
+        let count = |f: fn(&OrgContribution) -> bool| cell.values().filter(|c| f(c)).count() as u64;
+        let with_zero = count(|c| c.zero_impact > 0);
+        let with_impact = count(|c| c.zero_impact < c.pilots);
+        let zero_return = count(OrgContribution::zero_return);
+        if with_zero < k || with_impact < k || zero_return < k {
+            return Some(OneSided);
+        }
+    }
+    None
+}
+
+/// The p%-rule on absolute per-organisation values: the total minus the two
+/// largest must be at least `p`% of the largest. Integer arithmetic, so the
+/// boundary is exact; an all-zero cell passes (there is nothing to reveal).
+pub fn p_percent_holds(abs_values: impl IntoIterator<Item = u128>, p: u32) -> bool {
+    let (mut total, mut l1, mut l2) = (0u128, 0u128, 0u128);
+    for v in abs_values {
+        total = total.saturating_add(v);
+        if v > l1 {
+            (l1, l2) = (v, l1);
+        } else if v > l2 {
+            l2 = v;
+        }
+    }
+    let rest = total - l1 - l2;
+    rest.saturating_mul(100) >= l1.saturating_mul(u128::from(p))
+}
+
+/// Decisions for one quarter's total and the value cells of one breakdown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protection {
+    /// The total's reason (primary rules only; totals are never complements).
+    pub total: Option<SuppressionReason>,
+    /// Each value cell's reason, in the order given.
+    pub parts: Vec<Option<SuppressionReason>>,
+}
+
+/// Primary and complementary suppression for a total and its parts, which must
+/// partition the total's pilots (see the module docs for the procedure).
+/// `parts` pairs each value's name (used for tie-breaking) with its cell.
+pub fn protect_breakdown(
+    total: &Contributions,
+    parts: &[(&str, &Contributions)],
+    policy: &DisclosurePolicy,
+) -> Protection {
+    let primary: Vec<_> = parts.iter().map(|(_, c)| check(c, policy, Rules::All)).collect();
+    let mut suppressed: Vec<bool> = parts
+        .iter()
+        .map(|(_, c)| check(c, policy, Rules::Structural).is_some())
+        .collect();
+    let total_reason = check(total, policy, Rules::All);
+    let total_structural = check(total, policy, Rules::Structural).is_some();
+    complete(parts, &mut suppressed, total_structural, policy, Rules::Structural);
+    for (s, p) in suppressed.iter_mut().zip(&primary) {
+        *s |= p.is_some();
+    }
+    complete(parts, &mut suppressed, total_reason.is_some(), policy, Rules::All);
+    let parts = primary
+        .iter()
+        .zip(&suppressed)
+        .map(|(p, &s)| p.or(s.then_some(SuppressionReason::Complementary)))
+        .collect();
+    Protection {
+        total: total_reason,
+        parts,
+    }
+}
+
+/// Adds complements until the residual is safe (module docs).
+fn complete(
+    parts: &[(&str, &Contributions)],
+    suppressed: &mut [bool],
+    total_suppressed: bool,
+    policy: &DisclosurePolicy,
+    rules: Rules,
+) {
+    let non_empty = |i: usize| parts[i].1.values().any(|c| c.pilots > 0);
+    loop {
+        let hidden: Vec<usize> = (0..parts.len()).filter(|&i| suppressed[i] && non_empty(i)).collect();
+        let unsafe_residual = if total_suppressed {
+            hidden.is_empty()
+        } else {
+            !hidden.is_empty() && check(&union(parts, &hidden), policy, rules).is_some()
+        };
+        if !unsafe_residual {
+            return;
+        }
+        let candidate = (0..parts.len())
+            .filter(|&i| !suppressed[i] && non_empty(i))
+            .min_by_key(|&i| (parts[i].1.values().filter(|c| c.pilots > 0).count(), parts[i].0));
+        match candidate {
+            Some(i) => suppressed[i] = true,
+            // Everything non-empty is hidden: the residual is the total itself,
+            // which passed, or there is nothing to protect.
+            None => return,
+        }
+    }
+}
+
+/// The cells' contributions re-added per organisation.
+fn union(parts: &[(&str, &Contributions)], which: &[usize]) -> Contributions {
+    let mut out = Contributions::new();
+    for &i in which {
+        for (org, c) in parts[i].1 {
+            out.entry(*org).or_default().add(c);
+        }
+    }
+    out
+}
+
+/// Decade bands over whole USD, upper bound exclusive.
+const BANDS: [(u128, &str); 10] = [
+    (1_000, "0-1K USD"),
+    (10_000, "1K-10K USD"),
+    (100_000, "10K-100K USD"),
+    (1_000_000, "100K-1M USD"),
+    (10_000_000, "1M-10M USD"),
+    (100_000_000, "10M-100M USD"),
+    (1_000_000_000, "100M-1B USD"),
+    (10_000_000_000, "1B-10B USD"),
+    (100_000_000_000, "10B-100B USD"),
+    (1_000_000_000_000, "100B-1T USD"),
+];
+
+/// The coarse band of a non-negative USD amount in minor units (cents), so a
+/// published cell conveys scale without an exact sum that could be differenced.
+pub fn money_band(total_usd_minor: u128) -> &'static str {
+    BANDS
+        .iter()
+        .find(|(upper_usd, _)| total_usd_minor < upper_usd * 100)
+        .map_or("1T+ USD", |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SuppressionReason::*;
+    use super::*;
+
+    /// Organisations `first`, `first + 1`, … each with the pilots of one
+    /// space-separated word (`z` zero-impact, `i` with impact) and spend 100.
+    fn cell_at(first: u32, spec: &str) -> Contributions {
+        let org = |w: &str| OrgContribution {
+            pilots: w.len() as u64,
+            zero_impact: w.matches('z').count() as u64,
+            spend_usd_minor: 100,
+            impact_usd_minor: 0,
+        };
+        (first..).zip(spec.split_whitespace().map(org)).collect()
+    }
+
+    fn cell(spec: &str) -> Contributions {
+        cell_at(0, spec)
+    }
+
+    /// `n` organisations alternating zero-return and with impact, 2 pilots each.
+    fn balanced(first: u32, n: usize) -> Contributions {
+        cell_at(first, &["zz", "ii"].repeat(n)[..n].join(" "))
+    }
+
+    fn p() -> DisclosurePolicy {
+        DisclosurePolicy::default()
+    }
+
+    #[test]
+    fn policy_refuses_loosening_and_defaults_to_the_floors() {
+        assert_eq!(DisclosurePolicy::new(5, 0.5, 10, 3), Ok(p()));
+        let refused = |m, s, pp, e| DisclosurePolicy::new(m, s, pp, e).unwrap_err();
+        assert!(refused(4, 0.5, 10, 3).contains("min_organisations"));
+        assert!(refused(5, 0.51, 10, 3).contains("max_org_share"));
+        assert!(refused(5, f64::NAN, 10, 3).contains("max_org_share"));
+        assert!(refused(5, 0.0, 10, 3).contains("max_org_share"));
+        assert!(refused(5, 0.5, 9, 3).contains("p_percent"));
+        assert!(refused(5, 0.5, 10, 2).contains("min_each_side"));
+        let s = DisclosurePolicy::new(10, 0.3, 20, 4).unwrap();
+        let got = (
+            s.min_organisations(),
+            s.max_org_share(),
+            s.p_percent(),
+            s.min_each_side(),
+        );
+        assert_eq!(got, (10, 0.3, 20, 4));
+    }
+
+    #[test]
+    fn min_organisations_fires_below_and_not_at_the_threshold() {
+        assert_eq!(primary_suppression(&cell(""), &p()), Some(Empty));
+        // 4 organisations fail before anything else is looked at.
+        assert_eq!(primary_suppression(&cell("z z z z"), &p()), Some(MinOrganisations));
+        // 6 = the fewest that can satisfy one_sided at 3 per side.
+        assert_eq!(primary_suppression(&balanced(0, 6), &p()), None);
+        let strict = DisclosurePolicy::new(7, 0.5, 10, 3).unwrap();
+        assert_eq!(primary_suppression(&balanced(0, 6), &strict), Some(MinOrganisations));
+    }
+
+    #[test]
+    fn dominance_fires_above_half_and_not_at_half() {
+        let with_first = |n: usize| cell(&format!("{} ii zz ii zz ii", "z".repeat(n)));
+        // 11 of 21 pilots: more than half; 10 of 20: exactly half.
+        assert_eq!(primary_suppression(&with_first(11), &p()), Some(Dominance));
+        assert_eq!(primary_suppression(&with_first(10), &p()), None);
+    }
+
+    #[test]
+    fn p_percent_fires_when_the_rest_is_under_ten_percent_of_the_largest() {
+        // Largest 1000, second 100; the other four add up to 99 (fails) or 100.
+        let with_spends = |spends: [i128; 6]| {
+            let mut c = balanced(0, 6);
+            for (org, s) in c.values_mut().zip(spends) {
+                org.spend_usd_minor = s;
+            }
+            c
+        };
+        let fails = with_spends([1000, 100, 25, 25, 25, 24]);
+        assert_eq!(primary_suppression(&fails, &p()), Some(PPercent));
+        assert_eq!(
+            primary_suppression(&with_spends([1000, 100, 25, 25, 25, 25]), &p()),
+            None
+        );
+        // Absolute values: a negative largest contributor is just as revealing.
+        let negative = with_spends([-1000, 100, 25, 25, 25, 24]);
+        assert_eq!(primary_suppression(&negative, &p()), Some(PPercent));
+        assert_eq!(serde_json::to_value(PPercent).unwrap(), "p_percent");
+        assert!(p_percent_holds([0, 0, 0], 10));
+        assert!(!p_percent_holds([5], 10));
+    }
+
+    #[test]
+    fn one_sided_fires_on_each_side_and_on_a_zero_percent_headline() {
+        let reason = |spec| primary_suppression(&cell(spec), &p());
+        assert_eq!(reason("z z i i i i"), Some(OneSided)); // 2 zero-return
+        assert_eq!(reason("z z z i i i"), None);
+        assert_eq!(reason("z z z z i i"), Some(OneSided)); // 2 with impact
+                                                           // Everyone mixed: pilot rate 50%, but an organisation share of 0%.
+        assert_eq!(reason("zi zi zi zi zi zi"), Some(OneSided));
+    }
+
+    /// `(value, first org index, organisations)`: balanced cells over disjoint orgs.
+    fn breakdown(spec: &[(&'static str, u32, usize)]) -> Vec<(&'static str, Contributions)> {
+        spec.iter().map(|&(v, first, n)| (v, balanced(first, n))).collect()
+    }
+
+    /// Protects `parts` under their total (organisations are disjoint or added up).
+    fn protect(parts: &[(&'static str, Contributions)]) -> Vec<Option<SuppressionReason>> {
+        let mut total = Contributions::new();
+        for (org, c) in parts.iter().flat_map(|(_, c)| c) {
+            total.entry(*org).or_default().add(c);
+        }
+        let refs: Vec<(&str, &Contributions)> = parts.iter().map(|(v, c)| (*v, c)).collect();
+        let got = protect_breakdown(&total, &refs, &p());
+        [vec![got.total], got.parts].concat()
+    }
+
+    const M: Option<SuppressionReason> = Some(MinOrganisations);
+    const C: Option<SuppressionReason> = Some(Complementary);
+
+    #[test]
+    fn one_failing_part_gets_the_smallest_published_sibling_as_complement() {
+        let parts = breakdown(&[("de", 0, 8), ("fr", 10, 2), ("it", 20, 7), ("nl", 30, 7), ("pl", 40, 0)]);
+        // it and nl tie on 7 organisations: "it" sorts first.
+        assert_eq!(protect(&parts), [None, None, M, C, None, Some(Empty)]);
+    }
+
+    #[test]
+    fn complements_are_added_until_the_residual_passes() {
+        // Two failing cells of 2 organisations: their sum (4) still fails, so a
+        // third is needed although two are already hidden.
+        let parts = breakdown(&[("a", 0, 2), ("b", 10, 2), ("c", 20, 6), ("d", 30, 9)]);
+        assert_eq!(protect(&parts), [None, M, M, C, None]);
+        // Two failing cells of 4 whose sum (4 zero-return, 4 with impact) passes.
+        let parts = breakdown(&[("a", 0, 4), ("b", 10, 4), ("c", 20, 6), ("d", 30, 9)]);
+        assert_eq!(protect(&parts), [None, M, M, None, None]);
+    }
+
+    #[test]
+    fn a_suppressed_total_is_never_the_sum_of_published_parts() {
+        // Pilot-level breakdown: each organisation has impact in one function
+        // and only zero-impact pilots in the other, so the total has no
+        // zero-return organisation (one_sided) while both functions pass.
+        let parts = vec![
+            ("sales", cell("z z z i i i")),
+            ("customer", cell("i i i z z z")),
+            ("hr", cell("")),
+        ];
+        assert_eq!(protect(&parts), [Some(OneSided), None, C, Some(Empty)]);
+    }
+
+    #[test]
+    fn structural_complements_do_not_depend_on_the_definition() {
+        // "b" fails min_organisations under any definition; its complement must
+        // not change when "c" turns one-sided (which depends on min_impact), or
+        // comparing two responses would reveal "b".
+        let mut parts = breakdown(&[("a", 0, 6), ("b", 10, 2), ("c", 20, 6), ("d", 30, 9)]);
+        assert_eq!(protect(&parts), [None, C, M, None, None]);
+        // "c" loses a zero-return organisation. The residual b + c (3 zero-return,
+        // 5 with impact) would then pass, so a single pass would publish "a".
+        parts[2].1.get_mut(&24).unwrap().zero_impact = 0;
+        assert_eq!(protect(&parts), [None, C, M, Some(OneSided), None]);
+    }
+
+    #[test]
+    fn money_bands_have_exact_decade_boundaries() {
+        assert_eq!(money_band(0), "0-1K USD");
+        assert_eq!(money_band(99_999), "0-1K USD");
+        assert_eq!(money_band(100_000), "1K-10K USD");
+        assert_eq!(money_band(999_999_999), "1M-10M USD");
+        assert_eq!(money_band(1_000_000_000), "10M-100M USD");
+        assert_eq!(money_band(99_999_999_999_999), "100B-1T USD");
+        assert_eq!(money_band(100_000_000_000_000), "1T+ USD");
+    }
+}

@@ -1,0 +1,150 @@
+//! Writes generated demo data (`crate::demo`) into the database: one write
+//! transaction per organisation, rows inserted in multi-row batches.
+
+use diesel::prelude::*;
+
+use super::entries::EntryView;
+use super::fx::FxRateView;
+use super::orgs::OrgView;
+use super::pilots::PilotView;
+use super::schema::{entries, pilots};
+use super::{DbConnection, DbError};
+use crate::demo::{DemoEntryKind, DemoRate, OrgBatch};
+use crate::domain::ids::{EntryId, OrgId, PilotId};
+
+/// Rows per INSERT statement: well under both backends' bind-parameter limits.
+const CHUNK: usize = 400;
+
+pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
+    for chunk in rows.chunks(CHUNK) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(), DbError> {
+    for chunk in rows.chunks(CHUNK) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(entries::table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(entries::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Inserts or replaces the demo's FX rates.
+pub fn insert_fx_rates(conn: &mut DbConnection, rates: &[DemoRate]) -> Result<(), DbError> {
+    let now = super::now();
+    for r in rates {
+        super::fx::upsert(
+            conn,
+            &FxRateView {
+                currency: r.currency.code().to_owned(),
+                rate_date: r.date,
+                rate_to_usd: r.rate_to_usd.to_string(),
+                loaded_at: now,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Inserts one generated organisation with its pilots and entries; returns
+/// the organisation's new id.
+pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch) -> Result<OrgId, DbError> {
+    let now = super::now();
+    let org_id = OrgId::new();
+    let org = OrgView {
+        id: org_id.to_string(),
+        name: batch.org.name.clone(),
+        industry: batch.org.industry.as_str().to_owned(),
+        size_band: batch.org.size_band.as_str().to_owned(),
+        region: batch.org.region.to_owned(),
+        reporting_currency: batch.org.reporting_currency.code().to_owned(),
+        ledger_version: 0,
+        created_at: now,
+    };
+    super::orgs::insert(conn, &org)?;
+    let pilot_ids: Vec<PilotId> = batch.pilots.iter().map(|_| PilotId::new()).collect();
+    let pilot_rows: Vec<PilotView> = batch
+        .pilots
+        .iter()
+        .zip(&pilot_ids)
+        .map(|(p, id)| PilotView {
+            org_id: org.id.clone(),
+            id: id.to_string(),
+            name: p.name.clone(),
+            business_function: p.business_function.as_str().to_owned(),
+            sourcing: p.sourcing.as_str().to_owned(),
+            ai_kind: p.ai_kind.as_str().to_owned(),
+            stage: p.stage.as_str().to_owned(),
+            stage_entered_on: p.stage_entered_on,
+            started_on: Some(p.started_on),
+            evaluated_on: p.evaluated_on,
+            owner_team: Some(p.owner_team.clone()),
+            tags: serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()),
+            external_ref: Some(p.external_ref.clone()),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    insert_pilots(conn, &pilot_rows)?;
+    let entry_rows: Vec<EntryView> = batch
+        .entries
+        .iter()
+        .map(|e| {
+            let (entry_type, category, capex, method, confidence, measured) = match &e.kind {
+                DemoEntryKind::Spend { category, capex } => {
+                    ("spend", category.as_str(), Some(*capex), None, None, None)
+                }
+                DemoEntryKind::Impact {
+                    kind,
+                    method,
+                    measured,
+                    confidence,
+                } => (
+                    "impact",
+                    kind.as_str(),
+                    None,
+                    Some(method.as_str().to_owned()),
+                    Some(*confidence),
+                    Some(*measured),
+                ),
+            };
+            EntryView {
+                org_id: org.id.clone(),
+                id: EntryId::new().to_string(),
+                pilot_id: pilot_ids[e.pilot].to_string(),
+                entry_type: entry_type.to_owned(),
+                category: category.to_owned(),
+                period_start: e.period_start,
+                period_end: e.period_end,
+                amount_minor: e.amount_minor,
+                currency: e.currency.code().to_owned(),
+                capex,
+                attribution_method: method,
+                confidence,
+                measured,
+                note: Some(e.note.clone()),
+                reverses: None,
+                replaces: None,
+                reason: None,
+                created_by: "demo seed".to_owned(),
+                created_at: now,
+            }
+        })
+        .collect();
+    insert_entries(conn, &entry_rows)?;
+    Ok(org_id)
+}
+
+/// Whether the database holds no organisation yet (for `serve --demo`).
+pub fn is_empty(conn: &mut DbConnection) -> Result<bool, DbError> {
+    use super::schema::orgs;
+    let n: i64 = orgs::table.count().get_result(conn)?;
+    Ok(n == 0)
+}

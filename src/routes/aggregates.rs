@@ -1,0 +1,433 @@
+//! Cross-organisation aggregates for researchers and the operator:
+//! `GET /v1/aggregates/zero-impact-rate` and `GET /v1/aggregates/export`.
+//! Every figure goes through `analytics::rates`' disclosure control; no
+//! organisation id, name, pilot or free text ever reaches these responses.
+//! Queries are logged (who, what parameters) and rate-limited per token.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::extract::Query;
+use super::finance::{csv_response, definition_params};
+use super::projections::{negotiate, Format};
+use super::AppState;
+use crate::analytics::definitions::{self, DefinitionParams, Quarter, UsdImpact};
+use crate::analytics::fx_table::FxTable;
+use crate::analytics::projection::{MeasuredRate, RateEstimate};
+use crate::analytics::rates::{zero_impact_rates, Dimension, Observation, RateQuery, RateResponse};
+use crate::analytics::roi::FxSource;
+use crate::auth::AuthContext;
+use crate::db::research::ResearchInputs;
+use crate::domain::currency::Currency;
+use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
+use crate::domain::fx::to_usd_minor;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::export::csv;
+
+/// Default seed of the bootstrap, so a plain request is reproducible.
+pub const DEFAULT_SEED: u64 = 20_250_701;
+pub const DEFAULT_REPS: u32 = 1_000;
+pub const MAX_REPS: u32 = 10_000;
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RateParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<Dimension>,
+    pub min_impact: Option<i64>,
+    pub window_months: Option<u32>,
+    pub seed: Option<u64>,
+    pub bootstrap_reps: Option<u32>,
+    pub format: Option<Format>,
+}
+
+/// `from`/`to` as a quarter (`2026Q1`) or a date, snapped to its quarter.
+fn quarter_param(field: &'static str, raw: Option<&str>, default: Quarter) -> ApiResult<Quarter> {
+    let Some(s) = raw else { return Ok(default) };
+    Quarter::parse(s)
+        .or_else(|| s.parse::<NaiveDate>().ok().map(Quarter::of))
+        .filter(|q| (1990..=2100).contains(&q.year))
+        .ok_or_else(|| {
+            ApiError::field(
+                Code::INVALID_QUERY,
+                field,
+                format!("{field} must be a quarter like 2026Q1 or a date"),
+            )
+        })
+}
+
+fn rate_query(p: &RateParams) -> ApiResult<RateQuery> {
+    let now = Quarter::of(chrono::Utc::now().date_naive());
+    let three_years_back = Quarter {
+        year: now.year - 3,
+        q: now.q,
+    };
+    let from = quarter_param("from", p.from.as_deref(), three_years_back)?;
+    let to = quarter_param("to", p.to.as_deref(), now)?;
+    if to < from {
+        return Err(ApiError::field(Code::INVALID_QUERY, "to", "to is before from"));
+    }
+    if (to.year - from.year) * 4 + to.q as i32 - from.q as i32 >= 80 {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "from",
+            "at most 80 quarters per request",
+        ));
+    }
+    let reps = p.bootstrap_reps.unwrap_or(DEFAULT_REPS);
+    if !(100..=MAX_REPS).contains(&reps) {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "bootstrap_reps",
+            format!("bootstrap_reps must be from 100 to {MAX_REPS}"),
+        ));
+    }
+    Ok(RateQuery {
+        from,
+        to,
+        by: p.by,
+        params: definition_params(p.min_impact, p.window_months)?,
+        seed: p.seed.unwrap_or(DEFAULT_SEED),
+        bootstrap_reps: reps,
+    })
+}
+
+/// Applies the definitions to every evaluated pilot. Pilots with an entry whose
+/// currency has no FX rate for its period cannot be measured; they are left
+/// out and counted (never treated as zero).
+pub fn observations(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
+    let fx: FxTable = super::facts::fx_table(&inputs.fx_rates);
+    let orgs: BTreeMap<&str, (u32, &crate::db::orgs::OrgView)> = inputs
+        .orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.as_str(), (i as u32, o)))
+        .collect();
+    let mut by_pilot: BTreeMap<&str, Vec<&crate::db::entries::EntryView>> = BTreeMap::new();
+    for e in &inputs.entries {
+        by_pilot.entry(e.pilot_id.as_str()).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    let mut excluded = 0;
+    for p in &inputs.pilots {
+        let (Some(stage), Some(&(org_index, org))) = (Stage::parse(&p.stage), orgs.get(p.org_id.as_str())) else {
+            continue;
+        };
+        let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.stage_entered_on) else {
+            continue;
+        };
+        let entries = by_pilot.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let usd = |e: &crate::db::entries::EntryView| -> Option<i64> {
+            let c = Currency::parse(&e.currency).ok()?;
+            if c == Currency::USD {
+                return Some(e.amount_minor);
+            }
+            let (_, rate) = fx.rate_on_or_before(c, e.period_end)?;
+            to_usd_minor(e.amount_minor, c, rate).ok()
+        };
+        let mut impacts = Vec::new();
+        let mut spend: i128 = 0;
+        let mut missing = false;
+        for e in entries {
+            match (e.entry_type.as_str(), usd(e)) {
+                (_, None) => missing = true,
+                ("spend", Some(v)) => spend += i128::from(v),
+                (_, Some(v)) => impacts.push(UsdImpact {
+                    period_end: e.period_end,
+                    amount_usd_minor: v,
+                    measured: e.measured.unwrap_or(false),
+                    method: e
+                        .attribution_method
+                        .as_deref()
+                        .and_then(AttributionMethod::parse)
+                        .unwrap_or(AttributionMethod::SelfReported),
+                }),
+            }
+        }
+        let net = definitions::measured_net_impact(&impacts, evaluation, params.window_months);
+        let (false, Some(net), Ok(spend)) = (missing, net, i64::try_from(spend)) else {
+            excluded += 1;
+            continue;
+        };
+        let parsed = (
+            Industry::parse(&org.industry),
+            SizeBand::parse(&org.size_band),
+            BusinessFunction::parse(&p.business_function),
+            Sourcing::parse(&p.sourcing),
+            AiKind::parse(&p.ai_kind),
+        );
+        let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind)) = parsed else {
+            excluded += 1;
+            continue;
+        };
+        out.push(Observation {
+            org: org_index,
+            industry,
+            size_band,
+            region: org.region.clone(),
+            business_function,
+            sourcing,
+            ai_kind,
+            evaluation_date: evaluation,
+            zero_impact: definitions::is_zero_impact(net, params),
+            spend_usd_minor: spend,
+            measured_net_usd_minor: net,
+        });
+    }
+    (out, excluded)
+}
+
+/// Computes the response for one query (the total and, with `by`, its breakdown).
+async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, u64)> {
+    let policy = state.disclosure;
+    state
+        .read(move |conn| {
+            let inputs = crate::db::research::load(conn)?;
+            let mut excluded = 0;
+            let mut out = Vec::new();
+            for q in &queries {
+                let (obs, n) = observations(&inputs, &q.params);
+                excluded = n;
+                out.push(zero_impact_rates(&obs, q, &policy));
+            }
+            Ok((out, excluded))
+        })
+        .await
+}
+
+fn log_and_limit(state: &AppState, auth: &AuthContext, route: &str, p: &RateParams) -> ApiResult<()> {
+    auth.researcher()?;
+    state.check_rate(&auth.jti)?;
+    tracing::info!(actor = %auth.sub, role = auth.role.as_str(), route, params = ?p, "research query");
+    Ok(())
+}
+
+pub async fn zero_impact_rate(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    req: HttpRequest,
+    q: Query<RateParams>,
+) -> ApiResult<HttpResponse> {
+    auth.researcher()?;
+    let query = rate_query(&q.0)?;
+    log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
+    let format = negotiate(&req, q.0.format);
+    let (mut responses, excluded) = compute(&state, vec![query]).await?;
+    let response = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
+    Ok(match format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&response).map_err(ApiError::internal)?;
+            v["data_quality"] = serde_json::json!({"pilots_excluded_missing_fx_rate": excluded});
+            HttpResponse::Ok().json(v)
+        }
+        Format::Csv => csv_response("zero-impact-rate.csv", cells_csv(&[response])?),
+    })
+}
+
+/// The export: the total and every breakdown dimension, each cell one row.
+pub async fn export(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    req: HttpRequest,
+    q: Query<RateParams>,
+) -> ApiResult<HttpResponse> {
+    auth.researcher()?;
+    let base = rate_query(&q.0)?;
+    log_and_limit(&state, &auth, "export", &q.0)?;
+    let format = negotiate(&req, q.0.format.or(Some(Format::Csv)));
+    let dims: Vec<Option<Dimension>> = match base.by {
+        Some(d) => vec![Some(d)],
+        None => std::iter::once(None)
+            .chain(
+                [
+                    Dimension::Function,
+                    Dimension::Sourcing,
+                    Dimension::AiKind,
+                    Dimension::Industry,
+                    Dimension::SizeBand,
+                    Dimension::Region,
+                ]
+                .map(Some),
+            )
+            .collect(),
+    };
+    let queries = dims.into_iter().map(|by| RateQuery { by, ..base.clone() }).collect();
+    let (responses, _) = compute(&state, queries).await?;
+    Ok(match format {
+        Format::Csv => csv_response("pilotledger-aggregates.csv", cells_csv(&responses)?),
+        Format::Json => {
+            let first = responses.first().ok_or_else(|| ApiError::internal("no response"))?;
+            let mut seen = std::collections::BTreeSet::new();
+            let mut cells = Vec::new();
+            for r in &responses {
+                for c in serde_json::to_value(&r.cells)
+                    .map_err(ApiError::internal)?
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let key = (
+                        c["quarter"].to_string(),
+                        c["dimension"].to_string(),
+                        c["value"].to_string(),
+                    );
+                    if seen.insert(key) {
+                        cells.push(c.clone());
+                    }
+                }
+            }
+            HttpResponse::Ok()
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"pilotledger-aggregates.json\"",
+                ))
+                .json(serde_json::json!({
+                    "definition_version": first.definition_version,
+                    "disclosure_policy_version": first.disclosure_policy_version,
+                    "parameters": first.parameters,
+                    "cells": cells,
+                }))
+        }
+    })
+}
+
+/// The self-describing CSV columns: every row carries its parameters and versions.
+pub const EXPORT_COLUMNS: [&str; 27] = [
+    "definition_version",
+    "disclosure_policy_version",
+    "from",
+    "to",
+    "min_impact_usd",
+    "window_months",
+    "seed",
+    "bootstrap_reps",
+    "quarter",
+    "dimension",
+    "value",
+    "organisations",
+    "pilots",
+    "zero_return_organisations",
+    "org_zero_return_share",
+    "org_zero_return_share_low",
+    "org_zero_return_share_high",
+    "pilot_rate",
+    "pilot_rate_low",
+    "pilot_rate_high",
+    "org_average_rate",
+    "org_average_rate_low",
+    "org_average_rate_high",
+    "spend_band",
+    "measured_impact_band",
+    "suppressed",
+    "suppression_reason",
+];
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn cells_csv(responses: &[RateResponse]) -> ApiResult<Vec<String>> {
+    let mut rows = vec![csv::row(EXPORT_COLUMNS)];
+    let mut seen = std::collections::BTreeSet::new();
+    for r in responses {
+        let v = serde_json::to_value(r).map_err(ApiError::internal)?;
+        let p = &v["parameters"];
+        for c in v["cells"].as_array().into_iter().flatten() {
+            if !seen.insert((text(&c["quarter"]), text(&c["dimension"]), text(&c["value"]))) {
+                continue;
+            }
+            let iv = |name: &str, part: &str| text(&c[name][part]);
+            rows.push(csv::row([
+                text(&v["definition_version"]),
+                text(&v["disclosure_policy_version"]),
+                text(&p["from"]),
+                text(&p["to"]),
+                text(&p["min_impact"]),
+                text(&p["window_months"]),
+                text(&p["seed"]),
+                text(&p["bootstrap_reps"]),
+                text(&c["quarter"]),
+                text(&c["dimension"]),
+                text(&c["value"]),
+                text(&c["organisations"]),
+                text(&c["pilots"]),
+                text(&c["zero_return_organisations"]),
+                iv("org_zero_return_share", "estimate"),
+                iv("org_zero_return_share", "low"),
+                iv("org_zero_return_share", "high"),
+                iv("pilot_rate", "estimate"),
+                iv("pilot_rate", "low"),
+                iv("pilot_rate", "high"),
+                iv("org_average_rate", "estimate"),
+                iv("org_average_rate", "low"),
+                iv("org_average_rate", "high"),
+                text(&c["spend_band"]),
+                text(&c["measured_impact_band"]),
+                text(&c["suppressed"]),
+                text(&c["suppression_reason"]),
+            ]));
+        }
+    }
+    Ok(rows)
+}
+
+/// The measured success rate (1 − organisation zero-return share) by year, for
+/// the gap projection's `measured` source: the organisation trend's projection
+/// (each year takes its last projected quarter), or, when no trend can be
+/// fitted, the latest published quarter's share. Disclosure control applies:
+/// only published figures are used.
+pub async fn measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> {
+    let query = rate_query(&RateParams {
+        from: None,
+        to: None,
+        by: None,
+        min_impact: None,
+        window_months: None,
+        seed: None,
+        bootstrap_reps: None,
+        format: None,
+    })?;
+    let (mut responses, _) = compute(state, vec![query]).await?;
+    let r = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
+    let flip = |estimate: f64, low: f64, high: f64| RateEstimate {
+        estimate: 1.0 - estimate,
+        low: 1.0 - high,
+        high: 1.0 - low,
+    };
+    let mut by_year = BTreeMap::new();
+    if let Some(projection) = &r.trend.projection {
+        for p in projection {
+            if let Some(q) = Quarter::parse(&p.quarter) {
+                by_year.insert(q.year, flip(p.estimate, p.low, p.high));
+            }
+        }
+    }
+    if by_year.is_empty() {
+        if let Some((q, s)) = r
+            .cells
+            .iter()
+            .rev()
+            .find_map(|c| c.org_zero_return_share.map(|s| (c.quarter, s)))
+        {
+            by_year.insert(q.year, flip(s.estimate, s.low, s.high));
+        }
+    }
+    if by_year.is_empty() {
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "success_rate.source",
+            "no measured rate is published yet (too few organisations with evaluated pilots); use source fixed",
+        ));
+    }
+    Ok(MeasuredRate { by_year })
+}

@@ -1,0 +1,253 @@
+//! Finance views of one organisation: `GET /v1/pilots/{pilot_id}/roi` (member,
+//! finance, admin) and `GET /v1/summary` (finance, admin), as JSON or CSV, in
+//! the reporting currency or `currency=`, optionally `as_of` an instant.
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::extract::{path_id, Query};
+use super::facts::{entry_facts, fx_table, pilots_as_of};
+use super::pilots::pilot_not_found;
+use super::projections::{negotiate, Format};
+use super::AppState;
+use crate::analytics::definitions::DefinitionParams;
+use crate::analytics::roi::{pilot_roi, RoiError};
+use crate::analytics::summary::{summarise, GroupBy, SummaryQuery};
+use crate::auth::AuthContext;
+use crate::domain::currency::Currency;
+use crate::domain::ids::{OrgId, PilotId};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::export::csv;
+
+/// Maps the computations' errors: a missing FX rate names currency and date.
+pub fn roi_error(e: RoiError) -> ApiError {
+    match e {
+        RoiError::FxRateMissing { .. } => ApiError::field(Code::FX_RATE_MISSING, "currency", e.to_string()),
+        RoiError::Overflow { .. } => ApiError::new(Code::AMOUNT_OVERFLOW, e.to_string()),
+    }
+}
+
+/// Parses `as_of` (RFC 3339) into UTC.
+pub fn parse_as_of(raw: Option<&str>) -> ApiResult<Option<NaiveDateTime>> {
+    raw.map(|s| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.naive_utc())
+            .map_err(|_| ApiError::field(Code::INVALID_QUERY, "as_of", "as_of must be an RFC 3339 instant"))
+    })
+    .transpose()
+}
+
+/// `min_impact`/`window_months` from the published grid (defaults 0 and 6).
+pub fn definition_params(min_impact: Option<i64>, window_months: Option<u32>) -> ApiResult<DefinitionParams> {
+    let d = DefinitionParams::default();
+    DefinitionParams::on_grid(
+        min_impact.unwrap_or(d.min_impact),
+        window_months.unwrap_or(d.window_months),
+    )
+    .map_err(|field| {
+        ApiError::field(
+            Code::INVALID_QUERY,
+            field,
+            format!("{field} must be one of the published grid values"),
+        )
+    })
+}
+
+fn currency_param(raw: Option<&str>, fallback: &str) -> ApiResult<Currency> {
+    Currency::parse(raw.unwrap_or(fallback))
+        .map_err(|e| ApiError::field(Code::INVALID_QUERY, "currency", e.to_string()))
+}
+
+/// A CSV body sent in chunks, with a download filename.
+pub fn csv_response(filename: &str, rows: Vec<String>) -> HttpResponse {
+    let chunks = rows.into_iter().map(|r| Ok::<Bytes, actix_web::Error>(Bytes::from(r)));
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(futures_util::stream::iter(chunks))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoiQuery {
+    pub currency: Option<String>,
+    pub as_of: Option<String>,
+    pub min_impact: Option<i64>,
+    pub window_months: Option<u32>,
+    pub format: Option<Format>,
+}
+
+pub async fn get_pilot_roi(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: Query<RoiQuery>,
+) -> ApiResult<HttpResponse> {
+    let org = auth.org_reader()?;
+    let pilot = path_id("pilot_id", &path, PilotId::parse)?;
+    let q = q.0;
+    let as_of = parse_as_of(q.as_of.as_deref())?;
+    let params = definition_params(q.min_impact, q.window_months)?;
+    let format = negotiate(&req, q.format);
+    let wanted = q.currency;
+    let roi = state
+        .read(move |conn| {
+            crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
+            let org_row = crate::db::orgs::find(conn, org)?;
+            let target = currency_param(wanted.as_deref(), &org_row.reporting_currency)?;
+            let facts = pilots_as_of(conn, org, as_of)?;
+            let id = pilot.to_string();
+            let facts = facts
+                .into_iter()
+                .find(|p| p.id == id)
+                .ok_or_else(|| ApiError::new(Code::PILOT_NOT_FOUND, "the pilot did not exist at as_of"))?;
+            let entries = crate::db::entries::all_for_org(conn, org, as_of)?
+                .iter()
+                .filter(|e| e.pilot_id == id)
+                .map(entry_facts)
+                .collect::<ApiResult<Vec<_>>>()?;
+            let fx = fx_table(&crate::db::fx::load_all(conn)?);
+            pilot_roi(&facts, &entries, target, &fx, params).map_err(roi_error)
+        })
+        .await?;
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(roi),
+        Format::Csv => {
+            let v = serde_json::to_value(&roi).map_err(ApiError::internal)?;
+            let mut rows = vec![csv::row([
+                "pilot_id",
+                "pilot_name",
+                "month",
+                "spend",
+                "measured_impact",
+                "cumulative_spend",
+                "cumulative_measured_impact",
+                "currency",
+            ])];
+            for m in v["monthly"].as_array().into_iter().flatten() {
+                rows.push(csv::row([
+                    text(&v["pilot_id"]),
+                    text(&v["name"]),
+                    text(&m["month"]),
+                    text(&m["spend"]["amount"]),
+                    text(&m["measured_impact"]["amount"]),
+                    text(&m["cumulative_spend"]["amount"]),
+                    text(&m["cumulative_measured_impact"]["amount"]),
+                    text(&v["currency"]),
+                ]));
+            }
+            csv_response("pilot-roi.csv", rows)
+        }
+    })
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryParams {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub group_by: Option<GroupBy>,
+    pub currency: Option<String>,
+    pub as_of: Option<String>,
+    pub min_impact: Option<i64>,
+    pub window_months: Option<u32>,
+    pub format: Option<Format>,
+}
+
+/// The CSV columns of a summary: one row for the totals, then one per group.
+pub const SUMMARY_COLUMNS: [&str; 13] = [
+    "key",
+    "pilots",
+    "spend",
+    "measured_impact",
+    "estimated_impact",
+    "net_measured",
+    "roi",
+    "evaluated",
+    "zero_impact",
+    "zero_impact_share",
+    "zero_impact_spend",
+    "currency",
+    "definition_version",
+];
+
+pub async fn get_summary(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    req: HttpRequest,
+    q: Query<SummaryParams>,
+) -> ApiResult<HttpResponse> {
+    let org: OrgId = auth.org_finance()?;
+    let q = q.0;
+    let as_of = parse_as_of(q.as_of.as_deref())?;
+    let params = definition_params(q.min_impact, q.window_months)?;
+    if let (Some(f), Some(t)) = (q.from, q.to) {
+        if t < f {
+            return Err(ApiError::field(Code::INVALID_QUERY, "to", "to is before from"));
+        }
+    }
+    let format = negotiate(&req, q.format);
+    let (from, to, group_by, wanted) = (q.from, q.to, q.group_by, q.currency);
+    let summary = state
+        .read(move |conn| {
+            let org_row = crate::db::orgs::find(conn, org)?;
+            let currency = currency_param(wanted.as_deref(), &org_row.reporting_currency)?;
+            let pilots = pilots_as_of(conn, org, as_of)?;
+            let entries = crate::db::entries::all_for_org(conn, org, as_of)?
+                .iter()
+                .map(entry_facts)
+                .collect::<ApiResult<Vec<_>>>()?;
+            let fx = fx_table(&crate::db::fx::load_all(conn)?);
+            let query = SummaryQuery {
+                from,
+                to,
+                group_by,
+                currency,
+                params,
+            };
+            summarise(&pilots, &entries, &query, &fx).map_err(roi_error)
+        })
+        .await?;
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(summary),
+        Format::Csv => {
+            let v = serde_json::to_value(&summary).map_err(ApiError::internal)?;
+            let mut rows = vec![csv::row(SUMMARY_COLUMNS)];
+            let groups = std::iter::once(&v["totals"]).chain(v["groups"].as_array().into_iter().flatten());
+            for g in groups {
+                rows.push(csv::row([
+                    text(&g["key"]),
+                    text(&g["pilots"]),
+                    text(&g["spend"]["amount"]),
+                    text(&g["measured_impact"]["amount"]),
+                    text(&g["estimated_impact"]["amount"]),
+                    text(&g["net_measured"]["amount"]),
+                    text(&g["roi"]),
+                    text(&g["evaluated"]),
+                    text(&g["zero_impact"]),
+                    text(&g["zero_impact_share"]),
+                    text(&g["zero_impact_spend"]["amount"]),
+                    text(&v["currency"]),
+                    text(&v["definition_version"]),
+                ]));
+            }
+            csv_response("pilotledger-summary.csv", rows)
+        }
+    })
+}

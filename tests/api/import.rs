@@ -1,0 +1,146 @@
+//! Bulk import: NDJSON and CSV, all or nothing, a per-row error report, and
+//! idempotent re-runs.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn import(app: &TestApp, token: &str, content_type: &str, body: String, key: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/v1/import", app.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .header("Idempotency-Key", key)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn line(mut v: Value, kind: &str, extra: &[(&str, &str)]) -> String {
+    v["type"] = json!(kind);
+    for (k, val) in extra {
+        v[*k] = json!(val);
+    }
+    v.to_string()
+}
+
+#[actix_web::test]
+async fn an_ndjson_import_writes_everything_once() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Importer").await;
+    let existing = app.create_pilot(&t.member, "existing").await;
+    let file = [
+        line(pilot_body("bulk one"), "pilot", &[("ref", "P1")]),
+        line(pilot_body("bulk two"), "pilot", &[("ref", "P2")]),
+        line(spend_body("0.10", "USD"), "spend", &[("pilot_ref", "P1")]),
+        line(spend_body("0.20", "USD"), "spend", &[("pilot_ref", "P1")]),
+        line(impact_body("5.00", "EUR"), "impact", &[("pilot_ref", "P2")]),
+        line(spend_body("7.00", "USD"), "spend", &[("pilot_id", &existing)]),
+    ]
+    .join("\n");
+    let res = import(&app, &t.member, "application/x-ndjson", file.clone(), "imp-1").await;
+    assert_eq!(res.status(), 201);
+    let summary = json_of(res).await;
+    assert_eq!(summary["pilots_created"], 2);
+    assert_eq!(summary["spend_created"], 3);
+    assert_eq!(summary["impact_created"], 1);
+    let p1 = summary["pilots"]["P1"].as_str().unwrap().to_owned();
+    let list = json_of(app.get(&format!("/v1/pilots/{p1}/spend"), &t.member).await).await;
+    assert_eq!(list["totals"][0]["amount"], "0.30");
+    let list = json_of(app.get(&format!("/v1/pilots/{existing}/spend"), &t.member).await).await;
+    assert_eq!(list["totals"][0]["amount"], "7.00");
+
+    // A re-run with the same key replays; nothing is written twice.
+    let again = import(&app, &t.member, "application/x-ndjson", file, "imp-1").await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(again).await, summary);
+    let pilots = json_of(app.get("/v1/pilots", &t.member).await).await;
+    assert_eq!(pilots["items"].as_array().unwrap().len(), 3);
+}
+
+#[actix_web::test]
+async fn a_bad_file_is_rejected_whole_with_a_row_report() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Importer").await;
+    let mut bad_amount = spend_body("1.5", "JPY");
+    bad_amount["pilot_ref"] = json!("P1");
+    let file = [
+        line(pilot_body("fine"), "pilot", &[("ref", "P1")]),
+        line(bad_amount, "spend", &[]),
+        line(spend_body("1.00", "USD"), "spend", &[("pilot_ref", "NOPE")]),
+        "{not json".to_owned(),
+        line(pilot_body("dup"), "pilot", &[("ref", "P1")]),
+        json!({"type": "vendor"}).to_string(),
+    ]
+    .join("\n");
+    let res = import(&app, &t.member, "application/x-ndjson", file, "imp-bad").await;
+    let problem = assert_problem(res, 422, "import_rejected").await;
+    let errors: Vec<(u64, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (2, "amount".to_owned()),
+            (3, "pilot_ref".to_owned()),
+            (4, String::new()),
+            (5, "ref".to_owned()),
+            (6, "type".to_owned())
+        ]
+    );
+    let pilots = json_of(app.get("/v1/pilots", &t.member).await).await;
+    assert_eq!(pilots["items"].as_array().unwrap().len(), 0, "nothing written");
+}
+
+#[actix_web::test]
+async fn a_csv_import_takes_the_same_fields_as_columns() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Csv Importer").await;
+    let csv = "type,ref,pilot_ref,name,business_function,sourcing,ai_kind,tags,category,kind,period_start,period_end,amount,currency,capex,attribution_method,measured,confidence\r\n\
+               pilot,A,,Claims bot,customer_service,bought,genai_assistant,support;claims,,,,,,,,,,\r\n\
+               spend,,A,,,,,,licences,,2026-01-01,2026-01-31,1250.50,USD,false,,,\r\n\
+               impact,,A,,,,,,,cost_avoidance,2026-02-01,2026-02-28,-99.999,BHD,,before_after,true,0.5\r\n";
+    let res = import(&app, &t.admin, "text/csv", csv.to_owned(), "csv-1").await;
+    assert_eq!(res.status(), 201);
+    let summary = json_of(res).await;
+    let a = summary["pilots"]["A"].as_str().unwrap().to_owned();
+    let pilot = json_of(app.get(&format!("/v1/pilots/{a}"), &t.member).await).await;
+    assert_eq!(pilot["tags"], json!(["support", "claims"]));
+    let impact = json_of(app.get(&format!("/v1/pilots/{a}/impact"), &t.member).await).await;
+    assert_eq!(impact["items"][0]["amount_minor"], -99_999);
+    assert_eq!(impact["items"][0]["measured"], true);
+    assert_eq!(impact["items"][0]["confidence"], 0.5);
+}
+
+#[actix_web::test]
+async fn import_needs_a_known_format_and_a_key() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Importer").await;
+    let file = line(pilot_body("x"), "pilot", &[]);
+    assert_problem(
+        import(&app, &t.member, "application/json", file.clone(), "k").await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let res = app
+        .client
+        .post(format!("{}/v1/import", app.base))
+        .bearer_auth(&t.member)
+        .header("content-type", "application/x-ndjson")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "idempotency_key_missing").await;
+    assert_problem(
+        import(&app, &t.finance, "text/csv", "type\r\n".into(), "k").await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

@@ -1,0 +1,70 @@
+//! Limits and observability: per-token and research budgets answer 429 with
+//! Retry-After; /metrics reports by matched route without tenant data.
+
+use pilotledger::auth::Role;
+
+use crate::helpers::*;
+
+async fn app_with(f: impl FnOnce(&mut pilotledger::config::Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&fresh_database_url(dir.path()), dir.path());
+    f(&mut settings);
+    TestApp::spawn_with(settings, dir).await
+}
+
+#[actix_web::test]
+async fn research_queries_beyond_the_budget_get_429_with_retry_after() {
+    let app = app_with(|s| s.research_queries_per_minute = 2).await;
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/v1/aggregates/zero-impact-rate", &researcher).await.status(),
+            200
+        );
+    }
+    let res = app.get("/v1/aggregates/zero-impact-rate", &researcher).await;
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_problem(res, 429, "rate_limited").await;
+    // Another researcher's budget is separate.
+    let other = mint(&app.keys, None, Role::Researcher);
+    assert_eq!(app.get("/v1/aggregates/zero-impact-rate", &other).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn a_token_beyond_its_request_budget_gets_429() {
+    let app = app_with(|s| s.requests_per_minute_per_token = 5).await;
+    let t = app.tenant("Busy").await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/v1/pilots", &t.member).await.status(), 200);
+    }
+    let res = app.get("/v1/pilots", &t.member).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 429, "rate_limited").await;
+    assert_eq!(app.get("/v1/pilots", &t.finance).await.status(), 200);
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_only() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Observed").await;
+    let pid = app.create_pilot(&t.member, "p").await;
+    app.get(&format!("/v1/pilots/{pid}"), &t.member).await;
+    let res = app.request(reqwest::Method::GET, "/metrics", None, None).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            "pilotledger_http_requests_total{route=\"/v1/pilots/{pilot_id}\",method=\"GET\",status=\"2xx\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "pilotledger_http_request_duration_seconds_bucket{route=\"/v1/pilots\",method=\"POST\",le=\"+Inf\"} 1"
+    ));
+    assert!(text.contains("pilotledger_db_pool_max"));
+    assert!(
+        !text.contains(&t.org) && !text.contains(&pid),
+        "no tenant ids in labels"
+    );
+}
