@@ -115,7 +115,7 @@
   /** Replaces an element's children, skipping null/false entries. */
   function fill(el, children) {
     el.replaceChildren();
-    append(el, children);
+    append(el, [children]);
     return el;
   }
 
@@ -1471,6 +1471,11 @@
       signIn(value, false);
     });
     document.getElementById('sign-out').addEventListener('click', signOut);
+    // A sign-in link opened in a tab that already shows the dashboard only changes the fragment.
+    window.addEventListener('hashchange', () => {
+      const token = readFragmentToken();
+      if (token) signIn(token, true);
+    });
     const fromLink = readFragmentToken();
     const stored = sessionStorage.getItem(TOKEN_KEY);
     if (fromLink) signIn(fromLink, true);

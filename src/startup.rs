@@ -103,6 +103,8 @@ impl Application {
             std::num::NonZeroU32::new(settings.requests_per_minute_per_token).unwrap_or(std::num::NonZeroU32::MIN);
         let per_minute =
             std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
+        let group_commit = (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite))
+            .then(|| Arc::new(db::group_commit::GroupCommit::start(pool.clone())));
         let state = web::Data::new(AppState {
             pool,
             keys,
@@ -112,6 +114,7 @@ impl Application {
             token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
             metrics: crate::metrics::Metrics::default(),
             in_flight: Default::default(),
+            group_commit,
         });
         let server = HttpServer::new(move || {
             App::new()

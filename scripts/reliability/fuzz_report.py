@@ -58,14 +58,23 @@ def main() -> int:
                 for chk in checks:
                     if chk.get("status") == "failure":
                         inter = rec.get("interactions", {}).get(case_id)
-                        failed[(label, chk["name"])].append((case_id, chk, inter))
+                        key = (label, chk["name"])
+                        if inter and inter.get("response"):
+                            resp = inter["response"]
+                            try:
+                                problem = json.loads(decode(resp.get("content")))
+                                detail = f'{problem.get("code")} {problem.get("field") or ""}'.strip()
+                            except (ValueError, AttributeError):
+                                detail = ""
+                            key = (label, chk["name"], resp.get("status_code"), detail)
+                        failed[key].append((case_id, chk, inter))
     for label in sorted(per_op):
         codes = ", ".join(f"{k}×{v}" for k, v in sorted(per_op[label].items(), key=lambda kv: str(kv[0])))
         print(f"{sum(per_op[label].values()):6d}  {label}: {codes}")
     print(f"{total} requests recorded over {len(per_op)} operations")
     if args.failures:
-        for (label, name), items in sorted(failed.items()):
-            print(f"\n=== {label} — {name}: {len(items)} failing case(s)")
+        for key, items in sorted(failed.items(), key=lambda kv: tuple(map(str, kv[0]))):
+            print(f"\n=== {' — '.join(map(str, key))}: {len(items)} failing case(s)")
             for case_id, chk, inter in items[:3]:
                 print(f"  case {case_id}: {json.dumps({k: v for k, v in chk.items() if k not in ('name', 'status')})[:600]}")
                 if inter:

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod entries;
 pub mod fx;
+pub mod group_commit;
 pub mod idempotency;
 pub mod orgs;
 pub mod pilots;
@@ -157,6 +158,10 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, DbError> {
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_millis(1500))
+        // A PostgreSQL connection the server has closed (restart, failover)
+        // only shows itself on use: test on checkout so it is replaced, not
+        // handed out again. SQLite connections cannot go stale that way.
+        .test_on_check_out(backend == Backend::Postgres)
         .build_unchecked(manager))
 }
 
@@ -194,6 +199,26 @@ where
             Err(err)
         }
     }
+}
+
+/// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+pub fn begin_write(conn: &mut DbConnection) -> Result<(), DbError> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Pg(c) => <AnsiTransactionManager as TransactionManager<_>>::begin_transaction(c),
+    }
+    .map_err(DbError::from)
+}
+
+/// Commits the transaction `begin_write` opened.
+pub fn commit(conn: &mut DbConnection) -> Result<(), DbError> {
+    <DbConnection as Connection>::TransactionManager::commit_transaction(conn).map_err(DbError::from)
+}
+
+/// Rolls the open transaction back; a failure leaves the connection marked
+/// broken, and r2d2 discards it.
+pub fn rollback(conn: &mut DbConnection) {
+    let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
 }
 
 /// Read-only work in one consistent snapshot.

@@ -26,9 +26,20 @@ pub async fn openapi() -> HttpResponse {
 /// Prometheus text exposition: requests and latency by matched route, pool use.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
-    let body = state
+    let mut body = state
         .metrics
         .render(pool.connections, pool.idle_connections, state.pool.max_size());
+    if let Some(group) = &state.group_commit {
+        let (batches, writes) = group.stats();
+        body.push_str(
+            "# HELP pilotledger_group_commit_batches_total SQLite write batches committed (one fsync each).\n",
+        );
+        body.push_str("# TYPE pilotledger_group_commit_batches_total counter\n");
+        body.push_str(&format!("pilotledger_group_commit_batches_total {batches}\n"));
+        body.push_str("# HELP pilotledger_group_commit_writes_total Writes carried by those batches.\n");
+        body.push_str("# TYPE pilotledger_group_commit_writes_total counter\n");
+        body.push_str(&format!("pilotledger_group_commit_writes_total {writes}\n"));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

@@ -42,6 +42,8 @@ pub struct AppState {
     pub token_limiter: governor::DefaultKeyedRateLimiter<String>,
     /// Request counters and latency histograms for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The SQLite writer that batches concurrent writes (None on PostgreSQL).
+    pub group_commit: Option<Arc<crate::db::group_commit::GroupCommit>>,
     /// Idempotency keys being processed by this process right now.
     pub in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -85,12 +87,24 @@ impl AppState {
         }
     }
 
-    /// Like `db`, inside one write transaction (`BEGIN IMMEDIATE` on SQLite).
+    /// Like `db`, inside one write transaction. On SQLite the write joins the
+    /// group-commit batch (one fsync for many requests) and is answered only
+    /// after that batch committed; on PostgreSQL it runs in its own transaction.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
-        self.db(move |conn| crate::db::write_tx(conn, f)).await
+        match &self.group_commit {
+            Some(group) => {
+                let group = group.clone();
+                // Submitting may block briefly on a full queue: do it off the executor.
+                let receiver = web::block(move || group.submit(f)).await?;
+                receiver
+                    .await
+                    .unwrap_or_else(|_| Err(ApiError::unavailable("the writer stopped")))
+            }
+            None => self.db(move |conn| crate::db::write_tx(conn, f)).await,
+        }
     }
 
     /// Like `db`, inside one read transaction (a consistent snapshot).

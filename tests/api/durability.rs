@@ -137,3 +137,93 @@ async fn an_acknowledged_entry_survives_sigkill() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Group").await;
+    let p = app.create_pilot(&t.member, "p").await;
+    let path = format!("/v1/pilots/{p}/spend");
+    let missing = format!("/v1/pilots/{}/spend", uuid::Uuid::new_v4());
+    let body = spend_body("1.00", "USD");
+    let requests = (0..64).map(|i| {
+        let target = if i % 8 == 7 { missing.clone() } else { path.clone() };
+        let (app, body, member) = (&app, &body, &t.member);
+        async move { app.post_idem(&target, member, body).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 56);
+    assert_eq!(statuses.iter().filter(|s| **s == 404).count(), 8);
+    let list = json_of(app.get(&format!("{path}?limit=100"), &t.member).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 56);
+    assert_eq!(list["totals"][0]["amount"], "56.00");
+    if backend() == "sqlite" {
+        let text = app
+            .request(reqwest::Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        let batches = metric(&text, "pilotledger_group_commit_batches_total");
+        let writes = metric(&text, "pilotledger_group_commit_writes_total");
+        assert!(writes >= 64, "every write went through the writer: {writes}");
+        assert!(
+            batches < writes,
+            "concurrent writes shared commits: {batches} batches for {writes} writes"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn sigterm_drains_in_flight_requests_before_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(dir.path());
+    let seeded = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+        .args(["demo", "seed", "--orgs", "30", "--pilots-per-org", "20", "--seed", "5"])
+        .env("PILOTLEDGER_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &database_url)
+        .env("PILOTLEDGER_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let port = free_port();
+    let mut server = start(dir.path(), &database_url, port).await;
+    let keys = pilotledger::auth::JwtKeys::hs256(
+        pilotledger::auth::keys::Secret::new(SECRET.as_bytes().to_vec()),
+        "pilotledger",
+        "pilotledger",
+    )
+    .unwrap();
+    let researcher = mint(&keys, None, Role::Researcher);
+    let url = format!("{}/v1/aggregates/export?format=csv", server.base);
+    let slow = tokio::spawn(async move {
+        let res = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(researcher)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(status, 200, "the in-flight request completed");
+    assert!(body.starts_with("definition_version,"));
+    let deadline = Instant::now() + Duration::from_secs(35);
+    loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            assert!(exit.success(), "clean exit after draining: {exit:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

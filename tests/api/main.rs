@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod durability;
+mod faults;
 mod finance;
 mod idempotency;
 mod import;

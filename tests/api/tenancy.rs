@@ -236,3 +236,50 @@ async fn tenant_isolation_matrix_covers_every_route() {
     }
     assert_eq!(snapshot(&app, &a, &v).await, before, "A's data changed");
 }
+
+/// Every route that is not public refuses a missing, garbage or expired token
+/// with 401 and WWW-Authenticate; a route missing from the matrix fails.
+#[actix_web::test]
+async fn auth_matrix_covers_every_route() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Auth Matrix").await;
+    let expired = {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"sub": "u", "org": t.org, "role": "admin", "iat": now - 7200, "exp": now - 3600,
+                            "jti": uuid::Uuid::new_v4().to_string(), "iss": "pilotledger", "aud": "pilotledger"});
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let mut checked = 0;
+    for route in ROUTES {
+        for method in route.methods {
+            let kind = access(route.path, method)
+                .unwrap_or_else(|| panic!("{method} {} is not in the auth matrix", route.path));
+            if kind == Access::Public {
+                continue;
+            }
+            let path = crate::routes_table::concrete(route.path);
+            for (case, token) in [
+                ("no token", None),
+                ("garbage", Some("not.a.jwt")),
+                ("expired", Some(expired.as_str())),
+            ] {
+                let res = app
+                    .request(Method::from_bytes(method.as_bytes()).unwrap(), &path, token, None)
+                    .await;
+                assert_eq!(res.status(), 401, "{case}: {method} {}", route.path);
+                assert!(
+                    res.headers().contains_key("www-authenticate"),
+                    "{case}: {method} {}",
+                    route.path
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3 * 20, "{checked}");
+}

@@ -1,0 +1,132 @@
+//! Group commit for SQLite. With `synchronous=FULL` every commit costs an fsync,
+//! so one transaction per request caps durable writes at the disk's commit rate.
+//! Instead one writer thread takes every pending write, runs each inside its own
+//! savepoint of a single `BEGIN IMMEDIATE` transaction, commits once, and only
+//! then answers each request — so every acknowledged write is durable, a
+//! failing write rolls back alone, and concurrent requests share one fsync.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use super::{DbConnection, DbError, Pool};
+
+/// What a queued write does once the batch's commit succeeded or failed.
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A queued write: runs inside the batch transaction, returns its completion.
+type Job = Box<dyn FnOnce(&mut DbConnection) -> Completion + Send>;
+
+/// Most writes per batch (bounds one transaction's size and latency).
+pub const MAX_BATCH: usize = 256;
+
+/// The handle requests use to queue writes.
+pub struct GroupCommit {
+    sender: mpsc::SyncSender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Counters for `/metrics`: how many batches committed and writes they held.
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub batches: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+impl GroupCommit {
+    /// Starts the writer thread over a connection from `pool`.
+    pub fn start(pool: Pool) -> Self {
+        let (sender, receiver) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
+        let stats = Arc::new(Stats::default());
+        let counters = stats.clone();
+        std::thread::Builder::new()
+            .name("pilotledger-writer".into())
+            .spawn(move || writer(pool, receiver, &counters))
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the writer thread"));
+        Self { sender, stats }
+    }
+
+    /// Batches committed and writes they carried, so far.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.stats.batches.load(Ordering::Relaxed),
+            self.stats.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Queues `f`; the receiver yields its result after the batch committed.
+    pub fn submit<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &mut DbConnection| -> Completion {
+            let result = in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), String>| {
+                let _ = tx.send(match commit {
+                    Ok(()) => result,
+                    Err(cause) => Err(E::from(DbError::Unavailable(cause))),
+                });
+            })
+        });
+        // A full queue applies back-pressure to the blocking pool thread that
+        // submits; a dead writer drops the job, and the receiver reports it.
+        let _ = self.sender.send(job);
+        rx
+    }
+}
+
+/// Runs `f` in a savepoint (diesel nests a transaction as SAVEPOINT), so its
+/// failure undoes only its own changes.
+fn in_savepoint<T, E: From<DbError>>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    super::read_tx(conn, f)
+}
+
+fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
+    let mut conn = None;
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.is_none() {
+            conn = pool.get().ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            // Without a connection nothing runs: dropping the jobs closes their
+            // channels, which the requests report as 503.
+            batch.into_iter().for_each(drop);
+            continue;
+        };
+        if let Err(e) = super::begin_write(c) {
+            tracing::warn!(error = %e, "group commit could not begin");
+            batch.into_iter().for_each(drop);
+            conn = None;
+            continue;
+        }
+        let completions: Vec<Completion> = batch.into_iter().map(|job| job(c)).collect();
+        match super::commit(c) {
+            Ok(()) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats.writes.fetch_add(completions.len() as u64, Ordering::Relaxed);
+                completions.into_iter().for_each(|done| done(Ok(())));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "group commit failed");
+                super::rollback(c);
+                completions.into_iter().for_each(|done| done(Err(e.to_string())));
+                // The connection may be broken; take a fresh one next time.
+                conn = None;
+            }
+        }
+    }
+}
