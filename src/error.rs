@@ -60,6 +60,7 @@ codes! {
     PRECONDITION_REQUIRED = (428, "precondition_required", "This request needs an If-Match header");
     RATE_LIMITED = (429, "rate_limited", "Too many requests");
     INTERNAL = (500, "internal_error", "Internal error");
+    REQUEST_TIMEOUT = (503, "request_timeout", "The request took too long; retry shortly");
     DATABASE_UNAVAILABLE = (503, "database_unavailable", "The database is unavailable; retry shortly");
 }
 

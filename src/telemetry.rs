@@ -24,6 +24,13 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// Who made a request, as the log line records it (set by the auth extractor).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub role: &'static str,
+    pub org: Option<String>,
+}
+
 /// Gives each request an id (echoed as `X-Request-Id`) and logs it when done.
 pub async fn request_log(
     req: ServiceRequest,
@@ -49,6 +56,12 @@ pub async fn request_log(
         state.metrics.observe(&route, &method, status, seconds);
     }
     let ms = seconds * 1000.0;
-    span.in_scope(|| tracing::info!(status, ms = format!("{ms:.2}"), "request"));
+    let caller = {
+        use actix_web::HttpMessage;
+        res.request().extensions().get::<Caller>().cloned()
+    };
+    let role = caller.as_ref().map(|c| c.role).unwrap_or("-");
+    let org = caller.and_then(|c| c.org).unwrap_or_else(|| "-".into());
+    span.in_scope(|| tracing::info!(status, ms = format!("{ms:.2}"), role, org, "request"));
     Ok(res)
 }

@@ -85,6 +85,7 @@ impl FromRequest for AuthContext {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req_for_log = req.clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let header = req
             .headers()
@@ -116,6 +117,14 @@ impl FromRequest for AuthContext {
                 return Err(ApiError::unauthorized("invalid token: revoked"));
             }
             state.check_token_rate(&claims.jti)?;
+            // For the request log line: who (role, organisation), never the token.
+            {
+                use actix_web::HttpMessage;
+                req_for_log.extensions_mut().insert(crate::telemetry::Caller {
+                    role: claims.role.as_str(),
+                    org: org.map(|o| o.to_string()),
+                });
+            }
             Ok(AuthContext {
                 sub: claims.sub,
                 org,

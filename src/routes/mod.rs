@@ -55,11 +55,16 @@ impl AppState {
         f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
         let pool = self.pool.clone();
-        web::block(move || {
+        let work = web::block(move || {
             let mut conn = pool.get().map_err(ApiError::unavailable)?;
             f(&mut conn)
-        })
-        .await?
+        });
+        // Bounded: a request never waits longer than this for the database; the
+        // work it started may finish in the background.
+        match actix_web::rt::time::timeout(REQUEST_TIMEOUT, work).await {
+            Ok(done) => done?,
+            Err(_) => Err(timed_out()),
+        }
     }
 
     /// Spends one unit of the token's research-query budget; 429 when empty.
@@ -99,9 +104,10 @@ impl AppState {
                 let group = group.clone();
                 // Submitting may block briefly on a full queue: do it off the executor.
                 let receiver = web::block(move || group.submit(f)).await?;
-                receiver
-                    .await
-                    .unwrap_or_else(|_| Err(ApiError::unavailable("the writer stopped")))
+                match actix_web::rt::time::timeout(REQUEST_TIMEOUT, receiver).await {
+                    Ok(done) => done.unwrap_or_else(|_| Err(ApiError::unavailable("the writer stopped"))),
+                    Err(_) => Err(timed_out()),
+                }
             }
             None => self.db(move |conn| crate::db::write_tx(conn, f)).await,
         }
@@ -114,6 +120,15 @@ impl AppState {
     ) -> ApiResult<T> {
         self.db(move |conn| crate::db::read_tx(conn, f)).await
     }
+}
+
+/// Longest a request waits for its database work before it is answered 503
+/// (`request_timeout`, with Retry-After).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn timed_out() -> ApiError {
+    ApiError::new(Code::REQUEST_TIMEOUT, "the request took too long; retry shortly")
+        .with_header(actix_web::http::header::RETRY_AFTER, "5")
 }
 
 /// One path and the methods it answers.
