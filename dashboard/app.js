@@ -109,6 +109,7 @@
       const [value, text] = Array.isArray(o) ? o : [o, label(o)];
       el.append(h('option', { value, selected: value === selected }, text));
     }
+    if (selected != null) el.value = selected;
     return el;
   }
 
@@ -133,6 +134,15 @@
   function clearError(box) {
     box.hidden = true;
     box.replaceChildren();
+  }
+
+  /** Returns a function that tells whether a request is still the latest of its kind. */
+  function latest() {
+    let n = 0;
+    return () => {
+      const mine = ++n;
+      return () => mine === n;
+    };
   }
 
   function setBusy(el, busy) {
@@ -301,17 +311,21 @@
     }
   }
 
+  /** viaLink: the token came from a #token= link or session storage (no form to return focus from). */
   function signIn(token, viaLink) {
     const claims = decodeClaims(token);
     const problem = tokenProblem(claims);
     if (problem) {
+      sessionStorage.removeItem(TOKEN_KEY);
       showSignIn(problem);
       return;
     }
     state.token = token;
     state.claims = claims;
     sessionStorage.setItem(TOKEN_KEY, token);
-    showWorkspace(viaLink);
+    showWorkspace();
+    // After signing in with the form, focus the selected view's tab rather than losing it.
+    if (!viaLink) document.querySelector('#tabs [role=tab][aria-selected=true]').focus();
   }
 
   function signOut() {
@@ -503,13 +517,17 @@
     }
   }
 
-  function xLabels(g, labels, x, yPos, plotWidth) {
+  /** Category labels, thinned so they never overlap, kept inside the SVG's width. */
+  function xLabels(g, labels, x, yPos, plotWidth, width) {
     const longest = Math.max(...labels.map((l) => String(l).length), 1);
     const every = Math.max(1, Math.ceil((labels.length * (longest * 6.6 + 10)) / plotWidth));
     labels.forEach((l, i) => {
       if (i % every !== 0 && i !== labels.length - 1) return;
       if (i !== labels.length - 1 && labels.length - 1 - i < every && i % every === 0 && i !== 0) return;
-      g.append(s('text', { class: 'tick', x: x(i), y: yPos, 'text-anchor': 'middle' }, l));
+      const half = (String(l).length * 6.6) / 2;
+      const anchor = x(i) + half > width - 2 ? 'end' : x(i) - half < 2 ? 'start' : 'middle';
+      const xPos = anchor === 'end' ? width - 2 : anchor === 'start' ? 2 : x(i);
+      g.append(s('text', { class: 'tick', x: xPos, y: yPos, 'text-anchor': anchor }, l));
     });
   }
 
@@ -556,14 +574,19 @@
         const g = s('g');
         svg.append(g);
         yAxis(g, nt.ticks.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9), y, m.left, m.left + pw, spec.yFormat);
-        xLabels(g, spec.labels, x, height - 10, pw);
+        xLabels(g, spec.labels, x, height - 10, pw, width);
         const plot = s('g', { 'clip-path': `url(#${clipId})` });
         g.append(plot);
         for (const [k, mk] of (spec.markers || []).entries()) {
           if (mk.index == null || mk.index < 0) continue;
           plot.append(s('line', { class: `marker ${mk.cls || ''}`, x1: x(mk.index), x2: x(mk.index), y1: m.top, y2: m.top + ph }));
-          const anchor = x(mk.index) > m.left + pw * 0.7 ? 'end' : 'start';
-          g.append(s('text', { class: 'marker-label', x: x(mk.index) + (anchor === 'end' ? -4 : 4), y: m.top + 12 + k * 15, 'text-anchor': anchor }, mk.label));
+          // Place the label on whichever side of the line has room; shorten it if neither has.
+          const xm = x(mk.index);
+          const fits = (t) => t.length * 6.8 < Math.max(width - 4 - (xm + 4), xm - 4 - 2);
+          const textOf = fits(mk.label) ? mk.label : mk.short || mk.label;
+          const est = textOf.length * 6.8;
+          const anchor = xm + 4 + est <= width - 2 ? 'start' : 'end';
+          g.append(s('text', { class: 'marker-label', x: anchor === 'end' ? Math.max(xm - 4, est + 2) : xm + 4, y: m.top + 12 + k * 15, 'text-anchor': anchor }, textOf));
         }
         for (const se of shown) {
           if (!se.band) continue;
@@ -629,7 +652,7 @@
         const g = s('g');
         svg.append(g);
         yAxis(g, nt.ticks, y, m.left, m.left + pw, spec.yFormat);
-        xLabels(g, spec.labels, x, height - 10, pw);
+        xLabels(g, spec.labels, x, height - 10, pw, width);
         const inner = slot * 0.78;
         const bw = inner / spec.series.length;
         spec.series.forEach((se, k) => {
@@ -665,7 +688,10 @@
         svg.append(g);
         for (const t of nt.ticks) {
           g.append(s('line', { class: t === 0 ? 'axis-zero' : 'grid', x1: x(t), x2: x(t), y1: m.top, y2: height - m.bottom }));
-          g.append(s('text', { class: 'tick', x: x(t), y: height - 8, 'text-anchor': 'middle' }, spec.xFormat(t)));
+          const tl = spec.xFormat(t);
+          const half = (tl.length * 6.6) / 2;
+          const anchor = x(t) + half > width - 2 ? 'end' : x(t) - half < 2 ? 'start' : 'middle';
+          g.append(s('text', { class: 'tick', x: anchor === 'end' ? width - 2 : anchor === 'start' ? 2 : x(t), y: height - 8, 'text-anchor': anchor }, tl));
         }
         spec.labels.forEach((l, i) => {
           const top = m.top + i * row;
@@ -680,6 +706,19 @@
         return svg;
       },
     };
+  }
+
+  /**
+   * Explicit table roles, so a table that small screens restyle as cards
+   * (.stack, display: block) keeps its semantics for assistive technology.
+   */
+  function keepTableRoles(table) {
+    table.setAttribute('role', 'table');
+    for (const g of table.querySelectorAll('thead, tbody')) g.setAttribute('role', 'rowgroup');
+    for (const tr of table.querySelectorAll('tr')) tr.setAttribute('role', 'row');
+    for (const th of table.querySelectorAll('th')) th.setAttribute('role', th.getAttribute('scope') === 'row' ? 'rowheader' : 'columnheader');
+    for (const td of table.querySelectorAll('td')) td.setAttribute('role', 'cell');
+    return table;
   }
 
   function dataTable(caption, head, rows) {
@@ -716,7 +755,9 @@
       downloadButton('Summary by business function (CSV)', () => download(`/v1/summary${params('function')}&format=csv`, 'pilotledger-summary.csv'), box),
       downloadButton('Summary by stage (CSV)', () => download(`/v1/summary${params('stage')}&format=csv`, 'pilotledger-summary.csv'), box));
 
+    const begin = latest();
     async function load() {
+      const current = begin();
       clearError(box);
       setBusy(results, true);
       status.textContent = 'Loading…';
@@ -726,16 +767,18 @@
           api(`/v1/summary${params('quarter')}`),
           api(`/v1/summary${params('function')}`),
         ]);
+        if (!current()) return;
         const reporting = currency.querySelector('option[value=""]');
         if (!currency.value) reporting.textContent = `Reporting currency (${byQuarter.currency})`;
         fill(results, financeResults(byQuarter, byFunction));
         const period = byQuarter.from || byQuarter.to ? `${byQuarter.from || 'the beginning'} to ${byQuarter.to || 'today'}` : 'all time';
         status.textContent = `Showing ${period}, in ${byQuarter.currency}.`;
       } catch (e) {
+        if (!current()) return;
         showError(box, e);
         status.textContent = 'Could not load the summary.';
       } finally {
-        setBusy(results, false);
+        if (current()) setBusy(results, false);
       }
     }
     form.addEventListener('submit', (ev) => {
@@ -844,12 +887,15 @@
       ['ai_kind', 'AI kind'], ['started_on', 'Started'], ['evaluated_on', 'Evaluated'],
     ];
 
+    const begin = latest();
     async function load() {
+      const current = begin();
       clearError(box);
       setBusy(tableHost, true);
       status.textContent = 'Loading…';
       try {
         const res = await api(`/v1/pilots${qs({ limit: st.limit, cursor: st.cursors[st.page], stage: st.stage })}`);
+        if (!current()) return;
         st.items = res.items;
         st.next = res.next_cursor;
         draw();
@@ -858,10 +904,11 @@
           ? `Showing pilots ${first}–${first + st.items.length - 1}${st.stage ? ` at stage ${label(st.stage)}` : ''}.`
           : st.page > 0 ? 'No more pilots: this is past the last page.' : 'No pilots match.';
       } catch (e) {
+        if (!current()) return;
         showError(box, e);
         status.textContent = 'Could not load pilots.';
       } finally {
-        setBusy(tableHost, false);
+        if (current()) setBusy(tableHost, false);
       }
     }
 
@@ -1033,13 +1080,16 @@
       downloadButton('This breakdown (CSV)', () => download(`/v1/aggregates/zero-impact-rate${qs({ ...params(), by: by.value, format: 'csv' })}`, 'zero-impact-rate.csv'), box));
 
     let quarterChoice = null;
+    const begin = latest();
     async function load() {
+      const current = begin();
       clearError(box);
       setBusy(overview, true);
       setBusy(breakdown, true);
       status.textContent = 'Loading…';
       try {
         const r = await api(`/v1/aggregates/zero-impact-rate${qs({ ...params(), by: by.value })}`);
+        if (!current()) return;
         fill(overview, researchOverview(r));
         const bd = researchBreakdown(r, quarterChoice, (q) => { quarterChoice = q; });
         fill(quarterSlot, bd.controls);
@@ -1047,11 +1097,14 @@
         const p = r.parameters;
         status.textContent = `Quarters ${p.from} to ${p.to}; ${r.definition_version}, ${r.disclosure_policy_version}.`;
       } catch (e) {
+        if (!current()) return;
         showError(box, e);
         status.textContent = 'Could not load the aggregates.';
       } finally {
-        setBusy(overview, false);
-        setBusy(breakdown, false);
+        if (current()) {
+          setBusy(overview, false);
+          setBusy(breakdown, false);
+        }
       }
     }
     form.addEventListener('submit', (ev) => {
@@ -1180,8 +1233,8 @@
       summary.textContent = `${pub} of ${shown.length} cells published; the rest are suppressed by disclosure control.`;
       const multi = q === 'all';
       const head = [multi ? 'Quarter' : null, label(dim), 'Organisations', 'Pilots', 'Organisation zero-return share', 'Pilot rate', 'Organisation-average rate'].filter(Boolean);
-      const quarterCell = (c) => (multi ? h('td', { class: 'nowrap' }, c.quarter) : null);
-      host.replaceChildren(h('table', { class: 'data breakdown' },
+      const quarterCell = (c) => (multi ? h('td', { class: 'nowrap', 'data-label': 'Quarter' }, c.quarter) : null);
+      host.replaceChildren(keepTableRoles(h('table', { class: 'data breakdown stack' },
         h('caption', null, `Zero-impact rates by ${label(dim).toLowerCase()}, ${multi ? 'all quarters' : q} (95% intervals)`),
         h('thead', null, h('tr', null, head.map((c, i) => h('th', { scope: 'col', class: i > (multi ? 1 : 0) ? 'num' : null }, c)))),
         h('tbody', null, shown.map((c) => {
@@ -1189,15 +1242,16 @@
           if (c.suppressed) {
             return h('tr', { class: 'suppressed', dataset: { ...key, suppressed: 'true' } },
               quarterCell(c), h('th', { scope: 'row' }, label(c.value)),
-              h('td', { colspan: 5, class: 'suppressed-cell', title: SUPPRESSION[c.suppression_reason] || '' }, `suppressed (${c.suppression_reason})`));
+              h('td', { colspan: 5, class: 'suppressed-cell', 'data-label': 'Status', title: SUPPRESSION[c.suppression_reason] || '' }, `suppressed (${c.suppression_reason})`));
           }
           return h('tr', { dataset: { ...key, suppressed: 'false' } },
             quarterCell(c), h('th', { scope: 'row' }, label(c.value)),
-            h('td', { class: 'num' }, String(c.organisations)), h('td', { class: 'num' }, String(c.pilots)),
-            h('td', { class: 'num', dataset: { rate: 'org_zero_return_share' } }, pctInterval(c.org_zero_return_share)),
-            h('td', { class: 'num', dataset: { rate: 'pilot_rate' } }, pctInterval(c.pilot_rate)),
-            h('td', { class: 'num', dataset: { rate: 'org_average_rate' } }, pctInterval(c.org_average_rate)));
-        }))));
+            h('td', { class: 'num', 'data-label': 'Organisations' }, String(c.organisations)),
+            h('td', { class: 'num', 'data-label': 'Pilots' }, String(c.pilots)),
+            h('td', { class: 'num', 'data-label': 'Organisation zero-return share', dataset: { rate: 'org_zero_return_share' } }, pctInterval(c.org_zero_return_share)),
+            h('td', { class: 'num', 'data-label': 'Pilot rate', dataset: { rate: 'pilot_rate' } }, pctInterval(c.pilot_rate)),
+            h('td', { class: 'num', 'data-label': 'Organisation-average rate', dataset: { rate: 'org_average_rate' } }, pctInterval(c.org_average_rate)));
+        })))));
     };
     qSel.addEventListener('change', draw);
     draw();
@@ -1349,13 +1403,16 @@
     }
 
     let lastBody = {};
+    const begin = latest();
     async function run(initial) {
+      const current = begin();
       clearError(box);
       setBusy(results, true);
       status.textContent = 'Projecting…';
       try {
         const b = initial ? {} : body();
         const resp = await api('/v1/projections/gap', { method: 'POST', body: b });
+        if (!current()) return;
         lastBody = b;
         if (initial) buildForm(resp);
         for (const badge of form.querySelectorAll('.default-badge')) {
@@ -1365,10 +1422,11 @@
         if (!initial && resultsTitle()) resultsTitle().focus();
         status.textContent = `Projected ${resp.parameters.start_year}–${resp.parameters.start_year + resp.parameters.horizon_years - 1}; ${(resp.defaults_used || []).length} parameters at their defaults.`;
       } catch (e) {
+        if (!current()) return;
         showError(box, e);
         status.textContent = 'The projection failed; see the message above.';
       } finally {
-        setBusy(results, false);
+        if (current()) setBusy(results, false);
       }
     }
     form.addEventListener('submit', (ev) => {
@@ -1391,7 +1449,7 @@
       return null;
     };
     const closes = (s) => (s.gap_closes_in == null ? 'not within horizon' : String(s.gap_closes_in));
-    const table = h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'proj-scenarios' },
+    const table = h('div', { class: 'table-wrap' }, keepTableRoles(h('table', { class: 'data stack', id: 'proj-scenarios' },
       h('caption', null, 'When each scenario closes the gap'),
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Scenario'), h('th', { scope: 'col' }, 'Gap closes in'),
@@ -1403,11 +1461,11 @@
         return h('tr', { dataset: { scenario: s.name } },
           h('th', { scope: 'row' }, h('span', { class: `swatch ${SCENARIO_CLS[s.name] || 's4'}`, 'aria-hidden': 'true' }), label(s.name),
             h('span', { class: 'scenario-desc' }, s.description)),
-          h('td', { class: 'closes', dataset: { closes: s.gap_closes_in == null ? '' : String(s.gap_closes_in) } }, closes(s)),
-          h('td', { class: 'num' }, first ? bnExact(first.gap_usd_bn) : '—'),
-          h('td', { class: 'num' }, last ? bnExact(last.gap_usd_bn) : '—'),
-          h('td', { class: 'num' }, last ? bnExact(last.cumulative_gap_usd_bn) : '—'));
-      }))));
+          h('td', { class: 'closes', 'data-label': 'Gap closes in', dataset: { closes: s.gap_closes_in == null ? '' : String(s.gap_closes_in) } }, closes(s)),
+          h('td', { class: 'num', 'data-label': `Gap ${years[0] || ''}` }, first ? bnExact(first.gap_usd_bn) : '—'),
+          h('td', { class: 'num', 'data-label': `Gap ${years[years.length - 1] || ''}` }, last ? bnExact(last.gap_usd_bn) : '—'),
+          h('td', { class: 'num', 'data-label': 'Cumulative gap' }, last ? bnExact(last.cumulative_gap_usd_bn) : '—'));
+      })))));
 
     const hasBands = sc.some((s) => s.years.some((y) => y.bands));
     const everything = sc.flatMap((s) => s.years.flatMap((y) => [y.gap_usd_bn, ...(bandOf(y) || [])])).filter(Number.isFinite);
@@ -1425,7 +1483,7 @@
         band: hasBands ? s.years.map(bandOf) : null,
       })),
       markers: sc.filter((s) => s.gap_closes_in != null).slice(0, 2).map((s) => ({
-        index: years.indexOf(s.gap_closes_in), label: `${label(s.name)}: closes ${s.gap_closes_in}`, cls: SCENARIO_CLS[s.name] || 's4',
+        index: years.indexOf(s.gap_closes_in), label: `${label(s.name)}: closes ${s.gap_closes_in}`, short: `closes ${s.gap_closes_in}`, cls: SCENARIO_CLS[s.name] || 's4',
       })),
       yMin: () => (zoom.on ? -maxGap : null),
       subtitle: canZoom ? 'Large surpluses (gap far below zero) can be cut off to keep the years before the gap closes readable.' : null,
@@ -1479,7 +1537,7 @@
     const fromLink = readFragmentToken();
     const stored = sessionStorage.getItem(TOKEN_KEY);
     if (fromLink) signIn(fromLink, true);
-    else if (stored) signIn(stored, false);
+    else if (stored) signIn(stored, true);
     else showSignIn(null);
   }
 

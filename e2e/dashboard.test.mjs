@@ -137,6 +137,7 @@ test('sign-in: keyboard reaches the token field; pasted and linked tokens sign i
   const { page, errors } = await newPage();
   await page.goto(BASE + '/');
   await page.waitForSelector('#signin:not([hidden])');
+  await shot(page, 'signin');
   // Tab reaches the token field (after the skip link) within a few presses.
   let reached = false;
   for (let i = 0; i < 4 && !reached; i++) {

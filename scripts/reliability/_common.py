@@ -128,14 +128,16 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(env.data_dir) / f"{name}-{port}.log"
         self.starts = 0
+        self.failed_starts = 0
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, ready_timeout: float = 60.0) -> None:
-        """Starts the process and waits until /readyz answers 200; retries a start
-        that exits at once (e.g. the port is not free yet after a kill)."""
+    def start(self, ready_timeout: float = 60.0, retries: int = 0) -> None:
+        """Starts the process and waits until /readyz answers 200. A process that
+        exits before it is ready is a failure (its log tail is in the error),
+        unless `retries` allows starting it again; `failed_starts` counts those."""
         deadline = time.monotonic() + ready_timeout
         while True:
             logf = open(self.log_path, "ab")
@@ -155,8 +157,11 @@ class Server:
             if self.proc.poll() is None:
                 self.kill()
                 raise RuntimeError(f"{self.name} not ready within {ready_timeout}s; log: {self.log_path}\n{self.tail()}")
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"{self.name} kept exiting at start; log: {self.log_path}\n{self.tail()}")
+            self.failed_starts += 1
+            if retries <= 0 or time.monotonic() >= deadline:
+                raise RuntimeError(f"{self.name} exited at start (status {self.proc.returncode}); "
+                                   f"log: {self.log_path}\n{self.tail()}")
+            retries -= 1
             time.sleep(0.1)
 
     def kill(self) -> None:

@@ -119,7 +119,6 @@ run_pass() {
       --generation-database none \
       --request-timeout 30 \
       --no-color \
-      --output-sanitize false \
       --report junit,ndjson --report-dir "$REPORT_DIR/$name" \
       ${FUZZ_EXTRA_ARGS:-} "$@" 2>&1 | tee "$WORK/schemathesis-$name.out"
   local rc="${PIPESTATUS[0]}"
@@ -139,12 +138,14 @@ AFTER="$(requests_served)"
 
 # -1: the /metrics read itself is counted after BEFORE.
 SERVED=$((AFTER - BEFORE - 1))
-echo "fuzz: schemathesis $SCHEMATHESIS_VERSION generated $GENERATED test cases; the server answered $SERVED requests; reports in $REPORT_DIR"
+echo "fuzz: schemathesis $SCHEMATHESIS_VERSION generated $GENERATED test cases; the server answered $SERVED requests"
 for f in "$REPORT_DIR"/*/ndjson-*.ndjson; do
   python3 scripts/reliability/fuzz_report.py "$f" | tail -n1 | sed "s|^|fuzz: $(basename "$(dirname "$f")") pass: |"
 done
 if [ "$STATUS" -ne 0 ]; then
-  echo "fuzz: FAILED (details: python3 scripts/reliability/fuzz_report.py REPORT.ndjson --failures; server log tail follows)"
+  echo "fuzz: FAILED. Every distinct failure: FUZZ_REPORT_DIR=/tmp/fuzz FUZZ_EXTRA_ARGS=--continue-on-failure $0, then"
+  echo "      python3 scripts/reliability/fuzz_report.py /tmp/fuzz/PASS/ndjson-*.ndjson --failures. Server log tail:"
   tail -n 20 "$WORK/server.log"
   exit 1
 fi
+echo "fuzz: 0 failures"
