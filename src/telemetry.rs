@@ -38,7 +38,12 @@ pub async fn request_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let method = req.method().to_string();
+    // Only the standard methods become metric labels; anything else a client
+    // invents is "other", so labels stay bounded.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", %request_id, %method, %route);
     let _enter = span.enter();

@@ -169,7 +169,19 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, DbError> {
 pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
     let result = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => {
+            // Several API processes may start at once over one database: a
+            // session advisory lock lets one migrate while the others wait.
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT pg_advisory_lock(724538117)")
+                .execute(c)
+                .map_err(DbError::from)?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            diesel::sql_query("SELECT pg_advisory_unlock(724538117)")
+                .execute(c)
+                .map_err(DbError::from)?;
+            result
+        }
     };
     result.map_err(|e| DbError::Migration(e.to_string()))
 }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{next_cursor, paging, Query};
+use super::extract::{finish_page, paging, Query};
 use super::views::{rfc3339, Page};
 use super::AppState;
 use crate::auth::AuthContext;
@@ -38,9 +38,9 @@ pub async fn list_audit(
     let org = auth.org_admin()?;
     let page = paging(q.0.cursor.as_deref(), q.0.limit, AuditId::parse)?;
     let rows = state
-        .db(move |conn| Ok(crate::db::audit::list(conn, org, page.after, page.limit)?))
+        .db(move |conn| Ok(crate::db::audit::list(conn, org, page.after, page.limit + 1)?))
         .await?;
-    let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
+    let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     let items = rows
         .into_iter()
         .map(|r| AuditJson {

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{next_cursor, paging, parse_json, path_id, Json, Query};
+use super::extract::{finish_page, paging, parse_json, path_id, Json, Query};
 use super::idempotency::idempotent_write;
 use super::pilots::{field_error, pilot_not_found};
 use super::views::{EntryJson, MoneyJson};
@@ -285,13 +285,13 @@ async fn list_entries(
     let (rows, all) = state
         .read(move |conn| {
             crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
-            let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit)?;
+            let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit + 1)?;
             let all = crate::db::entries::all_for_pilot(conn, org, pilot)?;
             Ok((rows, all))
         })
         .await?;
     let totals = totals_by_currency(all.iter().filter(|e| e.entry_type == entry_type.as_str()))?;
-    let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
+    let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     Ok(HttpResponse::Ok().json(EntryPage {
         items: rows.into_iter().map(EntryJson::from).collect(),
         next_cursor: next,

@@ -6,10 +6,10 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
-use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::error::{ApiError, Code};
 
@@ -96,12 +96,69 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// or missing field → 422 naming the field's path.
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(raw);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut value = serde_json::Value::deserialize(&mut de).map_err(|e| json_error(".", e))?;
+    de.end().map_err(|e| json_error(".", e))?;
+    check_shape(&mut value, "", true)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         json_error(&path, e.into_inner())
-    })?;
-    de.end().map_err(|e| json_error(".", e))?;
-    Ok(value)
+    })
+}
+
+/// Keys whose values are JSON arrays in some request body; everywhere else an
+/// array is refused, because serde would otherwise accept `["Acme", …]` as a
+/// struct by position.
+const ARRAY_KEYS: [&str; 2] = ["tags", "rates"];
+
+/// Refuses positional objects (arrays where an object belongs) and turns whole
+/// floats such as `2026.0` into integers, as JSON Schema reads them.
+fn check_shape(value: &mut serde_json::Value, path: &str, top: bool) -> Result<(), ApiError> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if let Value::Array(items) = v {
+                    if !ARRAY_KEYS.contains(&k.as_str()) {
+                        return Err(ApiError::field(
+                            Code::INVALID_FIELD,
+                            child,
+                            "expected an object or a value, not an array",
+                        ));
+                    }
+                    for (i, item) in items.iter_mut().enumerate() {
+                        check_shape(item, &format!("{child}[{i}]"), false)?;
+                    }
+                } else {
+                    check_shape(v, &child, false)?;
+                }
+            }
+            Ok(())
+        }
+        _ if top => Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "body",
+            "the body must be a JSON object",
+        )),
+        Value::Array(_) => Err(ApiError::field(
+            Code::INVALID_FIELD,
+            path.to_owned(),
+            "nested arrays are not accepted",
+        )),
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    *value = Value::from(f as i64);
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn json_error(path: &str, e: serde_json::Error) -> ApiError {
@@ -208,22 +265,28 @@ pub fn paging<Id>(
     }
     let after = match cursor {
         None => None,
-        Some(c) => Some(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| parse(&s))
-                .ok_or_else(|| ApiError::field(Code::INVALID_QUERY, "cursor", "not a cursor this API issued"))?,
-        ),
+        Some(c) => Some(parse(c).ok_or_else(|| {
+            ApiError::field(
+                Code::INVALID_QUERY,
+                "cursor",
+                "cursor must be a next_cursor value (a UUID)",
+            )
+        })?),
     };
     Ok(Paging { after, limit })
 }
 
-/// The cursor for the page after one ending at `last_id` (None at the end).
-pub fn next_cursor(last_id: Option<&str>, page_len: usize, limit: i64) -> Option<String> {
-    if (page_len as i64) < limit {
-        return None;
+/// Cuts a page fetched with one row of look-ahead (`limit + 1` rows) to
+/// `limit` rows, with the cursor of the next page only when there is one, so
+/// a client never follows a cursor to an empty page. The cursor is the last
+/// row's id: rows are ordered by id (UUIDv7, creation order), so any id is a
+/// valid position.
+pub fn finish_page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
     }
-    last_id.map(|id| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id))
+    rows.truncate(limit);
+    let next = rows.last().map(|r| id(r).to_owned());
+    (rows, next)
 }

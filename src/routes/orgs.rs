@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{next_cursor, paging, path_id, Json, Query};
+use super::extract::{finish_page, paging, path_id, Json, Query};
 use super::views::{OrgJson, Page};
 use super::AppState;
 use crate::auth::{AuthContext, Role};
@@ -123,12 +123,12 @@ pub async fn list_orgs(state: web::Data<AppState>, auth: AuthContext, q: Query<L
     };
     let rows = state
         .db(move |conn| match own {
-            None => Ok(crate::db::orgs::list(conn, page.after, page.limit)?),
+            None => Ok(crate::db::orgs::list(conn, page.after, page.limit + 1)?),
             Some(org) if page.after.is_none() => Ok(vec![crate::db::orgs::find(conn, org)?]),
             Some(_) => Ok(vec![]),
         })
         .await?;
-    let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
+    let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(OrgJson::from).collect(),
         next_cursor: next,

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
-use super::extract::{next_cursor, paging, path_id, Json, Query};
+use super::extract::{finish_page, paging, path_id, Json, Query};
 use super::views::{Page, PilotJson};
 use super::AppState;
 use crate::auth::AuthContext;
@@ -163,9 +163,9 @@ pub async fn list_pilots(
         sourcing: q.sourcing.map(Sourcing::as_str),
     };
     let rows = state
-        .db(move |conn| Ok(crate::db::pilots::list(conn, org, &filter, page.after, page.limit)?))
+        .db(move |conn| Ok(crate::db::pilots::list(conn, org, &filter, page.after, page.limit + 1)?))
         .await?;
-    let next = next_cursor(rows.last().map(|r| r.id.as_str()), rows.len(), page.limit);
+    let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     Ok(HttpResponse::Ok().json(Page {
         items: rows.into_iter().map(PilotJson::from).collect(),
         next_cursor: next,
@@ -195,10 +195,15 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchPilotBody {
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub business_function: Option<BusinessFunction>,
+    #[serde(default, deserialize_with = "present")]
     pub sourcing: Option<Sourcing>,
+    #[serde(default, deserialize_with = "present")]
     pub ai_kind: Option<AiKind>,
+    #[serde(default, deserialize_with = "present")]
     pub stage: Option<Stage>,
     #[serde(default, deserialize_with = "double_option")]
     pub started_on: Option<Option<NaiveDate>>,
@@ -206,9 +211,16 @@ pub struct PatchPilotBody {
     pub evaluated_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
     pub owner_team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub external_ref: Option<Option<String>>,
+}
+
+/// A field that may be left out but, when sent, may not be `null` (these
+/// fields cannot be cleared).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl TryFrom<PatchPilotBody> for PilotPatch {
@@ -291,10 +303,18 @@ fn if_match(req: &HttpRequest) -> ApiResult<Option<i64>> {
     if text == "*" {
         return Ok(None);
     }
-    text.trim_matches('"')
-        .parse::<i64>()
+    // Strong entity tags only, as this API issues them: "7".
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
         .map(Some)
-        .map_err(|_| ApiError::new(Code::PRECONDITION_FAILED, "If-Match does not match the pilot's ETag"))
+        .ok_or_else(|| {
+            ApiError::field(
+                Code::INVALID_HEADER,
+                "If-Match",
+                "If-Match must be an ETag this API issued, such as \"3\", or *",
+            )
+        })
 }
 
 pub async fn update_pilot(

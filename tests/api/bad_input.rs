@@ -270,3 +270,61 @@ async fn bad_inputs_get_their_problem_and_write_nothing() {
     let audit = json_of(app.get("/v1/audit", &t.admin).await).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 2);
 }
+
+#[actix_web::test]
+async fn positional_arrays_nulls_and_malformed_etags_are_refused() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Shapes").await;
+    // serde would read a struct from an array by position; the API does not.
+    let res = app
+        .post(
+            "/v1/orgs",
+            &app.operator,
+            &json!(["Array Org", "industrials", "1000_9999", "DE", "EUR"]),
+        )
+        .await;
+    assert_eq!(assert_problem(res, 422, "invalid_field").await["field"], "body");
+    let res = app
+        .post("/v1/projections/gap", &t.member, &json!({"monte_carlo": [null, null]}))
+        .await;
+    assert_eq!(assert_problem(res, 422, "invalid_field").await["field"], "monte_carlo");
+    let orgs = json_of(app.get("/v1/orgs", &app.operator).await).await;
+    assert_eq!(
+        orgs["items"].as_array().unwrap().len(),
+        1,
+        "no org was created from the array"
+    );
+
+    // A whole number written as a float is still a whole number.
+    let res = app
+        .post(
+            "/v1/tokens",
+            &t.admin,
+            &json!({"role": "member", "label": "f", "ttl_days": 30.0}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    let pid = app.create_pilot(&t.member, "p").await;
+    let patch = |body: serde_json::Value, etag: &'static str| {
+        app.client
+            .patch(format!("{}/v1/pilots/{pid}", app.base))
+            .bearer_auth(&t.member)
+            .header("If-Match", etag)
+            .json(&body)
+            .send()
+    };
+    let res = patch(json!({"name": null}), "\"1\"").await.unwrap();
+    assert_eq!(assert_problem(res, 422, "invalid_field").await["field"], "name");
+    let res = patch(json!({"stage": null}), "\"1\"").await.unwrap();
+    assert_eq!(assert_problem(res, 422, "invalid_field").await["field"], "stage");
+    let res = patch(json!({"name": "x"}), "W/\"1\"").await.unwrap();
+    assert_eq!(assert_problem(res, 400, "invalid_header").await["field"], "If-Match");
+    let res = patch(json!({"owner_team": null}), "\"1\"").await.unwrap();
+    assert_eq!(res.status(), 200, "nullable fields may be cleared");
+    let p = json_of(app.get(&format!("/v1/pilots/{pid}"), &t.member).await).await;
+    assert_eq!(
+        (p["name"].as_str(), p["version"].as_i64(), p["owner_team"].is_null()),
+        (Some("p"), Some(2), true)
+    );
+}

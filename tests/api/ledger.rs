@@ -210,6 +210,10 @@ async fn pilots_page_with_a_cursor_and_filter() {
         }
     }
     assert_eq!(seen, ids, "every pilot once, in creation order");
+    // A page that ends exactly at the last pilot has no next cursor.
+    let full = json_of(app.get("/v1/pilots?limit=5", &t.member).await).await;
+    assert_eq!(full["items"].as_array().unwrap().len(), 5);
+    assert!(full["next_cursor"].is_null());
     patch(&app, &t.member, &ids[2], Some("*"), json!({"stage": "scaled"})).await;
     let page = json_of(app.get("/v1/pilots?stage=scaled", &t.member).await).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
