@@ -6,6 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::entries;
 use super::{DbConnection, DbError};
+use crate::domain::entries::{EntryDetail, NewEntry};
+use crate::domain::enums::EntryType;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -30,6 +32,51 @@ pub struct EntryView {
     pub reason: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+}
+
+impl EntryView {
+    /// The row for a new, validated entry (not a reversal).
+    pub fn new_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_by: &str) -> EntryView {
+        let (entry_type, category, capex, method, confidence, measured) = match &e.detail {
+            EntryDetail::Spend { category, capex } => {
+                (EntryType::Spend, category.as_str(), Some(*capex), None, None, None)
+            }
+            EntryDetail::Impact {
+                kind,
+                attribution_method,
+                confidence,
+                measured,
+            } => (
+                EntryType::Impact,
+                kind.as_str(),
+                None,
+                Some(attribution_method.as_str().to_owned()),
+                *confidence,
+                Some(*measured),
+            ),
+        };
+        EntryView {
+            org_id: org.to_string(),
+            id: id.to_string(),
+            pilot_id: pilot.to_string(),
+            entry_type: entry_type.as_str().to_owned(),
+            category: category.to_owned(),
+            period_start: e.period.start,
+            period_end: e.period.end,
+            amount_minor: e.amount_minor,
+            currency: e.currency.code().to_owned(),
+            capex,
+            attribution_method: method,
+            confidence,
+            measured,
+            note: e.note.clone(),
+            reverses: None,
+            replaces: None,
+            reason: None,
+            created_by: created_by.to_owned(),
+            created_at: crate::db::now(),
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {

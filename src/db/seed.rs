@@ -10,6 +10,7 @@ use super::pilots::PilotView;
 use super::schema::{entries, pilots};
 use super::{DbConnection, DbError};
 use crate::demo::{DemoEntryKind, DemoRate, OrgBatch};
+use crate::domain::entries::{EntryDetail, NewEntry, Period};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
@@ -97,45 +98,38 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch) -> Result<Org
         .entries
         .iter()
         .map(|e| {
-            let (entry_type, category, capex, method, confidence, measured) = match &e.kind {
-                DemoEntryKind::Spend { category, capex } => {
-                    ("spend", category.as_str(), Some(*capex), None, None, None)
-                }
+            let detail = match &e.kind {
+                DemoEntryKind::Spend { category, capex } => EntryDetail::Spend {
+                    category: *category,
+                    capex: *capex,
+                },
                 DemoEntryKind::Impact {
                     kind,
                     method,
                     measured,
                     confidence,
-                } => (
-                    "impact",
-                    kind.as_str(),
-                    None,
-                    Some(method.as_str().to_owned()),
-                    Some(*confidence),
-                    Some(*measured),
-                ),
+                } => EntryDetail::Impact {
+                    kind: *kind,
+                    attribution_method: *method,
+                    confidence: Some(*confidence),
+                    measured: *measured,
+                },
             };
-            EntryView {
-                org_id: org.id.clone(),
-                id: EntryId::new().to_string(),
-                pilot_id: pilot_ids[e.pilot].to_string(),
-                entry_type: entry_type.to_owned(),
-                category: category.to_owned(),
-                period_start: e.period_start,
-                period_end: e.period_end,
+            let entry = NewEntry {
+                // The generator's periods are ordered and in range (its tests
+                // check it), so no validation runs here.
+                period: Period {
+                    start: e.period_start,
+                    end: e.period_end,
+                },
                 amount_minor: e.amount_minor,
-                currency: e.currency.code().to_owned(),
-                capex,
-                attribution_method: method,
-                confidence,
-                measured,
+                currency: e.currency,
+                detail,
                 note: Some(e.note.clone()),
-                reverses: None,
-                replaces: None,
-                reason: None,
-                created_by: "demo seed".to_owned(),
-                created_at: now,
-            }
+            };
+            let mut row = EntryView::new_row(org_id, pilot_ids[e.pilot], EntryId::new(), &entry, "demo seed");
+            row.created_at = now;
+            row
         })
         .collect();
     insert_entries(conn, &entry_rows)?;

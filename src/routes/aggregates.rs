@@ -10,7 +10,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::extract::Query;
 use super::finance::{csv_response, definition_params};
@@ -28,6 +27,7 @@ use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry
 use crate::domain::fx::to_usd_minor;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
+use crate::export::csv::text;
 
 /// Default seed of the bootstrap, so a plain request is reproducible.
 pub const DEFAULT_SEED: u64 = 20_250_701;
@@ -327,14 +327,6 @@ pub const EXPORT_COLUMNS: [&str; 27] = [
     "suppressed",
     "suppression_reason",
 ];
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
 
 fn cells_csv(responses: &[RateResponse]) -> ApiResult<Vec<String>> {
     let mut rows = vec![csv::row(EXPORT_COLUMNS)];

@@ -116,43 +116,7 @@ impl ImpactBody {
 
 /// The stored row for a new entry.
 pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_by: &str) -> EntryView {
-    let (entry_type, category, capex, method, confidence, measured) = match &e.detail {
-        EntryDetail::Spend { category, capex } => (EntryType::Spend, category.as_str(), Some(*capex), None, None, None),
-        EntryDetail::Impact {
-            kind,
-            attribution_method,
-            confidence,
-            measured,
-        } => (
-            EntryType::Impact,
-            kind.as_str(),
-            None,
-            Some(attribution_method.as_str().to_owned()),
-            *confidence,
-            Some(*measured),
-        ),
-    };
-    EntryView {
-        org_id: org.to_string(),
-        id: id.to_string(),
-        pilot_id: pilot.to_string(),
-        entry_type: entry_type.as_str().to_owned(),
-        category: category.to_owned(),
-        period_start: e.period.start,
-        period_end: e.period.end,
-        amount_minor: e.amount_minor,
-        currency: e.currency.code().to_owned(),
-        capex,
-        attribution_method: method,
-        confidence,
-        measured,
-        note: e.note.clone(),
-        reverses: None,
-        replaces: None,
-        reason: None,
-        created_by: created_by.to_owned(),
-        created_at: crate::db::now(),
-    }
+    EntryView::new_row(org, pilot, id, e, created_by)
 }
 
 /// Appends an entry after checking that the pilot's running total of that type

@@ -7,7 +7,6 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::extract::{path_id, Query};
 use super::facts::{entry_facts, fx_table, pilots_as_of};
@@ -22,6 +21,7 @@ use crate::domain::currency::Currency;
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
+use crate::export::csv::text;
 
 /// Maps the computations' errors: a missing FX rate names currency and date.
 pub fn roi_error(e: RoiError) -> ApiError {
@@ -147,14 +147,6 @@ pub async fn get_pilot_roi(
             csv_response("pilot-roi.csv", rows)
         }
     })
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[derive(Deserialize)]

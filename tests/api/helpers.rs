@@ -92,7 +92,9 @@ impl TestApp {
         let operator = mint(&keys, None, Role::Operator);
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            // No idle connections are reused: the server closes keep-alive
+            // connections after 5 s, and a slow test step must not race that.
+            client: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             keys,
             operator,
             database_url,
