@@ -81,6 +81,20 @@ for line in sys.stdin:
         total += float(line.rsplit(None, 1)[1])
 print(int(total))'
 }
+# A complete FX table: every currency the spec accepts gets a rate dated
+# 1990-01-01 (the first ledger date), so every entry the fuzzer records, in any
+# currency, converts. Without it GET /v1/summary and /roi answer most
+# schema-valid `currency=` values 422 fx_rate_missing (documented, but then the
+# fuzzer only exercises that short-circuit, not the ROI computation). The
+# seeded rates (later dates) still apply where they exist; the operator pass
+# adds its own.
+curl -fsS "http://127.0.0.1:$PORT/openapi.json" | python3 -c '
+import json, sys
+codes = json.load(sys.stdin)["components"]["schemas"]["CurrencyCode"]["enum"]
+print(json.dumps({"rates": [{"currency": c, "date": "1990-01-01", "rate_to_usd": "1"} for c in codes if c != "USD"]}))' |
+  curl -fsS -X PUT "http://127.0.0.1:$PORT/v1/fx-rates" -H "Authorization: Bearer $OPERATOR" \
+    -H 'Content-Type: application/json' --data-binary @- >/dev/null
+
 BEFORE="$(requests_served)"
 
 OPERATOR_FUZZ="$("$BIN" token mint --role operator --label fuzz-operator | tail -n1)"

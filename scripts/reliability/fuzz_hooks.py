@@ -8,9 +8,11 @@ protocol rules that no schema can express, the way every real client must.
   by a fresh UUID; a malformed one, or a missing one, is left as generated.
 - If-Match on PATCH /v1/pilots/{pilot_id}: a client sends the ETag it last
   read. The fuzzer otherwise sends the spec's example `"3"`, which is stale
-  (412) for nearly every pilot. When the header is present, it is set to the
-  pilot's current ETag, read just before the call with the same token; a
-  missing header stays missing (the 428 path is still exercised).
+  (412) for nearly every pilot. When the header is present and well formed (a
+  quoted integer or `*`, as the spec's pattern says), it is set to the pilot's
+  current ETag, read just before the call with the same token; a malformed
+  value is left as generated (the 400 invalid_header path is still exercised)
+  and a missing header stays missing (the 428 path is still exercised).
 
 It also teaches the fuzzer to send the NDJSON media types POST /v1/import
 declares (their schema is a plain string): without a serializer schemathesis
@@ -30,6 +32,8 @@ import uuid
 import schemathesis
 
 WELL_FORMED_KEY = re.compile(r"^[!-~]{1,255}$")
+# The spec's If-Match pattern (components.parameters.If-Match).
+WELL_FORMED_IF_MATCH = re.compile(r'^[ \t]*(\*|"[+-]?[0-9]{1,18}")[ \t]*$')
 
 for _media_type in ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"):
     schemathesis.serializer.alias(_media_type, "text/plain")
@@ -65,7 +69,7 @@ def before_call(context, case, **kwargs):
         headers[key_name] = f"fuzz-{uuid.uuid4()}"
     if case.method.upper() == "PATCH" and case.operation.path == "/v1/pilots/{pilot_id}":
         match_name = _header(headers, "If-Match")
-        if match_name is not None:
+        if match_name is not None and isinstance(headers[match_name], str) and WELL_FORMED_IF_MATCH.match(headers[match_name]):
             etag = _current_etag(str((case.path_parameters or {}).get("pilot_id", "")))
             if etag:
                 headers[match_name] = etag

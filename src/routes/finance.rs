@@ -189,6 +189,12 @@ pub async fn get_summary(
     let q = q.0;
     let as_of = parse_as_of(q.as_of.as_deref())?;
     let params = definition_params(q.min_impact, q.window_months)?;
+    for (field, date) in [("from", q.from), ("to", q.to)] {
+        if let Some(d) = date {
+            crate::domain::pilots::check_date(field, d)
+                .map_err(|e| ApiError::field(Code::INVALID_QUERY, field, e.reason))?;
+        }
+    }
     if let (Some(f), Some(t)) = (q.from, q.to) {
         if t < f {
             return Err(ApiError::field(Code::INVALID_QUERY, "to", "to is before from"));

@@ -341,3 +341,30 @@ async fn pilot_names_that_look_like_formulas_are_escaped_in_csv() {
     assert!(row.contains("\"'=HYPERLINK("), "{row}");
     assert!(!row.contains(",=HYPERLINK"), "{row}");
 }
+
+#[actix_web::test]
+async fn summary_dates_outside_the_ledger_range_are_refused() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Range").await;
+    let p = assert_problem(
+        app.get("/v1/summary?from=1800-01-01", &t.finance).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(p["field"], "from");
+    let p = assert_problem(
+        app.get("/v1/summary?to=2500-12-31", &t.finance).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(p["field"], "to");
+    let p = assert_problem(
+        app.get("/v1/summary?from=2026-02-01&to=2026-01-01", &t.finance).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(p["field"], "to");
+}

@@ -95,3 +95,14 @@ async fn csv_agrees_with_json() {
         first["years"][0]["gap_usd_bn"].as_f64().unwrap()
     );
 }
+
+#[actix_web::test]
+async fn values_just_inside_an_open_bound_are_read_exactly() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Proj").await;
+    // Without exact float parsing 0.9999999999999999 would read as 1.0 and
+    // fail "margin below 1".
+    let mut body = cahn();
+    body["gross_margin"] = json!(0.9999999999999999);
+    assert_eq!(app.post("/v1/projections/gap", &t.member, &body).await.status(), 200);
+}
