@@ -13,6 +13,7 @@ pub mod research;
 pub mod schema;
 pub mod seed;
 pub mod tokens;
+pub mod totals;
 
 use std::time::Duration;
 

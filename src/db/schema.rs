@@ -108,4 +108,24 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(orgs, tokens, pilots, entries, fx_rates, audit_events, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    pilot_totals,
+    orgs,
+    tokens,
+    pilots,
+    entries,
+    fx_rates,
+    audit_events,
+    idempotency_keys
+);
+
+diesel::table! {
+    pilot_totals (org_id, pilot_id, entry_type, currency) {
+        org_id -> Text,
+        pilot_id -> Text,
+        entry_type -> Text,
+        currency -> Text,
+        total_minor -> BigInt,
+        entries -> BigInt,
+    }
+}

@@ -133,6 +133,35 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch) -> Result<Org
         })
         .collect();
     insert_entries(conn, &entry_rows)?;
+    let mut totals: std::collections::BTreeMap<(&str, &str, &str), (i64, i64)> = Default::default();
+    for e in &entry_rows {
+        let t = totals
+            .entry((e.pilot_id.as_str(), e.entry_type.as_str(), e.currency.as_str()))
+            .or_default();
+        t.0 += e.amount_minor;
+        t.1 += 1;
+    }
+    let total_rows: Vec<super::totals::TotalView> = totals
+        .into_iter()
+        .map(|((pilot, t, currency), (sum, count))| super::totals::TotalView {
+            org_id: org.id.clone(),
+            pilot_id: pilot.to_owned(),
+            entry_type: t.to_owned(),
+            currency: currency.to_owned(),
+            total_minor: sum,
+            entries: count,
+        })
+        .collect();
+    for chunk in total_rows.chunks(CHUNK) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(super::schema::pilot_totals::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(super::schema::pilot_totals::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
     Ok(org_id)
 }
 

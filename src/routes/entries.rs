@@ -19,7 +19,7 @@ use crate::domain::currency::Currency;
 use crate::domain::entries::{check_confidence, EntryDetail, NewEntry, Period};
 use crate::domain::enums::{AttributionMethod, EntryType, ImpactKind, SpendCategory};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
-use crate::domain::money::{checked_sum, parse_amount};
+use crate::domain::money::parse_amount;
 use crate::domain::pilots::check_optional_text;
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -122,21 +122,17 @@ pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_
 /// Appends an entry after checking that the pilot's running total of that type
 /// and currency still fits in i64, so every later sum of one pilot is exact.
 pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryView) -> ApiResult<()> {
-    let existing = crate::db::entries::all_for_pilot(conn, org, pilot)?;
-    let same = existing
-        .iter()
-        .filter(|e| e.entry_type == row.entry_type && e.currency == row.currency)
-        .map(|e| e.amount_minor);
-    checked_sum(same.chain(std::iter::once(row.amount_minor))).map_err(|_| {
-        ApiError::field(
+    let total = crate::db::totals::add(conn, org, pilot, &row.entry_type, &row.currency, row.amount_minor, 1)?;
+    if total.is_none() {
+        return Err(ApiError::field(
             Code::AMOUNT_OVERFLOW,
             "amount",
             format!(
                 "this entry would take the pilot's {} total in {} past the largest exact amount",
                 row.entry_type, row.currency
             ),
-        )
-    })?;
+        ));
+    }
     crate::db::entries::insert(conn, row).map_err(|e| {
         // The unique index on `reverses` decides a race between two reversals.
         if row.reverses.is_some() && e.is_unique_violation() {
@@ -145,7 +141,6 @@ pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryVi
             e.into()
         }
     })?;
-    crate::db::orgs::bump_ledger_version(conn, org)?;
     Ok(())
 }
 
@@ -217,25 +212,6 @@ pub struct EntryPage {
     pub totals: Vec<MoneyJson>,
 }
 
-/// Checked per-currency totals, in currency-code order.
-pub fn totals_by_currency<'a>(rows: impl Iterator<Item = &'a EntryView>) -> ApiResult<Vec<MoneyJson>> {
-    let mut by: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
-    for r in rows {
-        by.entry(r.currency.as_str()).or_default().push(r.amount_minor);
-    }
-    by.into_iter()
-        .map(|(code, amounts)| {
-            let sum = checked_sum(amounts).map_err(|_| {
-                ApiError::new(
-                    Code::AMOUNT_OVERFLOW,
-                    format!("the {code} total is too large to represent exactly"),
-                )
-            })?;
-            Ok(MoneyJson::stored(sum, code))
-        })
-        .collect()
-}
-
 async fn list_entries(
     state: web::Data<AppState>,
     auth: AuthContext,
@@ -246,15 +222,18 @@ async fn list_entries(
     let org = auth.org_reader()?;
     let pilot = path_id("pilot_id", &path, PilotId::parse)?;
     let page = paging(q.cursor.as_deref(), q.limit, EntryId::parse)?;
-    let (rows, all) = state
+    let (rows, totals) = state
         .read(move |conn| {
             crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
             let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit + 1)?;
-            let all = crate::db::entries::all_for_pilot(conn, org, pilot)?;
-            Ok((rows, all))
+            let totals = crate::db::totals::for_pilot(conn, org, pilot, entry_type.as_str())?;
+            Ok((rows, totals))
         })
         .await?;
-    let totals = totals_by_currency(all.iter().filter(|e| e.entry_type == entry_type.as_str()))?;
+    let totals = totals
+        .into_iter()
+        .map(|t| MoneyJson::stored(t.total_minor, &t.currency))
+        .collect();
     let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     Ok(HttpResponse::Ok().json(EntryPage {
         items: rows.into_iter().map(EntryJson::from).collect(),

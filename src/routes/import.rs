@@ -328,9 +328,7 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             pilot_rows.push(new_pilot_row(org, id, pilot.clone(), today));
         }
     }
-    // Existing pilots named by id must belong to this organisation; their
-    // running totals seed the overflow check.
-    let mut totals: HashMap<(PilotId, &'static str, &'static str), i128> = HashMap::new();
+    // Existing pilots named by id must belong to this organisation.
     let mut known: HashMap<PilotId, bool> = HashMap::new();
     for r in &rows {
         if let ImportRow::Entry {
@@ -343,14 +341,6 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
                 Some(e) => *e,
                 None => {
                     let exists = crate::db::pilots::find(conn, org, *id).is_ok();
-                    if exists {
-                        for e in crate::db::entries::all_for_pilot(conn, org, *id)? {
-                            let t = if e.entry_type == "spend" { "spend" } else { "impact" };
-                            if let Ok(c) = crate::domain::currency::Currency::parse(&e.currency) {
-                                *totals.entry((*id, t, c.code())).or_default() += i128::from(e.amount_minor);
-                            }
-                        }
-                    }
                     known.insert(*id, exists);
                     exists
                 }
@@ -364,6 +354,9 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             }
         }
     }
+    // The file's own sums per (pilot, type, currency), added to the running
+    // totals below; rows that push one past i64 are reported.
+    let mut totals: BTreeMap<(PilotId, &'static str, &'static str), (i128, i64, usize)> = BTreeMap::new();
     let mut entry_rows: Vec<EntryView> = Vec::new();
     let (mut spend, mut impact) = (0, 0);
     for r in &rows {
@@ -377,9 +370,10 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             };
             let v = entry_row(org, pilot, EntryId::new(), entry, &actor.sub);
             let t = if v.entry_type == "spend" { "spend" } else { "impact" };
-            let sum = totals.entry((pilot, t, entry.currency.code())).or_default();
-            *sum += i128::from(entry.amount_minor);
-            if i64::try_from(*sum).is_err() {
+            let sum = totals.entry((pilot, t, entry.currency.code())).or_insert((0, 0, *row));
+            sum.0 += i128::from(entry.amount_minor);
+            sum.1 += 1;
+            if i64::try_from(sum.0).is_err() {
                 errors.push(RowError {
                     row: *row,
                     field: Some("amount".into()),
@@ -394,12 +388,22 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             entry_rows.push(v);
         }
     }
+    for ((pilot, t, currency), (sum, count, row)) in &totals {
+        let Ok(sum) = i64::try_from(*sum) else { continue };
+        if crate::db::totals::add(conn, org, *pilot, t, currency, sum, *count)?.is_none() {
+            errors.push(RowError {
+                row: *row,
+                field: Some("amount".into()),
+                reason: "the pilot's total would pass the largest exact amount".into(),
+            });
+        }
+    }
     if !errors.is_empty() {
+        // The caller's transaction rolls back the totals already added.
         return Err(rejected(errors));
     }
     crate::db::seed::insert_pilots(conn, &pilot_rows)?;
     crate::db::seed::insert_entries(conn, &entry_rows)?;
-    crate::db::orgs::bump_ledger_version(conn, org)?;
     let summary = ImportSummary {
         rows: rows.len(),
         pilots_created: pilot_rows.len(),

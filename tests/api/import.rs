@@ -144,3 +144,46 @@ async fn import_needs_a_known_format_and_a_key() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn an_import_that_would_overflow_a_pilot_total_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Overflow Import").await;
+    let p = app.create_pilot(&t.member, "big").await;
+    let path = format!("/v1/pilots/{p}/spend");
+    assert_eq!(
+        app.post_idem(&path, &t.member, &spend_body("92233720368547758.00", "USD"))
+            .await
+            .status(),
+        201
+    );
+    let file = [
+        line(spend_body("0.07", "USD"), "spend", &[("pilot_id", &p)]),
+        line(spend_body("0.01", "USD"), "spend", &[("pilot_id", &p)]),
+        line(pilot_body("new"), "pilot", &[("ref", "N")]),
+    ]
+    .join("\n");
+    let problem = assert_problem(
+        import(&app, &t.member, "application/x-ndjson", file, "of").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "amount");
+    let list = json_of(app.get(&path, &t.member).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        list["totals"][0]["amount"], "92233720368547758.00",
+        "the running total was rolled back too"
+    );
+    // A file that fits still goes in, on top of the same total.
+    let ok = line(spend_body("0.07", "USD"), "spend", &[("pilot_id", &p)]);
+    assert_eq!(
+        import(&app, &t.member, "application/x-ndjson", ok, "fits")
+            .await
+            .status(),
+        201
+    );
+    let list = json_of(app.get(&path, &t.member).await).await;
+    assert_eq!(list["totals"][0]["amount_minor"], i64::MAX);
+}
