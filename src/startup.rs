@@ -114,6 +114,7 @@ impl Application {
             token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
             metrics: crate::metrics::Metrics::default(),
             in_flight: Default::default(),
+            research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             group_commit,
         });
         let server = HttpServer::new(move || {

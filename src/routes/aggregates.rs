@@ -186,8 +186,26 @@ pub fn observations(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<
 /// Computes the response for one query (the total and, with `by`, its breakdown).
 async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, u64)> {
     let policy = state.disclosure;
+    // Cross-organisation reads are heavy: at most one runs at a time, and the
+    // permit travels with the blocking work, so a request that timed out still
+    // holds it until its work has really stopped.
+    let busy = || {
+        ApiError::new(
+            Code::DATABASE_UNAVAILABLE,
+            "another aggregate query is running; retry shortly",
+        )
+        .with_header(actix_web::http::header::RETRY_AFTER, "2")
+    };
+    let permit = actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(2),
+        state.research_gate.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| busy())?
+    .map_err(|_| busy())?;
     state
         .read(move |conn| {
+            let _permit = permit;
             let inputs = crate::db::research::load(conn)?;
             let mut excluded = 0;
             let mut out = Vec::new();

@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The SQLite writer that batches concurrent writes (None on PostgreSQL).
     pub group_commit: Option<Arc<crate::db::group_commit::GroupCommit>>,
+    /// One cross-organisation aggregate at a time (they read every ledger).
+    pub research_gate: Arc<tokio::sync::Semaphore>,
     /// Idempotency keys being processed by this process right now.
     pub in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
