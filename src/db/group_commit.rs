@@ -113,7 +113,29 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
             conn = None;
             continue;
         }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(c)).collect();
+        let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
+        let mut panicked = false;
+        for job in batch {
+            if panicked {
+                // Not run: dropping it closes its channel (503 to its request).
+                continue;
+            }
+            // A bug that panics inside one request must not kill the writer
+            // that every later write depends on.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))) {
+                Ok(done) => completions.push(done),
+                Err(_) => panicked = true,
+            }
+        }
+        if panicked {
+            tracing::error!("a write panicked inside the group-commit batch; the batch is rolled back");
+            super::rollback(c);
+            completions
+                .into_iter()
+                .for_each(|done| done(Err("the batch was rolled back".into())));
+            conn = None;
+            continue;
+        }
         match super::commit(c) {
             Ok(()) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -128,5 +150,75 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
                 conn = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::connection::SimpleConnection;
+
+    fn pool() -> (Pool, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gc.db").display());
+        let pool = super::super::build_pool(&url, 2).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")
+            .unwrap();
+        (pool, dir)
+    }
+
+    fn count(pool: &Pool) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<N>(&mut *conn)
+            .unwrap()
+            .n
+    }
+
+    #[test]
+    fn a_panicking_write_does_not_stop_the_writer() {
+        let (pool, _dir) = pool();
+        let group = GroupCommit::start(pool.clone());
+        let bad = group.submit(|_c| -> Result<(), DbError> { panic!("a bug in one request") });
+        assert!(
+            bad.blocking_recv().is_err(),
+            "the panicking request is answered (channel closed)"
+        );
+        let good = group.submit(|c| -> Result<(), DbError> { Ok(c.batch_execute("INSERT INTO t VALUES (1)")?) });
+        assert!(good.blocking_recv().unwrap().is_ok());
+        assert_eq!(count(&pool), 1);
+    }
+
+    #[test]
+    fn a_failing_write_rolls_back_alone() {
+        let (pool, _dir) = pool();
+        let group = GroupCommit::start(pool.clone());
+        let receivers: Vec<_> = (0..20)
+            .map(|i| {
+                group.submit(move |c| -> Result<(), DbError> {
+                    c.batch_execute("INSERT INTO t VALUES (1)")?;
+                    if i % 5 == 0 {
+                        return Err(DbError::Conflict("refused"));
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        // Every result arrives only after its batch committed.
+        let ok = receivers
+            .into_iter()
+            .filter_map(|r| r.blocking_recv().ok())
+            .filter(Result::is_ok)
+            .count();
+        assert_eq!(ok, 16);
+        assert_eq!(count(&pool), 16, "the four refused writes left nothing behind");
     }
 }
