@@ -69,3 +69,56 @@ async fn org_create_import_and_token_mint_work_offline() {
     let bad = cli(app.dir.path(), &db, &["import", template, "--org", "not-a-uuid"]);
     assert!(!bad.status.success());
 }
+
+#[actix_web::test]
+async fn first_start_generates_a_private_secret_and_prints_a_working_operator_token() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+        .arg("serve")
+        .env("PILOTLEDGER_DATA_DIR", dir.path())
+        .env("DATABASE_URL", fresh_database_url(dir.path()))
+        .env("PILOTLEDGER_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("PILOTLEDGER_JWT_SECRET")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stdout).lines().take(8).map(Result::unwrap).collect();
+    let text = lines.join("\n");
+    let token = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("eyJ"))
+        .expect("a token line")
+        .to_owned();
+    assert!(
+        text.contains(&format!(
+            "curl -s -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/v1/orgs"
+        )),
+        "{text}"
+    );
+    let mode = std::fs::metadata(dir.path().join("jwt_secret"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/v1/orgs"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the printed operator token works");
+    let _ = child.kill();
+    let _ = child.wait();
+}
