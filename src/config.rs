@@ -18,6 +18,8 @@
 //! | `PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE` | 60 | per-token budget for aggregate queries (429 beyond) |
 //! | `PILOTLEDGER_REQUESTS_PER_MINUTE` | 6000 | per-token budget for all authenticated requests (429 beyond) |
 //! | `PILOTLEDGER_MAX_IMPORT_BYTES` | 67108864 | larger imports answer 413 |
+//! | `PILOTLEDGER_REQUEST_TIMEOUT_MS` | 30000 | longest a request waits for its database work (503 `request_timeout` beyond) |
+//! | `PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS` | 1500 | longest a request waits for a pool connection (503 `database_unavailable` beyond) |
 //! | `RUST_LOG` | `info` | tracing filter |
 //! | `PILOTLEDGER_LOG_FORMAT` | `pretty` | `pretty` or `json` |
 
@@ -62,6 +64,8 @@ pub struct Settings {
     pub pool_size: Option<u32>,
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
+    pub request_timeout: std::time::Duration,
+    pub db_acquire_timeout: std::time::Duration,
     pub log_format: LogFormat,
     pub disclosure_min_organisations: u32,
     pub disclosure_p_percent: u32,
@@ -113,6 +117,12 @@ impl Settings {
             research_queries_per_minute: number("PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE", 60)?,
             requests_per_minute_per_token: number("PILOTLEDGER_REQUESTS_PER_MINUTE", 6000)?,
             max_import_bytes: number("PILOTLEDGER_MAX_IMPORT_BYTES", 64 * 1024 * 1024)? as usize,
+            request_timeout: std::time::Duration::from_millis(u64::from(
+                number("PILOTLEDGER_REQUEST_TIMEOUT_MS", 30_000)?.max(1),
+            )),
+            db_acquire_timeout: std::time::Duration::from_millis(u64::from(
+                number("PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS", 1_500)?.max(1),
+            )),
             database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,

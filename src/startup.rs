@@ -31,9 +31,10 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
             Some(db::Backend::Postgres) => 16,
             _ => 8,
         });
-    let pool = db::build_pool(&settings.database_url, size)?;
+    let pool = db::build_pool(&settings.database_url, size, settings.db_acquire_timeout)?;
+    // Start-up may wait longer for its first connection than a request does.
     let mut conn = pool
-        .get()
+        .get_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     db::run_migrations(&mut conn)?;
     Ok(pool)
@@ -71,7 +72,7 @@ impl Application {
             let (pool, keys) = (pool.clone(), keys.clone());
             Some(
                 web::block(move || -> anyhow::Result<String> {
-                    let mut conn = pool.get()?;
+                    let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
                     let (jwt, _) = routes::tokens::issue_token(
                         &mut conn,
                         &keys,

@@ -161,7 +161,7 @@ mod tests {
     fn pool() -> (Pool, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("gc.db").display());
-        let pool = super::super::build_pool(&url, 2).unwrap();
+        let pool = super::super::build_pool(&url, 2, std::time::Duration::from_millis(1500)).unwrap();
         pool.get()
             .unwrap()
             .batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")

@@ -136,9 +136,9 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// Builds the pool. The connection timeout is short so a dead database is a fast
-/// 503, not a hung request.
-pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, DbError> {
+/// Builds the pool. The connection timeout is short so a dead database, or an
+/// overloaded pool, is a fast 503, not a hung request.
+pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result<Pool, DbError> {
     let backend = backend_of(url)
         .ok_or_else(|| DbError::Unavailable("DATABASE_URL must start with sqlite:// or postgres://".into()))?;
     if backend == Backend::Sqlite {
@@ -158,7 +158,7 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<Pool, DbError> {
     Ok(r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_millis(1500))
+        .connection_timeout(acquire_timeout)
         // A PostgreSQL connection the server has closed (restart, failover)
         // only shows itself on use: test on checkout so it is replaced, not
         // handed out again. SQLite connections cannot go stale that way.

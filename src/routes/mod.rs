@@ -63,7 +63,7 @@ impl AppState {
         });
         // Bounded: a request never waits longer than this for the database; the
         // work it started may finish in the background.
-        match actix_web::rt::time::timeout(REQUEST_TIMEOUT, work).await {
+        match actix_web::rt::time::timeout(self.settings.request_timeout, work).await {
             Ok(done) => done?,
             Err(_) => Err(timed_out()),
         }
@@ -106,7 +106,7 @@ impl AppState {
                 let group = group.clone();
                 // Submitting may block briefly on a full queue: do it off the executor.
                 let receiver = web::block(move || group.submit(f)).await?;
-                match actix_web::rt::time::timeout(REQUEST_TIMEOUT, receiver).await {
+                match actix_web::rt::time::timeout(self.settings.request_timeout, receiver).await {
                     Ok(done) => done.unwrap_or_else(|_| Err(ApiError::unavailable("the writer stopped"))),
                     Err(_) => Err(timed_out()),
                 }
@@ -123,10 +123,6 @@ impl AppState {
         self.db(move |conn| crate::db::read_tx(conn, f)).await
     }
 }
-
-/// Longest a request waits for its database work before it is answered 503
-/// (`request_timeout`, with Retry-After).
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn timed_out() -> ApiError {
     ApiError::new(Code::REQUEST_TIMEOUT, "the request took too long; retry shortly")

@@ -68,3 +68,44 @@ async fn metrics_count_requests_by_route_pattern_only() {
         "no tenant ids in labels"
     );
 }
+
+#[actix_web::test]
+async fn a_request_whose_database_work_runs_too_long_gets_503() {
+    let app = app_with(|s| s.request_timeout = std::time::Duration::from_millis(1)).await;
+    crate::research::seed(&app, 12, 10, 3);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let res = app.get("/v1/aggregates/zero-impact-rate", &researcher).await;
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_problem(res, 503, "request_timeout").await;
+}
+
+#[actix_web::test]
+async fn overload_sheds_with_503_instead_of_queueing_without_bound() {
+    let app = app_with(|s| {
+        s.pool_size = Some(2);
+        s.db_acquire_timeout = std::time::Duration::from_millis(1);
+    })
+    .await;
+    crate::research::seed(&app, 2, 20, 4);
+    let org = crate::research::inputs(&app).orgs[0].id.clone();
+    let finance = mint(&app.keys, Some(&org), Role::Finance);
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..40).map(|_| app.get("/v1/summary", &finance))).await;
+    let took = started.elapsed();
+    let mut shed = 0;
+    for res in answers {
+        match res.status().as_u16() {
+            200 => {}
+            503 => {
+                assert_eq!(json_of(res).await["code"], "database_unavailable");
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "40 concurrent reads on 2 connections with a 1 ms wait shed some"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "answered promptly: {took:?}");
+}

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Seeds `orgs` generated organisations straight into the app's database.
-fn seed(app: &TestApp, orgs: u32, pilots_per_org: u32, seed: u64) {
+pub(crate) fn seed(app: &TestApp, orgs: u32, pilots_per_org: u32, seed: u64) {
     let settings = test_settings(&app.database_url, app.dir.path());
     let pool = pilotledger::startup::open_database(&settings).unwrap();
     let mut conn = pool.get().unwrap();
@@ -35,7 +35,7 @@ fn seed(app: &TestApp, orgs: u32, pilots_per_org: u32, seed: u64) {
     }
 }
 
-fn inputs(app: &TestApp) -> pilotledger::db::research::ResearchInputs {
+pub(crate) fn inputs(app: &TestApp) -> pilotledger::db::research::ResearchInputs {
     let settings = test_settings(&app.database_url, app.dir.path());
     let pool = pilotledger::startup::open_database(&settings).unwrap();
     let mut conn = pool.get().unwrap();
