@@ -212,8 +212,9 @@ impl MoneyJson {
         }
     }
 
-    /// From stored columns; a currency that no longer parses is shown raw with
-    /// two decimals rather than failing the whole response.
+    /// From stored columns; a currency that no longer parses (dropped from the
+    /// ISO table since) is shown as its raw minor units rather than failing the
+    /// whole response.
     pub fn stored(minor: i64, code: &str) -> Self {
         match Currency::parse(code) {
             Ok(c) => Self::new(minor, c),
