@@ -105,7 +105,7 @@ impl Application {
         let per_minute =
             std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
         let group_commit = (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite))
-            .then(|| Arc::new(db::group_commit::GroupCommit::start(pool.clone())));
+            .then(|| Arc::new(db::group_commit::GroupCommit::start(settings.database_url.clone())));
         let state = web::Data::new(AppState {
             pool,
             keys,

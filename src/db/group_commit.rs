@@ -8,12 +8,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use super::{DbConnection, DbError, Pool};
+use super::{DbConnection, DbError};
 
 /// What a queued write does once the batch's commit succeeded or failed.
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A queued write: runs inside the batch transaction, returns its completion.
-type Job = Box<dyn FnOnce(&mut DbConnection) -> Completion + Send>;
+type Job = Box<dyn FnOnce(&mut DbConnection) -> (Completion, bool) + Send>;
 
 /// Most writes per batch (bounds one transaction's size and latency).
 pub const MAX_BATCH: usize = 256;
@@ -32,14 +32,14 @@ pub struct Stats {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread over a connection from `pool`.
-    pub fn start(pool: Pool) -> Self {
+    /// Starts the writer thread with its own connection to `url`.
+    pub fn start(url: String) -> Self {
         let (sender, receiver) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
         let stats = Arc::new(Stats::default());
         let counters = stats.clone();
         std::thread::Builder::new()
             .name("pilotledger-writer".into())
-            .spawn(move || writer(pool, receiver, &counters))
+            .spawn(move || writer(&url, receiver, &counters))
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the writer thread"));
         Self { sender, stats }
@@ -63,14 +63,16 @@ impl GroupCommit {
         E: From<DbError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn: &mut DbConnection| -> Completion {
+        let job: Job = Box::new(move |conn: &mut DbConnection| -> (Completion, bool) {
             let result = in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), String>| {
+            let failed = result.is_err();
+            let done: Completion = Box::new(move |commit: Result<(), String>| {
                 let _ = tx.send(match commit {
                     Ok(()) => result,
                     Err(cause) => Err(E::from(DbError::Unavailable(cause))),
                 });
-            })
+            });
+            (done, failed)
         });
         // A full queue applies back-pressure to the blocking pool thread that
         // submits; a dead writer drops the job, and the receiver reports it.
@@ -88,7 +90,7 @@ fn in_savepoint<T, E: From<DbError>>(
     super::read_tx(conn, f)
 }
 
-fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
+fn writer(url: &str, receiver: mpsc::Receiver<Job>, stats: &Stats) {
     let mut conn = None;
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
@@ -99,7 +101,7 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
             }
         }
         if conn.is_none() {
-            conn = pool.get().ok();
+            conn = super::connect(url).ok();
         }
         let Some(c) = conn.as_mut() else {
             // Without a connection nothing runs: dropping the jobs closes their
@@ -115,6 +117,7 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let mut panicked = false;
+        let mut any_failed = false;
         for job in batch {
             if panicked {
                 // Not run: dropping it closes its channel (503 to its request).
@@ -123,7 +126,10 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
             // A bug that panics inside one request must not kill the writer
             // that every later write depends on.
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))) {
-                Ok(done) => completions.push(done),
+                Ok((done, failed)) => {
+                    any_failed |= failed;
+                    completions.push(done);
+                }
                 Err(_) => panicked = true,
             }
         }
@@ -141,6 +147,12 @@ fn writer(pool: Pool, receiver: mpsc::Receiver<Job>, stats: &Stats) {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.writes.fetch_add(completions.len() as u64, Ordering::Relaxed);
                 completions.into_iter().for_each(|done| done(Ok(())));
+                if any_failed {
+                    // After an I/O error SQLite can keep failing on the same
+                    // connection; a write that failed for any reason costs a
+                    // cheap reconnect, so the writer never stays stuck.
+                    conn = None;
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "group commit failed");
@@ -158,7 +170,9 @@ mod tests {
     use super::*;
     use diesel::connection::SimpleConnection;
 
-    fn pool() -> (Pool, tempfile::TempDir) {
+    use super::super::Pool;
+
+    fn pool() -> (Pool, String, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("gc.db").display());
         let pool = super::super::build_pool(&url, 2, std::time::Duration::from_millis(1500)).unwrap();
@@ -166,7 +180,7 @@ mod tests {
             .unwrap()
             .batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")
             .unwrap();
-        (pool, dir)
+        (pool, url, dir)
     }
 
     fn count(pool: &Pool) -> i64 {
@@ -185,8 +199,8 @@ mod tests {
 
     #[test]
     fn a_panicking_write_does_not_stop_the_writer() {
-        let (pool, _dir) = pool();
-        let group = GroupCommit::start(pool.clone());
+        let (pool, url, _dir) = pool();
+        let group = GroupCommit::start(url.clone());
         let bad = group.submit(|_c| -> Result<(), DbError> { panic!("a bug in one request") });
         assert!(
             bad.blocking_recv().is_err(),
@@ -199,8 +213,8 @@ mod tests {
 
     #[test]
     fn a_failing_write_rolls_back_alone() {
-        let (pool, _dir) = pool();
-        let group = GroupCommit::start(pool.clone());
+        let (pool, url, _dir) = pool();
+        let group = GroupCommit::start(url.clone());
         let receivers: Vec<_> = (0..20)
             .map(|i| {
                 group.submit(move |c| -> Result<(), DbError> {

@@ -136,6 +136,17 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// One connection outside the pool (with the same per-connection setup), for a
+/// holder that must be able to close it for good, like the group-commit writer.
+pub fn connect(url: &str) -> Result<DbConnection, DbError> {
+    let backend = backend_of(url).ok_or_else(|| DbError::Unavailable("unknown database URL scheme".into()))?;
+    let manager = Manager {
+        url: url.to_owned(),
+        backend,
+    };
+    r2d2::ManageConnection::connect(&manager).map_err(|e| DbError::Unavailable(e.to_string()))
+}
+
 /// Builds the pool. The connection timeout is short so a dead database, or an
 /// overloaded pool, is a fast 503, not a hung request.
 pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result<Pool, DbError> {
