@@ -187,10 +187,11 @@ pub fn demo_seed(
     crate::db::write_tx(&mut conn, |c| {
         crate::db::seed::insert_fx_rates(c, &crate::demo::fx_rates(&cfg))
     })?;
+    let fx = crate::db::fx::table(&mut conn)?;
     let started = std::time::Instant::now();
     for i in 0..orgs {
         let batch = crate::demo::org_batch(&cfg, i);
-        crate::db::write_tx(&mut conn, |c| crate::db::seed::insert_org_batch(c, &batch))?;
+        crate::db::write_tx(&mut conn, |c| crate::db::seed::insert_org_batch(c, &batch, &fx))?;
         if (i + 1) % 100 == 0 || i + 1 == orgs {
             let rate = f64::from(i + 1) * f64::from(pilots_per_org) / started.elapsed().as_secs_f64().max(1e-9);
             eprintln!("seeded {}/{orgs} organisations ({rate:.0} pilots/s)", i + 1);

@@ -11,4 +11,5 @@ pub mod logistic;
 pub mod projection;
 pub mod rates;
 pub mod roi;
+pub mod rollup;
 pub mod summary;

@@ -27,7 +27,6 @@
 //! quarters' shares, and `n` is a sum of per-quarter counts, so fitting over a
 //! suppressed quarter would hand its figures back by differencing windows.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -42,6 +41,7 @@ use super::disclosure::{
 use super::intervals::{wilson, Interval};
 use super::logistic::{self, LogitFit};
 use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing};
+use crate::domain::region::RegionCode;
 
 /// Quarters projected after `to` by the organisation trend.
 pub const PROJECTION_QUARTERS: usize = 8;
@@ -58,7 +58,7 @@ pub struct Observation {
     /// The organisation's size band.
     pub size_band: SizeBand,
     /// The organisation's ISO 3166-1 alpha-2 region.
-    pub region: String,
+    pub region: RegionCode,
     /// The pilot's business function.
     pub business_function: BusinessFunction,
     /// How the pilot was sourced.
@@ -106,15 +106,15 @@ impl Dimension {
         }
     }
 
-    fn value_of(self, o: &Observation) -> Cow<'_, str> {
-        Cow::Borrowed(match self {
+    fn value_of(self, o: &Observation) -> &str {
+        match self {
             Dimension::Function => o.business_function.as_str(),
             Dimension::Sourcing => o.sourcing.as_str(),
             Dimension::AiKind => o.ai_kind.as_str(),
             Dimension::Industry => o.industry.as_str(),
             Dimension::SizeBand => o.size_band.as_str(),
-            Dimension::Region => return Cow::Borrowed(o.region.as_str()),
-        })
+            Dimension::Region => o.region.as_str(),
+        }
     }
 
     /// Every value a cell is emitted for, whether or not it has data.
@@ -129,8 +129,8 @@ impl Dimension {
             Dimension::Industry => names(Industry::ALL),
             Dimension::SizeBand => names(SizeBand::ALL),
             Dimension::Region => {
-                let set: BTreeSet<&str> = all.iter().map(|o| o.region.as_str()).collect();
-                set.into_iter().map(str::to_owned).collect()
+                let set: BTreeSet<RegionCode> = all.iter().map(|o| o.region).collect();
+                set.into_iter().map(|r| r.as_str().to_owned()).collect()
             }
         }
     }

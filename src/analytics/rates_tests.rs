@@ -14,7 +14,7 @@ fn ob(org: u32, region: &str, f: BusinessFunction, date: &str, zero: bool) -> Ob
         org,
         industry: Industry::ALL[org as usize % 3],
         size_band: SizeBand::ALL[org as usize % 4],
-        region: region.to_owned(),
+        region: crate::domain::region::RegionCode::parse(region).unwrap(),
         business_function: f,
         sourcing: Sourcing::Bought,
         ai_kind: AiKind::GenaiAssistant,
@@ -330,7 +330,7 @@ fn truth(obs: &[Observation], quarter: Quarter, by: Option<Dimension>, value: &s
     for o in obs.iter().filter(|o| Quarter::of(o.evaluation_date) == quarter) {
         let v = match by {
             None => "all".to_owned(),
-            Some(Dimension::Region) => o.region.clone(),
+            Some(Dimension::Region) => o.region.to_string(),
             Some(_) => o.business_function.to_string(),
         };
         if v == value {

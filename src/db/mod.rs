@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod orgs;
 pub mod pilots;
 pub mod research;
+pub mod rollups;
 pub mod schema;
 pub mod seed;
 pub mod tokens;
@@ -189,13 +190,24 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
                 .execute(c)
                 .map_err(DbError::from)?;
             let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let filled = match result {
+                Ok(()) => Some(write_tx(conn, rollups::fill_missing)),
+                Err(_) => None,
+            };
+            let DbConnection::Pg(c) = conn else {
+                unreachable!("matched above")
+            };
             diesel::sql_query("SELECT pg_advisory_unlock(724538117)")
                 .execute(c)
                 .map_err(DbError::from)?;
-            result
+            filled.transpose()?;
+            return result.map_err(|e| DbError::Migration(e.to_string()));
         }
     };
-    result.map_err(|e| DbError::Migration(e.to_string()))
+    result.map_err(|e| DbError::Migration(e.to_string()))?;
+    // Pilots written before the rollups table existed get theirs now.
+    write_tx(conn, rollups::fill_missing)?;
+    Ok(())
 }
 
 /// Runs `f` inside a write transaction: `BEGIN IMMEDIATE` on SQLite (so a reader

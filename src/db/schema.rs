@@ -110,6 +110,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     pilot_totals,
+    pilot_rollups,
     orgs,
     tokens,
     pilots,
@@ -127,5 +128,21 @@ diesel::table! {
         currency -> Text,
         total_minor -> BigInt,
         entries -> BigInt,
+    }
+}
+
+diesel::table! {
+    pilot_rollups (org_id, pilot_id) {
+        org_id -> Text,
+        pilot_id -> Text,
+        evaluation_on -> Nullable<Date>,
+        business_function -> Text,
+        sourcing -> Text,
+        ai_kind -> Text,
+        spend_usd_minor -> Nullable<BigInt>,
+        impact_3m_usd_minor -> Nullable<BigInt>,
+        impact_6m_usd_minor -> Nullable<BigInt>,
+        impact_12m_usd_minor -> Nullable<BigInt>,
+        unconverted_entries -> BigInt,
     }
 }

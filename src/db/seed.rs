@@ -9,6 +9,7 @@ use super::orgs::OrgView;
 use super::pilots::PilotView;
 use super::schema::{entries, pilots};
 use super::{DbConnection, DbError};
+use crate::analytics::fx_table::FxTable;
 use crate::demo::{DemoEntryKind, DemoRate, OrgBatch};
 use crate::domain::entries::{EntryDetail, NewEntry, Period};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
@@ -39,6 +40,7 @@ pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(),
 /// Inserts or replaces the demo's FX rates.
 pub fn insert_fx_rates(conn: &mut DbConnection, rates: &[DemoRate]) -> Result<(), DbError> {
     let now = super::now();
+    let keys: Vec<_> = rates.iter().map(|r| (r.currency.code().to_owned(), r.date)).collect();
     for r in rates {
         super::fx::upsert(
             conn,
@@ -50,12 +52,14 @@ pub fn insert_fx_rates(conn: &mut DbConnection, rates: &[DemoRate]) -> Result<()
             },
         )?;
     }
+    super::rollups::refresh_for_rates(conn, &keys)?;
     Ok(())
 }
 
 /// Inserts one generated organisation with its pilots and entries; returns
 /// the organisation's new id.
-pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch) -> Result<OrgId, DbError> {
+/// `fx`: the stored rates (`db::fx::table`), for the pilots' rollups.
+pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable) -> Result<OrgId, DbError> {
     let now = super::now();
     let org_id = OrgId::new();
     let org = OrgView {
@@ -133,6 +137,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch) -> Result<Org
         })
         .collect();
     insert_entries(conn, &entry_rows)?;
+    super::rollups::after_bulk_write(conn, fx, &pilot_rows, &entry_rows)?;
     let mut totals: std::collections::BTreeMap<(&str, &str, &str), (i64, i64)> = Default::default();
     for e in &entry_rows {
         let t = totals

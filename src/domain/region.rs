@@ -8,9 +8,44 @@ pub fn is_region(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && CODES.split(' ').any(|c| c == code)
 }
 
+/// A two-letter region code held inline (2 bytes, `Copy`), for the millions
+/// of per-pilot rows the research aggregates hold at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode([u8; 2]);
+
+impl RegionCode {
+    /// Two ASCII uppercase letters (what the API stores after [`is_region`]).
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.as_bytes() {
+            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => Some(Self([*a, *b])),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Two ASCII letters by construction, so always valid UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl std::fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_region;
+    use super::{is_region, RegionCode};
+
+    #[test]
+    fn region_codes_round_trip_and_reject_other_text() {
+        assert_eq!(RegionCode::parse("DE").unwrap().as_str(), "DE");
+        assert_eq!(RegionCode::parse("FR").unwrap().to_string(), "FR");
+        for bad in ["de", "D", "DEU", "", "D1", "É"] {
+            assert_eq!(RegionCode::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn assigned_codes_are_regions_and_others_are_not() {

@@ -4,7 +4,7 @@
 //! organisation id, name, pilot or free text ever reaches these responses.
 //! Queries are logged (who, what parameters) and rate-limited per token.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,9 +22,11 @@ use crate::analytics::rates::{zero_impact_rates, Dimension, Observation, RateQue
 use crate::analytics::roi::FxSource;
 use crate::auth::AuthContext;
 use crate::db::research::ResearchInputs;
+use crate::db::{DbConnection, DbError};
 use crate::domain::currency::Currency;
 use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
 use crate::domain::fx::to_usd_minor;
+use crate::domain::region::RegionCode;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
 use crate::export::csv::text;
@@ -98,10 +100,79 @@ fn rate_query(p: &RateParams) -> ApiResult<RateQuery> {
     })
 }
 
-/// Applies the definitions to every evaluated pilot. Pilots with an entry whose
-/// currency has no FX rate for its period cannot be measured; they are left
-/// out and counted (never treated as zero).
-pub fn observations(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
+/// The observations of every evaluated pilot under each of `params`, read from
+/// the per-pilot rollups in one pass. Pilots with an entry whose currency has
+/// no FX rate for its period cannot be measured; they are left out and
+/// counted (never treated as zero), as are sums that left i64.
+pub fn observations(
+    conn: &mut DbConnection,
+    params: &[DefinitionParams],
+) -> Result<Vec<(Vec<Observation>, u64)>, DbError> {
+    type OrgAttrs = (u32, Option<Industry>, Option<SizeBand>, Option<RegionCode>);
+    let orgs: HashMap<String, OrgAttrs> = crate::db::research::org_attributes(conn)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, industry, size, region))| {
+            let attrs = (
+                i as u32,
+                Industry::parse(&industry),
+                SizeBand::parse(&size),
+                RegionCode::parse(&region),
+            );
+            (id, attrs)
+        })
+        .collect();
+    let mut out: Vec<(Vec<Observation>, u64)> = params.iter().map(|_| (Vec::new(), 0)).collect();
+    crate::db::research::for_each_evaluated(conn, |row| {
+        let rollup = row.rollup();
+        let org = orgs.get(&row.org_id);
+        let dims = (
+            BusinessFunction::parse(&row.business_function),
+            Sourcing::parse(&row.sourcing),
+            AiKind::parse(&row.ai_kind),
+        );
+        for (p, (obs, excluded)) in params.iter().zip(out.iter_mut()) {
+            let net = rollup.net_impact(p.window_months);
+            let (
+                Some(evaluation),
+                0,
+                Some(spend),
+                Some(net),
+                Some(&(org, Some(industry), Some(size_band), Some(region))),
+                (Some(business_function), Some(sourcing), Some(ai_kind)),
+            ) = (
+                rollup.evaluation,
+                rollup.unconverted_entries,
+                rollup.spend_usd_minor,
+                net,
+                org,
+                dims,
+            )
+            else {
+                *excluded += 1;
+                continue;
+            };
+            obs.push(Observation {
+                org,
+                industry,
+                size_band,
+                region,
+                business_function,
+                sourcing,
+                ai_kind,
+                evaluation_date: evaluation,
+                zero_impact: definitions::is_zero_impact(net, p),
+                spend_usd_minor: spend,
+                measured_net_usd_minor: net,
+            });
+        }
+    })?;
+    Ok(out)
+}
+
+/// The same observations computed from the raw ledger (every entry converted
+/// afresh), for checks that the rollups kept on write agree with it.
+pub fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
     let fx: FxTable = super::facts::fx_table(&inputs.fx_rates);
     let orgs: BTreeMap<&str, (u32, &crate::db::orgs::OrgView)> = inputs
         .orgs
@@ -162,7 +233,14 @@ pub fn observations(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<
             Sourcing::parse(&p.sourcing),
             AiKind::parse(&p.ai_kind),
         );
-        let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind)) = parsed else {
+        let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind), Some(region)) = (
+            parsed.0,
+            parsed.1,
+            parsed.2,
+            parsed.3,
+            parsed.4,
+            RegionCode::parse(&org.region),
+        ) else {
             excluded += 1;
             continue;
         };
@@ -170,7 +248,7 @@ pub fn observations(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<
             org: org_index,
             industry,
             size_band,
-            region: org.region.clone(),
+            region,
             business_function,
             sourcing,
             ai_kind,
@@ -206,13 +284,23 @@ async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<Ra
     state
         .read(move |conn| {
             let _permit = permit;
-            let inputs = crate::db::research::load(conn)?;
+            crate::db::research::snapshot(conn)?;
+            // Every query of one request shares its definition parameters
+            // today; distinct ones would each get their observations.
+            let mut params: Vec<DefinitionParams> = Vec::new();
+            for q in &queries {
+                if !params.contains(&q.params) {
+                    params.push(q.params);
+                }
+            }
+            let built = observations(conn, &params)?;
             let mut excluded = 0;
             let mut out = Vec::new();
             for q in &queries {
-                let (obs, n) = observations(&inputs, &q.params);
-                excluded = n;
-                out.push(zero_impact_rates(&obs, q, &policy));
+                let i = params.iter().position(|p| *p == q.params).unwrap_or(0);
+                let (obs, n) = &built[i];
+                excluded = *n;
+                out.push(zero_impact_rates(obs, q, &policy));
             }
             Ok((out, excluded))
         })

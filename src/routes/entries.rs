@@ -133,6 +133,7 @@ pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryVi
             ),
         ));
     }
+    crate::db::rollups::apply_entry(conn, row)?;
     crate::db::entries::insert(conn, row).map_err(|e| {
         // The unique index on `reverses` decides a race between two reversals.
         if row.reverses.is_some() && e.is_unique_violation() {

@@ -86,6 +86,8 @@ pub async fn put_fx_rates(
                     Some(&a),
                 )?;
             }
+            let keys: Vec<_> = rows.iter().map(|r| (r.currency.clone(), r.rate_date)).collect();
+            crate::db::rollups::refresh_for_rates(conn, &keys)?;
             Ok(rows)
         })
         .await?;

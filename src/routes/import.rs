@@ -404,6 +404,8 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
     }
     crate::db::seed::insert_pilots(conn, &pilot_rows)?;
     crate::db::seed::insert_entries(conn, &entry_rows)?;
+    let fx = crate::db::fx::table(conn)?;
+    crate::db::rollups::after_bulk_write(conn, &fx, &pilot_rows, &entry_rows)?;
     let summary = ImportSummary {
         rows: rows.len(),
         pilots_created: pilot_rows.len(),

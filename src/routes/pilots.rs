@@ -118,6 +118,9 @@ pub async fn create_pilot(
     let row = state
         .write(move |conn| {
             crate::db::pilots::insert(conn, &row)?;
+            // No entries yet, so no rates are needed.
+            let no_rates = crate::analytics::fx_table::FxTable::default();
+            crate::db::rollups::after_bulk_write(conn, &no_rates, std::slice::from_ref(&row), &[])?;
             let after = serde_json::to_value(PilotJson::from(row.clone())).ok();
             crate::db::audit::record(
                 conn,
@@ -343,6 +346,7 @@ pub async fn update_pilot(
             if !crate::db::pilots::update_if_version(conn, &next, current.version)? {
                 return Err(ApiError::new(Code::PRECONDITION_FAILED, "the pilot changed meanwhile"));
             }
+            crate::db::rollups::recompute(conn, org, id)?;
             let before = serde_json::to_value(PilotJson::from(current)).ok();
             let after = serde_json::to_value(PilotJson::from(next.clone())).ok();
             crate::db::audit::record(

@@ -17,6 +17,7 @@ mod limits;
 mod money;
 mod projections;
 mod research;
+mod rollups;
 mod routes_table;
 mod tenancy;
 mod walkthrough;

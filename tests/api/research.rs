@@ -26,10 +26,11 @@ pub(crate) fn seed(app: &TestApp, orgs: u32, pilots_per_org: u32, seed: u64) {
         pilotledger::db::seed::insert_fx_rates(c, &pilotledger::demo::fx_rates(&cfg))
     })
     .unwrap();
+    let fx = pilotledger::db::fx::table(&mut conn).unwrap();
     for i in 0..orgs {
         let batch = pilotledger::demo::org_batch(&cfg, i);
         pilotledger::db::write_tx(&mut conn, |c| {
-            pilotledger::db::seed::insert_org_batch(c, &batch).map(|_| ())
+            pilotledger::db::seed::insert_org_batch(c, &batch, &fx).map(|_| ())
         })
         .unwrap();
     }

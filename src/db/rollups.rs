@@ -1,0 +1,373 @@
+//! Per-pilot rollups for the research aggregates (`analytics::rollup`), kept up
+//! to date inside the transaction of every write that can change them:
+//!
+//! | write                         | what happens here                         |
+//! |-------------------------------|-------------------------------------------|
+//! | pilot create, import, seed    | a row computed from the new pilot's entries |
+//! | entry append or reversal      | [`apply_entry`]: the entry added in place   |
+//! | pilot patch                   | [`recompute`] from the pilot's entries      |
+//! | FX rate put (API or seed)     | [`refresh_for_rates`]: every pilot with an entry the new rates can convert |
+//!
+//! Concurrency on PostgreSQL: an entry write locks its pilot's row before it
+//! looks up the FX rate, and an FX put locks the whole table (after writing
+//! the rates, before reading entries), so whichever commits first, the other
+//! sees its result. SQLite serialises writers anyway.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::entries::EntryView;
+use super::pilots::PilotView;
+use super::schema::{entries, pilot_rollups, pilots};
+use super::{DbConnection, DbError};
+use crate::analytics::definitions::evaluation_date;
+use crate::analytics::fx_table::FxTable;
+use crate::analytics::roi::FxSource;
+use crate::analytics::rollup::{PilotRollup, RollupEntry};
+use crate::domain::currency::Currency;
+use crate::domain::enums::Stage;
+use crate::domain::fx::FxRate;
+use crate::domain::ids::{OrgId, PilotId};
+
+/// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
+const CHUNK: usize = 400;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pilot_rollups, treat_none_as_null = true)]
+pub struct RollupRow {
+    pub org_id: String,
+    pub pilot_id: String,
+    pub evaluation_on: Option<NaiveDate>,
+    pub business_function: String,
+    pub sourcing: String,
+    pub ai_kind: String,
+    pub spend_usd_minor: Option<i64>,
+    pub impact_3m_usd_minor: Option<i64>,
+    pub impact_6m_usd_minor: Option<i64>,
+    pub impact_12m_usd_minor: Option<i64>,
+    pub unconverted_entries: i64,
+}
+
+impl RollupRow {
+    pub fn new(pilot: &PilotView, r: &PilotRollup) -> Self {
+        Self {
+            org_id: pilot.org_id.clone(),
+            pilot_id: pilot.id.clone(),
+            evaluation_on: r.evaluation,
+            business_function: pilot.business_function.clone(),
+            sourcing: pilot.sourcing.clone(),
+            ai_kind: pilot.ai_kind.clone(),
+            spend_usd_minor: r.spend_usd_minor,
+            impact_3m_usd_minor: r.impact_usd_minor[0],
+            impact_6m_usd_minor: r.impact_usd_minor[1],
+            impact_12m_usd_minor: r.impact_usd_minor[2],
+            unconverted_entries: r.unconverted_entries,
+        }
+    }
+
+    pub fn rollup(&self) -> PilotRollup {
+        PilotRollup {
+            evaluation: self.evaluation_on,
+            spend_usd_minor: self.spend_usd_minor,
+            impact_usd_minor: [
+                self.impact_3m_usd_minor,
+                self.impact_6m_usd_minor,
+                self.impact_12m_usd_minor,
+            ],
+            unconverted_entries: self.unconverted_entries,
+        }
+    }
+}
+
+/// The pilot's evaluation date under the definitions (None: not evaluated, or
+/// a stored stage that no longer parses, which the API never writes).
+pub fn evaluation_of(p: &PilotView) -> Option<NaiveDate> {
+    evaluation_date(p.evaluated_on, Stage::parse(&p.stage)?, p.stage_entered_on)
+}
+
+/// An entry as the rollup sees it, converted with `fx`.
+pub fn rollup_entry(fx: &impl FxSource, e: &EntryView) -> RollupEntry {
+    RollupEntry::convert(
+        fx,
+        e.entry_type == "spend",
+        &e.currency,
+        e.amount_minor,
+        e.period_end,
+        e.measured,
+        e.attribution_method.as_deref(),
+    )
+}
+
+/// The rollup of a pilot whose entries are all in `entries` (new pilots).
+pub fn compute(fx: &impl FxSource, pilot: &PilotView, entries: &[&EntryView]) -> RollupRow {
+    let r = PilotRollup::from_entries(evaluation_of(pilot), entries.iter().map(|e| rollup_entry(fx, e)));
+    RollupRow::new(pilot, &r)
+}
+
+pub fn insert_many(conn: &mut DbConnection, rows: &[RollupRow]) -> Result<(), DbError> {
+    for chunk in rows.chunks(CHUNK) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(pilot_rollups::table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(pilot_rollups::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// The pilot's row, locked for the rest of the transaction on PostgreSQL.
+fn lock(conn: &mut DbConnection, org: &str, pilot: &str) -> Result<Option<RollupRow>, DbError> {
+    let q = || {
+        pilot_rollups::table
+            .filter(pilot_rollups::org_id.eq(org))
+            .filter(pilot_rollups::pilot_id.eq(pilot))
+    };
+    Ok(match conn {
+        DbConnection::Sqlite(c) => q().select(RollupRow::as_select()).first(c).optional()?,
+        DbConnection::Pg(c) => q().select(RollupRow::as_select()).for_update().first(c).optional()?,
+    })
+}
+
+fn store(conn: &mut DbConnection, row: &RollupRow, exists: bool) -> Result<(), DbError> {
+    if exists {
+        diesel::update(
+            pilot_rollups::table
+                .filter(pilot_rollups::org_id.eq(&row.org_id))
+                .filter(pilot_rollups::pilot_id.eq(&row.pilot_id)),
+        )
+        .set(row)
+        .execute(conn)?;
+    } else {
+        diesel::insert_into(pilot_rollups::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The one rate an entry needs, looked up in the database.
+struct OneRate(Option<(Currency, NaiveDate, FxRate)>);
+
+impl FxSource for OneRate {
+    fn rate_on_or_before(&self, currency: Currency, on: NaiveDate) -> Option<(NaiveDate, FxRate)> {
+        self.0
+            .filter(|(c, d, _)| *c == currency && *d <= on)
+            .map(|(_, d, r)| (d, r))
+    }
+}
+
+fn rate_for(conn: &mut DbConnection, currency: &str, on: NaiveDate) -> Result<OneRate, DbError> {
+    let Ok(c) = Currency::parse(currency) else {
+        return Ok(OneRate(None));
+    };
+    if c == Currency::USD {
+        return Ok(OneRate(None));
+    }
+    let found = super::fx::rate_on_or_before(conn, currency, on)?;
+    Ok(OneRate(found.and_then(|r| {
+        Some((c, r.rate_date, FxRate::parse(&r.rate_to_usd).ok()?))
+    })))
+}
+
+/// Adds a newly appended entry (or reversal) to its pilot's rollup. Call it in
+/// the append's transaction, before or after inserting the entry row.
+pub fn apply_entry(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {
+    let Some(row) = lock(conn, &entry.org_id, &entry.pilot_id)? else {
+        // No row yet (a pilot from before rollups, not yet filled in).
+        return recompute_locked(conn, &entry.org_id, &entry.pilot_id, Some(entry), false);
+    };
+    let fx = rate_for(conn, &entry.currency, entry.period_end)?;
+    let mut rollup = row.rollup();
+    if rollup.add(&rollup_entry(&fx, entry)) {
+        let next = RollupRow {
+            spend_usd_minor: rollup.spend_usd_minor,
+            impact_3m_usd_minor: rollup.impact_usd_minor[0],
+            impact_6m_usd_minor: rollup.impact_usd_minor[1],
+            impact_12m_usd_minor: rollup.impact_usd_minor[2],
+            unconverted_entries: rollup.unconverted_entries,
+            ..row
+        };
+        store(conn, &next, true)
+    } else {
+        recompute_locked(conn, &entry.org_id, &entry.pilot_id, Some(entry), true)
+    }
+}
+
+/// Recomputes one pilot's rollup from its stored entries (after a patch).
+pub fn recompute(conn: &mut DbConnection, org: OrgId, pilot: PilotId) -> Result<(), DbError> {
+    let (org, pilot) = (org.to_string(), pilot.to_string());
+    let exists = lock(conn, &org, &pilot)?.is_some();
+    recompute_locked(conn, &org, &pilot, None, exists)
+}
+
+/// `pending`: an entry of this transaction that may not be inserted yet.
+fn recompute_locked(
+    conn: &mut DbConnection,
+    org: &str,
+    pilot: &str,
+    pending: Option<&EntryView>,
+    exists: bool,
+) -> Result<(), DbError> {
+    let fx = super::fx::table(conn)?;
+    recompute_with(conn, &fx, org, pilot, pending, exists)
+}
+
+fn recompute_with(
+    conn: &mut DbConnection,
+    fx: &FxTable,
+    org: &str,
+    pilot: &str,
+    pending: Option<&EntryView>,
+    exists: bool,
+) -> Result<(), DbError> {
+    let p: PilotView = pilots::table
+        .filter(pilots::org_id.eq(org))
+        .filter(pilots::id.eq(pilot))
+        .select(PilotView::as_select())
+        .first(conn)?;
+    let mut stored: Vec<EntryView> = entries::table
+        .filter(entries::org_id.eq(org))
+        .filter(entries::pilot_id.eq(pilot))
+        .select(EntryView::as_select())
+        .load(conn)?;
+    if let Some(e) = pending {
+        if !stored.iter().any(|s| s.id == e.id) {
+            stored.push(e.clone());
+        }
+    }
+    let refs: Vec<&EntryView> = stored.iter().collect();
+    store(conn, &compute(fx, &p, &refs), exists)
+}
+
+/// After FX rates were written in this transaction: recomputes every pilot
+/// with an entry in one of those currencies whose period ends on or after the
+/// earliest new date of its currency (no other conversion can have changed,
+/// and an entry that had no rate becomes convertible only that way).
+pub fn refresh_for_rates(conn: &mut DbConnection, rates: &[(String, NaiveDate)]) -> Result<usize, DbError> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("LOCK TABLE pilot_rollups IN EXCLUSIVE MODE").execute(c)?;
+    }
+    let mut earliest: std::collections::BTreeMap<&str, NaiveDate> = Default::default();
+    for (c, d) in rates {
+        let e = earliest.entry(c.as_str()).or_insert(*d);
+        *e = (*e).min(*d);
+    }
+    let mut affected: BTreeSet<(String, String)> = BTreeSet::new();
+    for (currency, from) in earliest {
+        let rows: Vec<(String, String)> = entries::table
+            .filter(entries::currency.eq(currency))
+            .filter(entries::period_end.ge(from))
+            .select((entries::org_id, entries::pilot_id))
+            .distinct()
+            .load(conn)?;
+        affected.extend(rows);
+    }
+    if affected.is_empty() {
+        return Ok(0);
+    }
+    let fx = super::fx::table(conn)?;
+    for (org, pilot) in &affected {
+        let exists = lock(conn, org, pilot)?.is_some();
+        recompute_with(conn, &fx, org, pilot, None, exists)?;
+    }
+    Ok(affected.len())
+}
+
+/// Fills in rollups for pilots that have none (pilots written before the
+/// rollups table existed). Cheap when nothing is missing: two counts.
+pub fn fill_missing(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let pilots_n: i64 = pilots::table.count().get_result(conn)?;
+    let rollups_n: i64 = pilot_rollups::table.count().get_result(conn)?;
+    if pilots_n == rollups_n {
+        return Ok(0);
+    }
+    let have: BTreeSet<String> = pilot_rollups::table
+        .select(pilot_rollups::pilot_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let all: Vec<(String, String)> = pilots::table.select((pilots::org_id, pilots::id)).load(conn)?;
+    let fx = super::fx::table(conn)?;
+    let mut n = 0;
+    for (org, pilot) in all.iter().filter(|(_, p)| !have.contains(p)) {
+        recompute_with(conn, &fx, org, pilot, None, false)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// What the aggregates read: one narrow row per evaluated pilot.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pilot_rollups)]
+pub struct ResearchRow {
+    pub pilot_id: String,
+    pub org_id: String,
+    pub evaluation_on: Option<NaiveDate>,
+    pub business_function: String,
+    pub sourcing: String,
+    pub ai_kind: String,
+    pub spend_usd_minor: Option<i64>,
+    pub impact_3m_usd_minor: Option<i64>,
+    pub impact_6m_usd_minor: Option<i64>,
+    pub impact_12m_usd_minor: Option<i64>,
+    pub unconverted_entries: i64,
+}
+
+impl ResearchRow {
+    pub fn rollup(&self) -> PilotRollup {
+        PilotRollup {
+            evaluation: self.evaluation_on,
+            spend_usd_minor: self.spend_usd_minor,
+            impact_usd_minor: [
+                self.impact_3m_usd_minor,
+                self.impact_6m_usd_minor,
+                self.impact_12m_usd_minor,
+            ],
+            unconverted_entries: self.unconverted_entries,
+        }
+    }
+}
+
+/// Evaluated pilots' rows after `after` in pilot id order, at most `limit`.
+pub fn evaluated_after(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<ResearchRow>, DbError> {
+    let mut q = pilot_rollups::table
+        .filter(pilot_rollups::evaluation_on.is_not_null())
+        .select(ResearchRow::as_select())
+        .order(pilot_rollups::pilot_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(pilot_rollups::pilot_id.gt(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// After a bulk write (import, demo seed) inserted `new_pilots` and `entries`
+/// in this transaction: rollups for the new pilots computed from the rows in
+/// hand, and recomputed for existing pilots the entries went to.
+/// `fx`: every stored rate (`db::fx::table`), read in this transaction.
+pub fn after_bulk_write(
+    conn: &mut DbConnection,
+    fx: &FxTable,
+    new_pilots: &[PilotView],
+    entries: &[EntryView],
+) -> Result<(), DbError> {
+    let mut by_pilot: std::collections::HashMap<&str, Vec<&EntryView>> = Default::default();
+    for e in entries {
+        by_pilot.entry(e.pilot_id.as_str()).or_default().push(e);
+    }
+    let rows: Vec<RollupRow> = new_pilots
+        .iter()
+        .map(|p| compute(fx, p, by_pilot.remove(p.id.as_str()).as_deref().unwrap_or(&[])))
+        .collect();
+    insert_many(conn, &rows)?;
+    let mut touched: Vec<(&str, &str)> = by_pilot
+        .values()
+        .map(|v| (v[0].org_id.as_str(), v[0].pilot_id.as_str()))
+        .collect();
+    touched.sort_unstable();
+    for (org, pilot) in touched {
+        let exists = lock(conn, org, pilot)?.is_some();
+        recompute_with(conn, fx, org, pilot, None, exists)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! The per-pilot rollups the research aggregates read are kept equal to the
+//! ledger: after every kind of write (entry, reversal, pilot create and patch,
+//! import, FX rate put) the observations built from rollups are exactly those
+//! computed afresh from every entry, for every parameter on the grid, and a
+//! database missing rollups gets them back at start-up.
+
+use pilotledger::analytics::definitions::{DefinitionParams, MIN_IMPACT_GRID_USD, WINDOW_GRID_MONTHS};
+use pilotledger::auth::Role;
+use pilotledger::routes::aggregates::{observations, observations_from_ledger};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn grid() -> Vec<DefinitionParams> {
+    MIN_IMPACT_GRID_USD
+        .iter()
+        .flat_map(|m| {
+            WINDOW_GRID_MONTHS
+                .iter()
+                .map(|w| DefinitionParams::on_grid(*m, *w).unwrap())
+        })
+        .collect()
+}
+
+fn connection(app: &TestApp) -> pilotledger::db::PooledConn {
+    let settings = test_settings(&app.database_url, app.dir.path());
+    let pool = pilotledger::startup::open_database(&settings).unwrap();
+    pool.get().unwrap()
+}
+
+/// Rollup-based observations equal ledger-based ones for the whole grid;
+/// returns how many pilots were excluded under the default parameters.
+fn assert_rollups_match_ledger(app: &TestApp, step: &str) -> u64 {
+    let mut conn = connection(app);
+    let inputs = pilotledger::db::research::load(&mut conn).unwrap();
+    let grid = grid();
+    let from_rollups = observations(&mut conn, &grid).unwrap();
+    let mut excluded_default = 0;
+    for (p, got) in grid.iter().zip(from_rollups) {
+        let want = observations_from_ledger(&inputs, p);
+        assert!(!want.0.is_empty(), "{step}: nothing evaluated");
+        assert_eq!(got, want, "{step}: {p:?}");
+        if *p == DefinitionParams::default() {
+            excluded_default = got.1;
+        }
+    }
+    excluded_default
+}
+
+/// One pilot's stored 6-month measured impact, in US cents.
+fn impact_6m(app: &TestApp, pilot: &str) -> Option<i64> {
+    use diesel::prelude::*;
+    use pilotledger::db::schema::pilot_rollups as r;
+    let mut conn = connection(app);
+    r::table
+        .filter(r::pilot_id.eq(pilot))
+        .select(r::impact_6m_usd_minor)
+        .first(&mut *conn)
+        .unwrap()
+}
+
+async fn patch(app: &TestApp, token: &str, pilot: &str, body: Value) {
+    let res = app
+        .client
+        .patch(format!("{}/v1/pilots/{pilot}", app.base))
+        .bearer_auth(token)
+        .header("If-Match", "*")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+async fn impact(
+    app: &TestApp,
+    token: &str,
+    pilot: &str,
+    amount: &str,
+    currency: &str,
+    end: &str,
+    method: &str,
+) -> String {
+    let body = json!({"kind": "cost_reduction", "period_start": format!("{}-01", &end[..7]), "period_end": end,
+                      "amount": amount, "currency": currency, "attribution_method": method, "measured": true});
+    let res = app.post_idem(&format!("/v1/pilots/{pilot}/impact"), token, &body).await;
+    assert_eq!(res.status(), 201);
+    json_of(res).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn put_rates(app: &TestApp, rates: Value) {
+    let res = app
+        .request(
+            reqwest::Method::PUT,
+            "/v1/fx-rates",
+            Some(&app.operator),
+            Some(&json!({"rates": rates})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[actix_web::test]
+async fn rollups_equal_the_ledger_after_every_kind_of_write() {
+    let app = TestApp::spawn().await;
+    crate::research::seed(&app, 8, 10, 5);
+    assert_rollups_match_ledger(&app, "seeded");
+    // A fixed EUR rate for February so one figure can be checked by hand.
+    put_rates(
+        &app,
+        json!([{"currency": "EUR", "date": "2026-02-28", "rate_to_usd": "1.25"}]),
+    )
+    .await;
+    assert_rollups_match_ledger(&app, "rate replaced");
+
+    let t = app.tenant("Rollup AG").await;
+    let a = app.create_pilot(&t.member, "a").await;
+    let b = app.create_pilot(&t.member, "b").await;
+    // A gets entries before it is evaluated, then the patch evaluates it.
+    impact(
+        &app,
+        &t.member,
+        &a,
+        "500.00",
+        "EUR",
+        "2026-02-28",
+        "controlled_experiment",
+    )
+    .await;
+    impact(&app, &t.member, &a, "70.00", "EUR", "2026-02-28", "self_reported").await;
+    patch(
+        &app,
+        &t.member,
+        &a,
+        json!({"stage": "production", "evaluated_on": "2026-01-15"}),
+    )
+    .await;
+    // 500.00 EUR × 1.25 = 625.00 USD; the self-reported one does not count.
+    assert_eq!(impact_6m(&app, &a), Some(62_500));
+    assert_rollups_match_ledger(&app, "patched");
+
+    // B is evaluated first, then its entries arrive one by one.
+    patch(&app, &t.member, &b, json!({"stage": "abandoned"})).await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let first = impact(&app, &t.member, &b, "10.00", "USD", &today, "before_after").await;
+    impact(&app, &t.member, &b, "3.00", "USD", &today, "before_after").await;
+    let spend = json!({"category": "licences", "period_start": "2026-02-01", "period_end": "2026-02-28",
+                       "amount": "40.00", "currency": "EUR", "capex": false});
+    assert_eq!(
+        app.post_idem(&format!("/v1/pilots/{b}/spend"), &t.member, &spend)
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(impact_6m(&app, &b), Some(1_300));
+    let res = app
+        .post_idem(
+            &format!("/v1/pilots/{b}/entries/{first}/reverse"),
+            &t.member,
+            &json!({"reason": "double count"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(impact_6m(&app, &b), Some(300));
+    assert_rollups_match_ledger(&app, "entries and a reversal");
+
+    // An entry in a currency without any rate: B cannot be measured.
+    let before = assert_rollups_match_ledger(&app, "before NOK");
+    impact(&app, &t.member, &b, "100.00", "NOK", "2026-02-28", "before_after").await;
+    assert_eq!(assert_rollups_match_ledger(&app, "NOK entry"), before + 1);
+
+    // An import: a new evaluated pilot with entries, and one more for A.
+    let file = [
+        json!({"type": "pilot", "ref": "P1", "name": "imported", "business_function": "it_operations",
+               "sourcing": "built", "ai_kind": "predictive_ml", "stage": "scaled", "started_on": "2025-06-01"}),
+        json!({"type": "impact", "pilot_ref": "P1", "kind": "revenue_uplift", "period_start": "2026-02-01",
+               "period_end": "2026-02-28", "amount": "9.99", "currency": "EUR",
+               "attribution_method": "difference_in_differences", "measured": true}),
+        json!({"type": "impact", "pilot_id": a, "kind": "cost_reduction", "period_start": "2026-02-01",
+               "period_end": "2026-02-28", "amount": "100.00", "currency": "EUR",
+               "attribution_method": "model_estimate", "measured": true}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    let res = app
+        .client
+        .post(format!("{}/v1/import", app.base))
+        .bearer_auth(&t.member)
+        .header("content-type", "application/x-ndjson")
+        .header("Idempotency-Key", "rollup-import")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    assert_eq!(impact_6m(&app, &a), Some(75_000));
+    assert_rollups_match_ledger(&app, "import");
+
+    // New rates: NOK makes B measurable again; a changed EUR rate moves A.
+    put_rates(
+        &app,
+        json!([{"currency": "NOK", "date": "2026-01-31", "rate_to_usd": "0.095"},
+               {"currency": "EUR", "date": "2026-02-28", "rate_to_usd": "1.10"}]),
+    )
+    .await;
+    assert_eq!(assert_rollups_match_ledger(&app, "rates put"), before);
+    assert_eq!(impact_6m(&app, &a), Some(66_000));
+
+    // The researcher's published figures come from the same rollups.
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    assert_eq!(
+        app.get("/v1/aggregates/zero-impact-rate", &researcher).await.status(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn missing_rollups_are_filled_in_at_start_up() {
+    use diesel::prelude::*;
+    use pilotledger::db::rollups::RollupRow;
+    use pilotledger::db::schema::pilot_rollups as r;
+    let app = TestApp::spawn().await;
+    crate::research::seed(&app, 4, 10, 9);
+    let mut conn = connection(&app);
+    let all = |c: &mut pilotledger::db::DbConnection| -> Vec<RollupRow> {
+        r::table
+            .select(RollupRow::as_select())
+            .order(r::pilot_id.asc())
+            .load(c)
+            .unwrap()
+    };
+    let before = all(&mut conn);
+    assert_eq!(before.len(), 40);
+    // As after upgrading a database written before rollups existed.
+    let dropped = diesel::delete(r::table.filter(r::pilot_id.le(&before[25].pilot_id)))
+        .execute(&mut *conn)
+        .unwrap();
+    assert_eq!(dropped, 26);
+    drop(conn);
+    let mut conn = connection(&app); // opening the database runs the fill-in
+    assert_eq!(all(&mut conn), before);
+    assert_rollups_match_ledger(&app, "filled in");
+}
