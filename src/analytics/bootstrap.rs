@@ -107,6 +107,51 @@ fn replicates(clusters: &[Cluster], reps: u32, seed: u64, stat: Statistic) -> Ve
         .collect()
 }
 
+/// [`pilot_rate`] and [`org_average_rate`] together, from one stream of
+/// resamples: bit for bit what the two give separately with the same seed
+/// (they draw the same resamples), at half the draws, with each cluster's
+/// share divided once instead of once per draw.
+pub fn both_rates(clusters: &[Cluster], reps: u32, seed: u64) -> (Option<Interval>, Option<Interval>) {
+    if clusters.is_empty() || reps == 0 || clusters.iter().any(|c| c.total == 0 || c.zero > c.total) {
+        return (None, None);
+    }
+    let pooled = pooled_rate(&mut clusters.iter().copied());
+    let mean = mean_rate(&mut clusters.iter().copied());
+    let point = |estimate| Interval {
+        estimate,
+        low: estimate,
+        high: estimate,
+    };
+    if clusters.len() == 1 {
+        return (Some(point(pooled)), Some(point(mean)));
+    }
+    let shares: Vec<f64> = clusters.iter().map(|c| c.zero as f64 / c.total as f64).collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let k = clusters.len() as u64;
+    let mut pooled_values = Vec::with_capacity(reps as usize);
+    let mut mean_values = Vec::with_capacity(reps as usize);
+    for _ in 0..reps {
+        let (mut zero, mut total, mut sum) = (0u128, 0u128, 0.0f64);
+        for _ in 0..k {
+            let i = rng.random_range(0..k) as usize;
+            zero += u128::from(clusters[i].zero);
+            total += u128::from(clusters[i].total);
+            sum += shares[i];
+        }
+        pooled_values.push(zero as f64 / total as f64);
+        mean_values.push(sum / k as f64);
+    }
+    let interval = |estimate, mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        Interval {
+            estimate,
+            low: type7_quantile(&values, 0.025),
+            high: type7_quantile(&values, 0.975),
+        }
+    };
+    (Some(interval(pooled, pooled_values)), Some(interval(mean, mean_values)))
+}
+
 /// Type 7 (linear interpolation) quantile of ascending, non-empty `sorted`.
 fn type7_quantile(sorted: &[f64], q: f64) -> f64 {
     let h = (sorted.len() - 1) as f64 * q;
@@ -235,6 +280,27 @@ mod tests {
                 assert!(i.low >= 0.0 && i.high <= 1.0);
             }
         }
+    }
+
+    #[test]
+    fn both_rates_are_bit_identical_to_the_separate_ones() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for case in 0..60 {
+            let n = rng.random_range(1..40);
+            let clusters: Vec<Cluster> = (0..n)
+                .map(|_| {
+                    let total = rng.random_range(1..30);
+                    c(rng.random_range(0..=total), total)
+                })
+                .collect();
+            let (reps, seed) = (rng.random_range(1..400), case);
+            let (p, o) = both_rates(&clusters, reps, seed);
+            assert_eq!(p.map(bits), pilot_rate(&clusters, reps, seed).map(bits), "{case}");
+            assert_eq!(o.map(bits), org_average_rate(&clusters, reps, seed).map(bits), "{case}");
+        }
+        assert_eq!(both_rates(&[], 10, 0), (None, None));
+        assert_eq!(both_rates(&sample(), 0, 0), (None, None));
+        assert_eq!(both_rates(&[c(2, 1)], 10, 0), (None, None));
     }
 
     #[test]

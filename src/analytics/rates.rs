@@ -330,7 +330,8 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
     }
     let values = q.by.map(|d| d.vocabulary(obs)).unwrap_or_default();
     let mut cells = Vec::new();
-    let mut used: Vec<(Quarter, &[&Observation], Contributions)> = Vec::new();
+    let mut jobs: Vec<CellJob> = Vec::new();
+    let mut used: Vec<UsedQuarter> = Vec::new();
     let mut quarter = q.from;
     while quarter <= q.to {
         let in_q = by_quarter.get(&quarter).map_or(&[][..], Vec::as_slice);
@@ -344,16 +345,25 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
         };
         let named: Vec<(&str, &Contributions)> = values.iter().map(String::as_str).zip(&parts).collect();
         let protection = protect_breakdown(&total, &named, policy);
-        cells.push(cell(quarter, "all", "all", &total, protection.total, q, policy));
-        for ((value, part), reason) in named.iter().zip(protection.parts) {
-            let dim = q.by.map_or("all", Dimension::as_str);
-            cells.push(cell(quarter, dim, value, part, reason, q, policy));
-        }
         if protection.total.is_none() {
-            used.push((quarter, in_q, total));
+            let orgs = total.iter().map(|(org, c)| (*org, c.zero_return())).collect();
+            used.push((quarter, in_q, orgs));
+        }
+        jobs.push((quarter, "all", "all", total, protection.total));
+        let dim = q.by.map_or("all", Dimension::as_str);
+        for ((value, part), reason) in values.iter().zip(parts).zip(protection.parts) {
+            jobs.push((quarter, dim, value.as_str(), part, reason));
+        }
+        // A breakdown's cells are computed a quarter at a time, so memory
+        // holds one quarter's per-organisation sums, not the whole window's;
+        // the totals alone are small enough to run all quarters at once.
+        if q.by.is_some() {
+            cells.extend(cells_in_parallel(&jobs, q, policy));
+            jobs.clear();
         }
         quarter = quarter.next();
     }
+    cells.extend(cells_in_parallel(&jobs, q, policy));
     RateResponse {
         definition_version: DEFINITION_VERSION,
         disclosure_policy_version: DISCLOSURE_POLICY_VERSION,
@@ -373,6 +383,44 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
         cells,
         trend: trend(&used, q, policy),
     }
+}
+
+/// A cell to compute: quarter, dimension, value, data, suppression.
+type CellJob<'a> = (Quarter, &'static str, &'a str, Contributions, Option<SuppressionReason>);
+
+/// Computes the cells (each one's bootstrap is the cost) on every core, in
+/// their original order. Each cell depends only on its own data and seed, so
+/// the result is the same bits as one after another.
+fn cells_in_parallel(jobs: &[CellJob], q: &RateQuery, policy: &DisclosurePolicy) -> Vec<Cell> {
+    let one = |(quarter, dim, value, data, reason): &CellJob| cell(*quarter, dim, value, data, *reason, q, policy);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(one).collect();
+    }
+    let mut out: Vec<Option<Cell>> = vec![None; jobs.len()];
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                // Interleaved, so the large `all` cells spread over the threads.
+                s.spawn(move || {
+                    jobs.iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, j)| (i, one(j)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for w in workers {
+            for (i, c) in w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                out[i] = Some(c);
+            }
+        }
+    });
+    out.into_iter().flatten().collect()
 }
 
 fn cell(
@@ -425,8 +473,7 @@ fn cell(
     out.pilots = Some(data.values().map(|c| c.pilots).sum());
     out.zero_return_organisations = Some(zero_return);
     out.org_zero_return_share = wilson(zero_return, orgs);
-    out.pilot_rate = bootstrap::pilot_rate(&clusters, q.bootstrap_reps, seed);
-    out.org_average_rate = bootstrap::org_average_rate(&clusters, q.bootstrap_reps, seed);
+    (out.pilot_rate, out.org_average_rate) = bootstrap::both_rates(&clusters, q.bootstrap_reps, seed);
     out.spend_band = Some(money_band(spend));
     out.measured_impact_band = impact_safe.then(|| money_band(impact));
     out
@@ -464,9 +511,16 @@ fn summarise(fit: Result<LogitFit, logistic::FitError>, q: &RateQuery) -> (Trend
     }
 }
 
-fn trend(used: &[(Quarter, &[&Observation], Contributions)], q: &RateQuery, policy: &DisclosurePolicy) -> Trend {
+/// A published quarter for the trends: its pilots and, per organisation in
+/// ascending order, whether it had zero return.
+type UsedQuarter<'a> = (Quarter, &'a [&'a Observation], Vec<(u32, bool)>);
+
+fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Trend {
     let quarters_used = used.iter().map(|(qq, _, _)| qq.to_string()).collect();
-    let orgs: BTreeSet<u32> = used.iter().flat_map(|(_, _, c)| c.keys().copied()).collect();
+    let orgs: BTreeSet<u32> = used
+        .iter()
+        .flat_map(|(_, _, c)| c.iter().map(|(org, _)| *org))
+        .collect();
     if orgs.len() < policy.min_organisations() as usize {
         let reason = format!(
             "too few organisations: {} in the window's published quarters, need at least {}",
@@ -489,7 +543,7 @@ fn trend(used: &[(Quarter, &[&Observation], Contributions)], q: &RateQuery, poli
     let (pt, py): (Vec<f64>, Vec<bool>) = pilots.into_iter().unzip();
     let (ot, oy): (Vec<f64>, Vec<bool>) = used
         .iter()
-        .flat_map(|(qq, _, c)| c.values().map(|c| (qq.middle_t(), c.zero_return())))
+        .flat_map(|(qq, _, c)| c.iter().map(|(_, zero)| (qq.middle_t(), *zero)))
         .unzip();
     let (pilot, _) = summarise(logistic::fit(&pt, &py), q);
     let (organisation, org_fit) = summarise(logistic::fit(&ot, &oy), q);

@@ -2,8 +2,8 @@
 //! aggregates. Nothing here is returned to a client as is: `analytics` turns it
 //! into disclosure-controlled cells first.
 //!
-//! The aggregates read the per-pilot rollups (`db::rollups`), a chunk at a
-//! time in pilot id order, inside one snapshot; [`load`] reads the raw ledger
+//! The aggregates stream the per-pilot rollups (`db::rollups`) inside one
+//! snapshot; [`load`] reads the raw ledger
 //! and is kept for checks that compare the two.
 
 use diesel::prelude::*;
@@ -13,11 +13,8 @@ use super::fx::FxRateView;
 use super::orgs::OrgView;
 use super::pilots::PilotView;
 use super::rollups::ResearchRow;
-use super::schema::{entries, orgs, pilots};
+use super::schema::{entries, orgs, pilot_rollups, pilots};
 use super::{DbConnection, DbError};
-
-/// Rollup rows per query: bounds memory whatever the data size.
-const CHUNK: i64 = 20_000;
 
 /// Everything in the ledger, read in one snapshot (tests and checks).
 pub struct ResearchInputs {
@@ -65,15 +62,30 @@ pub fn org_attributes(conn: &mut DbConnection) -> Result<Vec<(String, String, St
         .load(conn)?)
 }
 
-/// Calls `f` with every evaluated pilot's rollup, a chunk at a time.
+/// Calls `f` with every evaluated pilot's rollup, streamed one row at a time
+/// in storage order (SQLite's cursor; PostgreSQL's single-row mode), so
+/// memory stays flat whatever the number of pilots.
 pub fn for_each_evaluated(conn: &mut DbConnection, mut f: impl FnMut(&ResearchRow)) -> Result<(), DbError> {
-    let mut after: Option<String> = None;
-    loop {
-        let rows = super::rollups::evaluated_after(conn, after.as_deref(), CHUNK)?;
-        rows.iter().for_each(&mut f);
-        match rows.last() {
-            Some(last) if rows.len() as i64 == CHUNK => after = Some(last.pilot_id.clone()),
-            _ => return Ok(()),
+    use diesel::connection::DefaultLoadingMode;
+    use diesel::pg::PgRowByRowLoadingMode;
+    let q = || pilot_rollups::table.filter(pilot_rollups::evaluation_on.is_not_null());
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for row in q()
+                .select(ResearchRow::as_select())
+                .load_iter::<ResearchRow, DefaultLoadingMode>(c)?
+            {
+                f(&row?);
+            }
+        }
+        DbConnection::Pg(c) => {
+            for row in q()
+                .select(ResearchRow::as_select())
+                .load_iter::<ResearchRow, PgRowByRowLoadingMode>(c)?
+            {
+                f(&row?);
+            }
         }
     }
+    Ok(())
 }

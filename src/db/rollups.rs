@@ -327,20 +327,6 @@ impl ResearchRow {
     }
 }
 
-/// Evaluated pilots' rows after `after` in pilot id order, at most `limit`.
-pub fn evaluated_after(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<ResearchRow>, DbError> {
-    let mut q = pilot_rollups::table
-        .filter(pilot_rollups::evaluation_on.is_not_null())
-        .select(ResearchRow::as_select())
-        .order(pilot_rollups::pilot_id.asc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(a) = after {
-        q = q.filter(pilot_rollups::pilot_id.gt(a.to_owned()));
-    }
-    Ok(q.load(conn)?)
-}
-
 /// After a bulk write (import, demo seed) inserted `new_pilots` and `entries`
 /// in this transaction: rollups for the new pilots computed from the rows in
 /// hand, and recomputed for existing pilots the entries went to.
