@@ -357,3 +357,34 @@ pub fn after_bulk_write(
     }
     Ok(())
 }
+
+/// Pilots whose stored rollup differs from one computed afresh from their
+/// entries (or that have none): empty when the rollups are right. Reads the
+/// whole ledger; for tests and checks, not for requests.
+pub fn mismatches(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    let fx = super::fx::table(conn)?;
+    let stored: std::collections::HashMap<String, RollupRow> = pilot_rollups::table
+        .select(RollupRow::as_select())
+        .load::<RollupRow>(conn)?
+        .into_iter()
+        .map(|r| (r.pilot_id.clone(), r))
+        .collect();
+    let all_pilots: Vec<PilotView> = pilots::table.select(PilotView::as_select()).load(conn)?;
+    let all_entries: Vec<EntryView> = entries::table.select(EntryView::as_select()).load(conn)?;
+    let mut by_pilot: std::collections::HashMap<&str, Vec<&EntryView>> = Default::default();
+    for e in &all_entries {
+        by_pilot.entry(e.pilot_id.as_str()).or_default().push(e);
+    }
+    let mut out: Vec<String> = all_pilots
+        .iter()
+        .filter(|p| {
+            let want = compute(&fx, p, by_pilot.get(p.id.as_str()).map_or(&[][..], Vec::as_slice));
+            stored.get(&p.id) != Some(&want)
+        })
+        .map(|p| p.id.clone())
+        .collect();
+    if stored.len() != all_pilots.len() {
+        out.push(format!("{} rollups for {} pilots", stored.len(), all_pilots.len()));
+    }
+    Ok(out)
+}

@@ -134,6 +134,13 @@ async fn an_acknowledged_entry_survives_sigkill() {
     assert_eq!(ids, acknowledged);
     // 0.01 + 1.01 + … + 19.01 = 190 + 0.20 = 190.20
     assert_eq!(list["totals"][0]["amount"], "190.20");
+    // The rollups were written in the same transactions as the entries.
+    let settings = test_settings(&database_url, dir.path());
+    let mut conn = pilotledger::startup::open_database(&settings).unwrap().get().unwrap();
+    assert_eq!(
+        pilotledger::db::rollups::mismatches(&mut conn).unwrap(),
+        Vec::<String>::new()
+    );
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
