@@ -261,9 +261,9 @@ pub fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionPara
     (out, excluded)
 }
 
-/// Computes the response for one query (the total and, with `by`, its breakdown).
-async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, u64)> {
-    let policy = state.disclosure;
+/// Waits (briefly) for the research gate: at most one cross-organisation
+/// aggregate runs at a time.
+async fn research_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
     // Cross-organisation reads are heavy: at most one runs at a time, and the
     // permit travels with the blocking work, so a request that timed out still
     // holds it until its work has really stopped.
@@ -274,13 +274,19 @@ async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<Ra
         )
         .with_header(actix_web::http::header::RETRY_AFTER, "2")
     };
-    let permit = actix_web::rt::time::timeout(
+    actix_web::rt::time::timeout(
         std::time::Duration::from_secs(2),
         state.research_gate.clone().acquire_owned(),
     )
     .await
     .map_err(|_| busy())?
-    .map_err(|_| busy())?;
+    .map_err(|_| busy())
+}
+
+/// Computes the response for each query (the total and, with `by`, its breakdown).
+async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, u64)> {
+    let policy = state.disclosure;
+    let permit = research_permit(state).await?;
     state
         .read(move |conn| {
             let _permit = permit;
@@ -332,11 +338,17 @@ pub async fn zero_impact_rate(
             v["data_quality"] = serde_json::json!({"pilots_excluded_missing_fx_rate": excluded});
             HttpResponse::Ok().json(v)
         }
-        Format::Csv => csv_response("zero-impact-rate.csv", cells_csv(&[response])?),
+        Format::Csv => csv_response("zero-impact-rate.csv", cells_csv(&[response], &mut Default::default())?),
     })
 }
 
-/// The export: the total and every breakdown dimension, each cell one row.
+/// The export: the total and every breakdown dimension, each cell one row,
+/// streamed. The observations are read under the request's time limit; the
+/// cells are then computed one breakdown at a time on a blocking thread and
+/// sent as each is ready, so a large ledger's export neither waits for the
+/// whole computation before its first byte nor holds every cell in memory.
+/// The research permit stays held until the last row is sent (or the client
+/// goes away, which stops the work).
 pub async fn export(
     state: web::Data<AppState>,
     auth: AuthContext,
@@ -363,44 +375,99 @@ pub async fn export(
             )
             .collect(),
     };
-    let queries = dims.into_iter().map(|by| RateQuery { by, ..base.clone() }).collect();
-    let (responses, _) = compute(&state, queries).await?;
-    Ok(match format {
-        Format::Csv => csv_response("pilotledger-aggregates.csv", cells_csv(&responses)?),
-        Format::Json => {
-            let first = responses.first().ok_or_else(|| ApiError::internal("no response"))?;
-            let mut seen = std::collections::BTreeSet::new();
-            let mut cells = Vec::new();
-            for r in &responses {
-                for c in serde_json::to_value(&r.cells)
-                    .map_err(ApiError::internal)?
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    let key = (
-                        c["quarter"].to_string(),
-                        c["dimension"].to_string(),
-                        c["value"].to_string(),
-                    );
-                    if seen.insert(key) {
-                        cells.push(c.clone());
-                    }
-                }
+    let queries: Vec<RateQuery> = dims.into_iter().map(|by| RateQuery { by, ..base.clone() }).collect();
+    let policy = state.disclosure;
+    let permit = research_permit(&state).await?;
+    let params = base.params;
+    let (obs, permit) = state
+        .read(move |conn| {
+            crate::db::research::snapshot(conn)?;
+            let mut built = observations(conn, &[params])?;
+            Ok((built.pop().map(|(obs, _)| obs).unwrap_or_default(), permit))
+        })
+        .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, String>>(2);
+    actix_web::rt::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut first = true;
+        for q in &queries {
+            let r = zero_impact_rates(&obs, q, &policy);
+            let chunk = match format {
+                Format::Csv => csv_chunk(&r, first, &mut seen),
+                Format::Json => json_chunk(&r, first, &mut seen),
+            };
+            let chunk = chunk.map(web::Bytes::from).map_err(|e| e.to_string());
+            let failed = chunk.is_err();
+            // A closed channel: the client went away, so stop computing.
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
             }
-            HttpResponse::Ok()
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"pilotledger-aggregates.json\"",
-                ))
-                .json(serde_json::json!({
-                    "definition_version": first.definition_version,
-                    "disclosure_policy_version": first.disclosure_policy_version,
-                    "parameters": first.parameters,
-                    "cells": cells,
-                }))
+            first = false;
         }
-    })
+        if format == Format::Json {
+            let _ = tx.blocking_send(Ok(web::Bytes::from_static(b"]}")));
+        }
+    });
+    // An error after the first byte can only cut the body short.
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        Some((item.map_err(actix_web::error::ErrorInternalServerError), rx))
+    });
+    let (content_type, name) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "pilotledger-aggregates.csv"),
+        Format::Json => ("application/json", "pilotledger-aggregates.json"),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .streaming(body))
+}
+
+/// One response's cells as CSV rows (with the header row first), leaving out
+/// cells an earlier response already sent (each breakdown repeats the totals).
+fn csv_chunk(
+    r: &RateResponse,
+    first: bool,
+    seen: &mut std::collections::BTreeSet<(String, String, String)>,
+) -> ApiResult<String> {
+    let rows = cells_csv(std::slice::from_ref(r), seen)?;
+    Ok(rows.into_iter().skip(usize::from(!first)).collect())
+}
+
+/// One response's cells as parts of the export's JSON object: the opening
+/// (versions, parameters) before the first, commas between cells.
+fn json_chunk(
+    r: &RateResponse,
+    first: bool,
+    seen: &mut std::collections::BTreeSet<(String, String, String)>,
+) -> ApiResult<String> {
+    let mut out = String::new();
+    if first {
+        let head = serde_json::json!({
+            "definition_version": r.definition_version,
+            "disclosure_policy_version": r.disclosure_policy_version,
+            "parameters": r.parameters,
+        });
+        let head = head.to_string();
+        // `{…}` → `{…,"cells":[`
+        out.push_str(&head[..head.len() - 1]);
+        out.push_str(",\"cells\":[");
+    }
+    for c in serde_json::to_value(&r.cells)
+        .map_err(ApiError::internal)?
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if seen.insert((text(&c["quarter"]), text(&c["dimension"]), text(&c["value"]))) {
+            if !(first && out.ends_with('[')) {
+                out.push(',');
+            }
+            out.push_str(&c.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// The self-describing CSV columns: every row carries its parameters and versions.
@@ -434,9 +501,11 @@ pub const EXPORT_COLUMNS: [&str; 27] = [
     "suppression_reason",
 ];
 
-fn cells_csv(responses: &[RateResponse]) -> ApiResult<Vec<String>> {
+fn cells_csv(
+    responses: &[RateResponse],
+    seen: &mut std::collections::BTreeSet<(String, String, String)>,
+) -> ApiResult<Vec<String>> {
     let mut rows = vec![csv::row(EXPORT_COLUMNS)];
-    let mut seen = std::collections::BTreeSet::new();
     for r in responses {
         let v = serde_json::to_value(r).map_err(ApiError::internal)?;
         let p = &v["parameters"];
