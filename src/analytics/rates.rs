@@ -330,6 +330,7 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
     }
     let values = q.by.map(|d| d.vocabulary(obs)).unwrap_or_default();
     let mut cells = Vec::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut jobs: Vec<CellJob> = Vec::new();
     let mut used: Vec<UsedQuarter> = Vec::new();
     let mut quarter = q.from;
@@ -354,10 +355,10 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
         for ((value, part), reason) in values.iter().zip(parts).zip(protection.parts) {
             jobs.push((quarter, dim, value.as_str(), part, reason));
         }
-        // A breakdown's cells are computed a quarter at a time, so memory
-        // holds one quarter's per-organisation sums, not the whole window's;
-        // the totals alone are small enough to run all quarters at once.
-        if q.by.is_some() {
+        // Cells are computed as soon as there are enough to keep every core
+        // busy (a breakdown: each quarter; totals only: a few quarters), so
+        // memory holds a few quarters' per-organisation sums, not the window's.
+        if jobs.len() >= threads {
             cells.extend(cells_in_parallel(&jobs, q, policy));
             jobs.clear();
         }
@@ -535,10 +536,11 @@ fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Tren
         };
     }
     // Sorted so the floating-point sums in the fit do not depend on input order.
-    let mut pilots: Vec<(f64, bool)> = used
-        .iter()
-        .flat_map(|(_, obs, _)| obs.iter().map(|o| (years_since_2000(o.evaluation_date), o.zero_impact)))
-        .collect();
+    let mut pilots: Vec<(f64, bool)> = Vec::with_capacity(used.iter().map(|(_, obs, _)| obs.len()).sum());
+    pilots.extend(
+        used.iter()
+            .flat_map(|(_, obs, _)| obs.iter().map(|o| (years_since_2000(o.evaluation_date), o.zero_impact))),
+    );
     pilots.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let (pt, py): (Vec<f64>, Vec<bool>) = pilots.into_iter().unzip();
     let (ot, oy): (Vec<f64>, Vec<bool>) = used

@@ -167,6 +167,9 @@ pub fn observations(
             });
         }
     })?;
+    for (obs, _) in &mut out {
+        obs.shrink_to_fit(); // held for the whole computation: no slack
+    }
     Ok(out)
 }
 
