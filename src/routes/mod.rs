@@ -17,6 +17,7 @@ pub mod import;
 pub mod orgs;
 pub mod pilots;
 pub mod projections;
+pub mod summary_cache;
 pub mod tokens;
 pub mod views;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub research_gate: Arc<tokio::sync::Semaphore>,
     /// Idempotency keys being processed by this process right now.
     pub in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Rendered summaries, served while the database says they are current.
+    pub summary_cache: summary_cache::SummaryCache,
 }
 
 impl AppState {

@@ -18,5 +18,6 @@ mod money;
 mod projections;
 mod research;
 mod routes_table;
+mod summary_cache;
 mod tenancy;
 mod walkthrough;
