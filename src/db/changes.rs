@@ -23,6 +23,11 @@
 //! the loading process's clock is not behind the clock of the process that
 //! made the latest earlier load. Organisations have no update route, so their
 //! reporting currency cannot change under a cached summary.
+//!
+//! Cost: index seeks for the token, the organisation and the latest FX load
+//! (`fx_rates_loaded_at`), index range counts over the organisation's pilots
+//! and entries, and a count of the FX rates; tens of microseconds for an
+//! organisation of a few hundred entries, growing with its entry count.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max};
