@@ -114,14 +114,18 @@ async fn reverse(app: &TestApp, token: &str, pilot: &str, entry: &str) {
     assert_eq!(res.status(), 201);
 }
 
-async fn import(app: &TestApp, token: &str, pilot: &str) {
+/// Imports a spend entry for `pilot`, and a new pilot too when `new_pilot`.
+async fn import(app: &TestApp, token: &str, pilot: &str, new_pilot: bool) {
     let mut spend = spend_body("40.00", "USD");
     spend["type"] = json!("spend");
     spend["pilot_id"] = json!(pilot);
-    let mut new_pilot = pilot_body("imported");
-    new_pilot["type"] = json!("pilot");
-    new_pilot["ref"] = json!("P1");
-    let file = format!("{new_pilot}\n{spend}\n");
+    let mut file = format!("{spend}\n");
+    if new_pilot {
+        let mut p = pilot_body("imported");
+        p["type"] = json!("pilot");
+        p["ref"] = json!("P1");
+        file = format!("{p}\n{file}");
+    }
     let res = app
         .client
         .post(format!("{}/v1/import", app.base))
@@ -327,11 +331,12 @@ async fn an_import_through_either_process_is_seen_at_once() {
     let b = another_process(&a).await;
     let (m, f) = (&l.t.member, &l.t.finance);
     assert_write_is_seen(&a, f, "import via b", async {
-        import(&b, m, &l.pilots[0]).await;
+        import(&b, m, &l.pilots[0], true).await;
     })
     .await;
+    // Entries alone: no pilot is created.
     assert_write_is_seen(&a, f, "import via a", async {
-        import(&a, m, &l.pilots[1]).await;
+        import(&a, m, &l.pilots[1], false).await;
     })
     .await;
 }
