@@ -5,12 +5,14 @@
 //! - `analytics` — pure computations (rates, intervals, trends, projections).
 //! - `db` — the only module that speaks diesel: connection, migrations, queries.
 //! - `auth` — bearer JWT verification and role checks.
+//! - `cache` — bounded in-process caches validated against the database.
 //! - `routes` — HTTP handlers, one file per resource.
 //! - `error` — the stable error-code table and problem+json.
 //! - `config`, `telemetry`, `startup`, `cli` — wiring.
 
 pub mod analytics;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -117,6 +117,7 @@ impl Application {
             in_flight: Default::default(),
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             group_commit,
+            summary_cache: routes::summary_cache::new_cache(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -1,6 +1,8 @@
 //! Authentication and authorisation: the `AuthContext` extractor (bearer JWT,
-//! verified with the configured key, refused when its `jti` is revoked) and the
-//! role checks handlers call. Key handling lives in `keys`.
+//! verified with the configured key, refused when its `jti` is revoked), its
+//! two-step form `PendingAuth` for handlers that fold the revocation check into
+//! their own database read, and the role checks handlers call. Key handling
+//! lives in `keys`.
 
 pub mod keys;
 
@@ -80,63 +82,113 @@ impl AuthContext {
     }
 }
 
+/// A bearer token whose signature and claims are verified, but whose `jti`
+/// has not yet been checked against the revocation list. The only way to an
+/// [`AuthContext`] is [`PendingAuth::confirm`] with that check's answer; a
+/// handler takes this instead of `AuthContext` when it reads the database
+/// anyway and wants the revocation check in the same round trip.
+pub struct PendingAuth {
+    claims: Claims,
+    org: Option<OrgId>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+}
+
+impl PendingAuth {
+    /// The token's id, to look up in the revocation list.
+    pub fn jti(&self) -> &str {
+        &self.claims.jti
+    }
+
+    /// The token's organisation when its role is one of `allowed` (what the
+    /// caller may be shown once the token is confirmed).
+    pub fn org_if(&self, allowed: &[Role]) -> Option<OrgId> {
+        self.org.filter(|_| allowed.contains(&self.claims.role))
+    }
+
+    /// Completes authentication with whether the `jti` is revoked: refuses a
+    /// revoked token (401), spends one unit of the token's request budget
+    /// (429 when empty) and records the caller for the request log.
+    pub fn confirm(self, revoked: bool) -> ApiResult<AuthContext> {
+        if revoked {
+            return Err(ApiError::unauthorized("invalid token: revoked"));
+        }
+        self.state.check_token_rate(&self.claims.jti)?;
+        // For the request log line: who (role, organisation), never the token.
+        {
+            use actix_web::HttpMessage;
+            self.req.extensions_mut().insert(crate::telemetry::Caller {
+                role: self.claims.role.as_str(),
+                org: self.org.map(|o| o.to_string()),
+            });
+        }
+        Ok(AuthContext {
+            sub: self.claims.sub,
+            org: self.org,
+            role: self.claims.role,
+            jti: self.claims.jti,
+        })
+    }
+
+    fn verify(req: &HttpRequest) -> ApiResult<PendingAuth> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("AppState missing"))?;
+        let token = match req.headers().get(header::AUTHORIZATION).map(|v| v.to_str()) {
+            None => return Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
+            Some(Err(_)) => return Err(ApiError::unauthorized("the Authorization header is not text")),
+            Some(Ok(h)) => bearer(h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?,
+        };
+        let claims = state
+            .keys
+            .verify(token)
+            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        let org = match (&claims.org, claims.role) {
+            (Some(o), Role::Member | Role::Finance | Role::Admin) => {
+                Some(OrgId::parse(o).ok_or_else(|| ApiError::unauthorized("invalid token: org is not a UUID"))?)
+            }
+            (None, Role::Researcher | Role::Operator) => None,
+            _ => return Err(ApiError::unauthorized("invalid token: org claim does not fit the role")),
+        };
+        Ok(PendingAuth {
+            claims,
+            org,
+            state,
+            req: req.clone(),
+        })
+    }
+}
+
+impl FromRequest for PendingAuth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(PendingAuth::verify(req))
+    }
+}
+
 impl FromRequest for AuthContext {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req_for_log = req.clone();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
+        let pending = PendingAuth::verify(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
-            let token = match header {
-                None => return Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
-                Some(Err(_)) => return Err(ApiError::unauthorized("the Authorization header is not text")),
-                Some(Ok(h)) => bearer(&h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?,
-            };
-            let claims = state
-                .keys
-                .verify(&token)
-                .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
-            let org = match (&claims.org, claims.role) {
-                (Some(o), Role::Member | Role::Finance | Role::Admin) => {
-                    Some(OrgId::parse(o).ok_or_else(|| ApiError::unauthorized("invalid token: org is not a UUID"))?)
-                }
-                (None, Role::Researcher | Role::Operator) => None,
-                _ => return Err(ApiError::unauthorized("invalid token: org claim does not fit the role")),
-            };
-            let jti = claims.jti.clone();
+            let pending = pending?;
+            let jti = pending.jti().to_owned();
+            let state = pending.state.clone();
             let revoked = state
                 .db(move |conn| Ok(crate::db::tokens::is_revoked(conn, &jti)?))
                 .await?;
-            if revoked {
-                return Err(ApiError::unauthorized("invalid token: revoked"));
-            }
-            state.check_token_rate(&claims.jti)?;
-            // For the request log line: who (role, organisation), never the token.
-            {
-                use actix_web::HttpMessage;
-                req_for_log.extensions_mut().insert(crate::telemetry::Caller {
-                    role: claims.role.as_str(),
-                    org: org.map(|o| o.to_string()),
-                });
-            }
-            Ok(AuthContext {
-                sub: claims.sub,
-                org,
-                role: claims.role,
-                jti: claims.jti,
-            })
+            pending.confirm(revoked)
         })
     }
 }
 
-fn bearer(h: &str) -> Option<String> {
+fn bearer(h: &str) -> Option<&str> {
     let (scheme, token) = h.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }

@@ -3,6 +3,7 @@
 //! an `OrgId` first; cross-organisation reads live in `research.rs` alone.
 
 pub mod audit;
+pub mod changes;
 pub mod entries;
 pub mod fx;
 pub mod group_commit;

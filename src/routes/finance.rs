@@ -1,6 +1,7 @@
 //! Finance views of one organisation: `GET /v1/pilots/{pilot_id}/roi` (member,
 //! finance, admin) and `GET /v1/summary` (finance, admin), as JSON or CSV, in
 //! the reporting currency or `currency=`, optionally `as_of` an instant.
+//! Summaries are served from `summary_cache` while the ledger is unchanged.
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -12,11 +13,12 @@ use super::extract::{path_id, Query};
 use super::facts::{entry_facts, fx_table, pilots_as_of};
 use super::pilots::pilot_not_found;
 use super::projections::{negotiate, Format};
+use super::summary_cache::{RenderedSummary, SummaryKey};
 use super::AppState;
 use crate::analytics::definitions::DefinitionParams;
 use crate::analytics::roi::{pilot_roi, RoiError};
-use crate::analytics::summary::{summarise, GroupBy, SummaryQuery};
-use crate::auth::AuthContext;
+use crate::analytics::summary::{summarise, GroupBy, Summary, SummaryQuery};
+use crate::auth::{AuthContext, PendingAuth, Role};
 use crate::domain::currency::Currency;
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
@@ -64,7 +66,12 @@ fn currency_param(raw: Option<&str>, fallback: &str) -> ApiResult<Currency> {
 
 /// A CSV body sent in chunks, with a download filename.
 pub fn csv_response(filename: &str, rows: Vec<String>) -> HttpResponse {
-    let chunks = rows.into_iter().map(|r| Ok::<Bytes, actix_web::Error>(Bytes::from(r)));
+    csv_chunks_response(filename, rows.into_iter().map(Bytes::from).collect())
+}
+
+/// Like [`csv_response`], for rows already in bytes (a cached answer).
+pub fn csv_chunks_response(filename: &str, rows: Vec<Bytes>) -> HttpResponse {
+    let chunks = rows.into_iter().map(Ok::<Bytes, actix_web::Error>);
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -179,12 +186,22 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
     "definition_version",
 ];
 
+/// `GET /v1/summary`. One database round trip checks the token's revocation
+/// and reads the organisation's change stamp; while the stamp is the one a
+/// cached answer was computed under, that answer is sent (see
+/// `summary_cache`). Otherwise the summary is computed, sent and kept.
 pub async fn get_summary(
     state: web::Data<AppState>,
-    auth: AuthContext,
+    pending: PendingAuth,
     req: HttpRequest,
     q: Query<SummaryParams>,
 ) -> ApiResult<HttpResponse> {
+    let jti = pending.jti().to_owned();
+    let stamp_org = pending.org_if(&[Role::Finance, Role::Admin]);
+    let (revoked, stamp) = state
+        .db(move |conn| Ok(crate::db::changes::revocation_and_stamp(conn, &jti, stamp_org)?))
+        .await?;
+    let auth = pending.confirm(revoked)?;
     let org: OrgId = auth.org_finance()?;
     let q = q.0;
     let as_of = parse_as_of(q.as_of.as_deref())?;
@@ -201,6 +218,20 @@ pub async fn get_summary(
         }
     }
     let format = negotiate(&req, q.format);
+    let key = SummaryKey {
+        org,
+        from: q.from,
+        to: q.to,
+        group_by: q.group_by,
+        currency: q.currency.clone(),
+        as_of,
+        min_impact: params.min_impact,
+        window_months: params.window_months,
+        format,
+    };
+    if let Some(hit) = stamp.and_then(|s| state.summary_cache.get(&key, &s)) {
+        return Ok(hit.respond());
+    }
     let (from, to, group_by, wanted) = (q.from, q.to, q.group_by, q.currency);
     let summary = state
         .read(move |conn| {
@@ -222,10 +253,24 @@ pub async fn get_summary(
             summarise(&pilots, &entries, &query, &fx).map_err(roi_error)
         })
         .await?;
+    let rendered = render_summary(&summary, format)?;
+    // Kept under the stamp read before the computation: the data it read is
+    // at least that new, and the stamp only moves forward, so a later request
+    // that reads the same stamp sees exactly this data.
+    if let Some(stamp) = stamp {
+        state
+            .summary_cache
+            .insert(key, stamp, rendered.clone(), rendered.weight());
+    }
+    Ok(rendered.respond())
+}
+
+/// A summary as it is sent, in JSON or as CSV rows.
+fn render_summary(summary: &Summary, format: Format) -> ApiResult<RenderedSummary> {
     Ok(match format {
-        Format::Json => HttpResponse::Ok().json(summary),
+        Format::Json => RenderedSummary::Json(Bytes::from(serde_json::to_vec(summary).map_err(ApiError::internal)?)),
         Format::Csv => {
-            let v = serde_json::to_value(&summary).map_err(ApiError::internal)?;
+            let v = serde_json::to_value(summary).map_err(ApiError::internal)?;
             let mut rows = vec![csv::row(SUMMARY_COLUMNS)];
             let groups = std::iter::once(&v["totals"]).chain(v["groups"].as_array().into_iter().flatten());
             for g in groups {
@@ -245,7 +290,7 @@ pub async fn get_summary(
                     text(&v["definition_version"]),
                 ]));
             }
-            csv_response("pilotledger-summary.csv", rows)
+            RenderedSummary::Csv(rows.into_iter().map(Bytes::from).collect())
         }
     })
 }

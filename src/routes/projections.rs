@@ -19,7 +19,7 @@ pub struct FormatQuery {
 }
 
 /// Response representation, from `format=` or the Accept header.
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Json,

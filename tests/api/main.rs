@@ -19,5 +19,6 @@ mod projections;
 mod research;
 mod rollups;
 mod routes_table;
+mod summary_cache;
 mod tenancy;
 mod walkthrough;

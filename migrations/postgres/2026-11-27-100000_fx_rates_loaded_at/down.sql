@@ -1,0 +1,1 @@
+DROP INDEX fx_rates_loaded_at;
