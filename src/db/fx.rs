@@ -16,20 +16,40 @@ pub struct FxRateView {
     pub loaded_at: NaiveDateTime,
 }
 
-/// Inserts or replaces one rate; returns the rate it replaced, if any.
+/// Inserts or replaces one rate; returns the rate it replaced, if any. Safe
+/// against a concurrent put of the same rate on PostgreSQL: the row is locked
+/// when it exists, and an insert that loses the race updates instead.
 pub fn upsert(conn: &mut DbConnection, rate: &FxRateView) -> Result<Option<String>, DbError> {
     let key = || fx_rates::table.find((rate.currency.clone(), rate.rate_date));
-    let before: Option<String> = key().select(fx_rates::rate_to_usd).first(conn).optional()?;
-    if before.is_some() {
-        diesel::update(key())
-            .set((
-                fx_rates::rate_to_usd.eq(&rate.rate_to_usd),
-                fx_rates::loaded_at.eq(rate.loaded_at),
-            ))
-            .execute(conn)?;
-    } else {
-        diesel::insert_into(fx_rates::table).values(rate).execute(conn)?;
+    let current = |conn: &mut DbConnection| -> Result<Option<String>, DbError> {
+        Ok(match conn {
+            DbConnection::Sqlite(c) => key().select(fx_rates::rate_to_usd).first(c).optional()?,
+            DbConnection::Pg(c) => key().select(fx_rates::rate_to_usd).for_update().first(c).optional()?,
+        })
+    };
+    let mut before = current(conn)?;
+    if before.is_none() {
+        let inserted = match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(fx_rates::table)
+                .values(rate)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(fx_rates::table)
+                .values(rate)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
+        if inserted == 1 {
+            return Ok(None);
+        }
+        before = current(conn)?; // another put inserted it first
     }
+    diesel::update(key())
+        .set((
+            fx_rates::rate_to_usd.eq(&rate.rate_to_usd),
+            fx_rates::loaded_at.eq(rate.loaded_at),
+        ))
+        .execute(conn)?;
     Ok(before)
 }
 
