@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `POST /v1/pilots` | `pilots` (and `ledger_version`) |
 //! | `PATCH /v1/pilots/{id}` (bumps the pilot's `version`) | `pilot_versions` (and `ledger_version`) |
-//! | `POST …/spend`, `POST …/impact` | `entries` (the ledger is append-only) |
+//! | `POST …/spend`, `POST …/impact` | `entries` (the ledger is append-only; counted by the running totals) |
 //! | `POST …/entries/{id}/reverse` (a reversal row, maybe a replacement) | `entries` |
 //! | `POST /v1/import`, `pilotledger import` | `pilots` and/or `entries` |
 //! | `pilotledger demo seed` | `pilots`, `entries`, `fx_rates` |
@@ -25,9 +25,9 @@
 //! reporting currency cannot change under a cached summary.
 //!
 //! Cost: index seeks for the token, the organisation and the latest FX load
-//! (`fx_rates_loaded_at`), index range counts over the organisation's pilots
-//! and entries, and a count of the FX rates; tens of microseconds for an
-//! organisation of a few hundred entries, growing with its entry count.
+//! (`fx_rates_loaded_at`), index range scans over the organisation's pilots
+//! and running totals (a few per pilot, however many entries it has), and a
+//! count of the FX rates; tens of microseconds, growing with its pilot count.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max};
@@ -35,7 +35,7 @@ use diesel::expression::functions::declare_sql_function;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Numeric};
 
-use super::schema::{entries, fx_rates, orgs, pilots, tokens};
+use super::schema::{fx_rates, orgs, pilot_totals, pilots, tokens};
 use super::{DbConnection, DbError};
 use crate::domain::ids::OrgId;
 
@@ -87,10 +87,9 @@ pub fn revocation_and_stamp(
         .filter(pilots::org_id.eq(&org))
         .select(count_star())
         .single_value();
-    let entry_count = entries::table
-        .filter(entries::org_id.eq(&org))
-        .select(count_star())
-        .single_value();
+    // The running totals count every entry appended (`db::totals::add`, in
+    // the same transaction): a few rows per pilot instead of every entry.
+    let totals = pilot_totals::table.filter(pilot_totals::org_id.eq(&org));
     let fx_count = fx_rates::table.select(count_star()).single_value();
     let fx_loaded_at = fx_rates::table.select(max(fx_rates::loaded_at)).single_value();
     let mine = pilots::table.filter(pilots::org_id.eq(&org));
@@ -110,7 +109,7 @@ pub fn revocation_and_stamp(
             ledger_version,
             pilot_count,
             mine.select(sum_i64(pilots::version)).single_value(),
-            entry_count,
+            totals.select(sum_i64(pilot_totals::entries)).single_value(),
             fx_count,
             fx_loaded_at,
         ))
@@ -120,7 +119,9 @@ pub fn revocation_and_stamp(
             ledger_version,
             pilot_count,
             mine.select(int8(diesel::dsl::sum(pilots::version))).single_value(),
-            entry_count,
+            totals
+                .select(int8(diesel::dsl::sum(pilot_totals::entries)))
+                .single_value(),
             fx_count,
             fx_loaded_at,
         ))

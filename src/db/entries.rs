@@ -90,7 +90,7 @@ pub fn find(conn: &mut DbConnection, org: OrgId, pilot: PilotId, id: EntryId) ->
         .filter(entries::pilot_id.eq(pilot.to_string()))
         .filter(entries::id.eq(id.to_string()))
         .select(EntryView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(DbError::NotFound)
 }
@@ -101,7 +101,7 @@ pub fn reversal_of(conn: &mut DbConnection, org: OrgId, id: EntryId) -> Result<O
         .filter(entries::org_id.eq(org.to_string()))
         .filter(entries::reverses.eq(id.to_string()))
         .select(entries::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -23,8 +23,12 @@ pub fn upsert(conn: &mut DbConnection, rate: &FxRateView) -> Result<Option<Strin
     let key = || fx_rates::table.find((rate.currency.clone(), rate.rate_date));
     let current = |conn: &mut DbConnection| -> Result<Option<String>, DbError> {
         Ok(match conn {
-            DbConnection::Sqlite(c) => key().select(fx_rates::rate_to_usd).first(c).optional()?,
-            DbConnection::Pg(c) => key().select(fx_rates::rate_to_usd).for_update().first(c).optional()?,
+            DbConnection::Sqlite(c) => key().select(fx_rates::rate_to_usd).get_result(c).optional()?,
+            DbConnection::Pg(c) => key()
+                .select(fx_rates::rate_to_usd)
+                .for_update()
+                .get_result(c)
+                .optional()?,
         })
     };
     let mut before = current(conn)?;

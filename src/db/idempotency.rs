@@ -33,7 +33,7 @@ pub fn find(
         .filter(idempotency_keys::idem_key.eq(key))
         .filter(idempotency_keys::created_at.ge(not_before))
         .select(IdempotencyView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

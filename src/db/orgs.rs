@@ -31,7 +31,7 @@ pub fn find(conn: &mut DbConnection, id: OrgId) -> Result<OrgView, DbError> {
     orgs::table
         .find(id.to_string())
         .select(OrgView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(DbError::NotFound)
 }

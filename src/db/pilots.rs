@@ -47,7 +47,7 @@ pub fn find(conn: &mut DbConnection, org: OrgId, id: PilotId) -> Result<PilotVie
         .filter(pilots::org_id.eq(org.to_string()))
         .filter(pilots::id.eq(id.to_string()))
         .select(PilotView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(DbError::NotFound)
 }

@@ -12,7 +12,7 @@ use super::entries::EntryView;
 use super::fx::FxRateView;
 use super::orgs::OrgView;
 use super::pilots::PilotView;
-use super::rollups::ResearchRow;
+use super::rollups::RollupRow;
 use super::schema::{entries, orgs, pilot_rollups, pilots};
 use super::{DbConnection, DbError};
 
@@ -65,23 +65,23 @@ pub fn org_attributes(conn: &mut DbConnection) -> Result<Vec<(String, String, St
 /// Calls `f` with every evaluated pilot's rollup, streamed one row at a time
 /// in storage order (SQLite's cursor; PostgreSQL's single-row mode), so
 /// memory stays flat whatever the number of pilots.
-pub fn for_each_evaluated(conn: &mut DbConnection, mut f: impl FnMut(&ResearchRow)) -> Result<(), DbError> {
+pub fn for_each_evaluated(conn: &mut DbConnection, mut f: impl FnMut(&RollupRow)) -> Result<(), DbError> {
     use diesel::connection::DefaultLoadingMode;
     use diesel::pg::PgRowByRowLoadingMode;
     let q = || pilot_rollups::table.filter(pilot_rollups::evaluation_on.is_not_null());
     match conn {
         DbConnection::Sqlite(c) => {
             for row in q()
-                .select(ResearchRow::as_select())
-                .load_iter::<ResearchRow, DefaultLoadingMode>(c)?
+                .select(RollupRow::as_select())
+                .load_iter::<RollupRow, DefaultLoadingMode>(c)?
             {
                 f(&row?);
             }
         }
         DbConnection::Pg(c) => {
             for row in q()
-                .select(ResearchRow::as_select())
-                .load_iter::<ResearchRow, PgRowByRowLoadingMode>(c)?
+                .select(RollupRow::as_select())
+                .load_iter::<RollupRow, PgRowByRowLoadingMode>(c)?
             {
                 f(&row?);
             }

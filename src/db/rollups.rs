@@ -124,8 +124,12 @@ fn lock(conn: &mut DbConnection, org: &str, pilot: &str) -> Result<Option<Rollup
             .filter(pilot_rollups::pilot_id.eq(pilot))
     };
     Ok(match conn {
-        DbConnection::Sqlite(c) => q().select(RollupRow::as_select()).first(c).optional()?,
-        DbConnection::Pg(c) => q().select(RollupRow::as_select()).for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => q().select(RollupRow::as_select()).get_result(c).optional()?,
+        DbConnection::Pg(c) => q()
+            .select(RollupRow::as_select())
+            .for_update()
+            .get_result(c)
+            .optional()?,
     })
 }
 
@@ -223,7 +227,7 @@ fn recompute_with(
         .filter(pilots::org_id.eq(org))
         .filter(pilots::id.eq(pilot))
         .select(PilotView::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     let mut stored: Vec<EntryView> = entries::table
         .filter(entries::org_id.eq(org))
         .filter(entries::pilot_id.eq(pilot))
@@ -293,38 +297,6 @@ pub fn fill_missing(conn: &mut DbConnection) -> Result<usize, DbError> {
         n += 1;
     }
     Ok(n)
-}
-
-/// What the aggregates read: one narrow row per evaluated pilot.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = pilot_rollups)]
-pub struct ResearchRow {
-    pub pilot_id: String,
-    pub org_id: String,
-    pub evaluation_on: Option<NaiveDate>,
-    pub business_function: String,
-    pub sourcing: String,
-    pub ai_kind: String,
-    pub spend_usd_minor: Option<i64>,
-    pub impact_3m_usd_minor: Option<i64>,
-    pub impact_6m_usd_minor: Option<i64>,
-    pub impact_12m_usd_minor: Option<i64>,
-    pub unconverted_entries: i64,
-}
-
-impl ResearchRow {
-    pub fn rollup(&self) -> PilotRollup {
-        PilotRollup {
-            evaluation: self.evaluation_on,
-            spend_usd_minor: self.spend_usd_minor,
-            impact_usd_minor: [
-                self.impact_3m_usd_minor,
-                self.impact_6m_usd_minor,
-                self.impact_12m_usd_minor,
-            ],
-            unconverted_entries: self.unconverted_entries,
-        }
-    }
 }
 
 /// After a bulk write (import, demo seed) inserted `new_pilots` and `entries`

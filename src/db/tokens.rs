@@ -32,7 +32,7 @@ pub fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, DbError> {
     let revoked: Option<Option<NaiveDateTime>> = tokens::table
         .find(jti)
         .select(tokens::revoked_at)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(matches!(revoked, Some(Some(_))))
 }
@@ -60,7 +60,7 @@ pub fn find(conn: &mut DbConnection, org: OrgId, id: TokenId) -> Result<TokenVie
         .filter(tokens::org_id.eq(org.to_string()))
         .filter(tokens::id.eq(id.to_string()))
         .select(TokenView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(DbError::NotFound)
 }

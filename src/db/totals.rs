@@ -48,13 +48,22 @@ pub fn add(
         .filter(pilot_totals::entry_type.eq(entry_type))
         .filter(pilot_totals::currency.eq(currency));
     let current: (i64, i64) = match conn {
+        // Writers are serialised: read, then insert the first total or update.
         DbConnection::Sqlite(c) => {
-            diesel::insert_into(pilot_totals::table)
-                .values(&zero)
-                .on_conflict_do_nothing()
-                .execute(c)?;
-            key.select((pilot_totals::total_minor, pilot_totals::entries))
-                .first(c)?
+            let found = key
+                .select((pilot_totals::total_minor, pilot_totals::entries))
+                .get_result(c)
+                .optional()?;
+            let Some(found) = found else {
+                let first = TotalView {
+                    total_minor: amount,
+                    entries: count,
+                    ..zero
+                };
+                diesel::insert_into(pilot_totals::table).values(&first).execute(c)?;
+                return Ok(Some(amount));
+            };
+            found
         }
         DbConnection::Pg(c) => {
             diesel::insert_into(pilot_totals::table)
@@ -63,7 +72,7 @@ pub fn add(
                 .execute(c)?;
             key.select((pilot_totals::total_minor, pilot_totals::entries))
                 .for_update()
-                .first(c)?
+                .get_result(c)?
         }
     };
     let Some(next) = current.0.checked_add(amount) else {

@@ -105,15 +105,29 @@ pub async fn idempotent_write(
                 response_body: String::new(),
                 created_at: now,
             };
-            crate::db::idempotency::claim(conn, &record).map_err(|e| match e {
-                ClaimError::Committed => ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE),
-                ClaimError::InFlight => in_flight(),
-                ClaimError::Db(e) => e.into(),
-            })?;
+            let claim = |conn: &mut DbConnection, record: &IdempotencyView| {
+                crate::db::idempotency::claim(conn, record).map_err(|e| match e {
+                    ClaimError::Committed => ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE),
+                    ClaimError::InFlight => in_flight(),
+                    ClaimError::Db(e) => e.into(),
+                })
+            };
+            // PostgreSQL: claim the key first, so another process holding it
+            // answers 409 at once. SQLite serialises writers (and this process
+            // holds the key in `in_flight`), so there the row is written once,
+            // complete, after the write: one statement instead of two.
+            let sqlite = matches!(conn, DbConnection::Sqlite(_));
+            if !sqlite {
+                claim(conn, &record)?;
+            }
             let (status, body) = write(conn)?;
             record.response_status = i32::from(status.as_u16());
             record.response_body = body.to_string();
-            crate::db::idempotency::complete(conn, &record)?;
+            if sqlite {
+                claim(conn, &record)?;
+            } else {
+                crate::db::idempotency::complete(conn, &record)?;
+            }
             Ok(Outcome::Fresh(status.as_u16(), record.response_body))
         })
         .await;

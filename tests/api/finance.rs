@@ -35,19 +35,6 @@ async fn pilot(app: &TestApp, token: &str, name: &str, function: &str, sourcing:
     app.create_pilot_with(token, &body).await
 }
 
-async fn patch(app: &TestApp, token: &str, pid: &str, body: Value) {
-    let res = app
-        .client
-        .patch(format!("{}/v1/pilots/{pid}", app.base))
-        .bearer_auth(token)
-        .header("If-Match", "*")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-}
-
 async fn log(app: &TestApp, token: &str, pid: &str, kind: &str, body: Value) -> String {
     let res = app.post_idem(&format!("/v1/pilots/{pid}/{kind}"), token, &body).await;
     assert_eq!(res.status(), 201, "{body}");
@@ -72,7 +59,7 @@ async fn a_hand_built_ledger_summarises_to_the_minor_unit() {
 
     // Pilot A: bought, evaluated 2026-03-01, measured impact net of a harm.
     let a = pilot(&app, &t.member, "A", "finance_accounting", "bought").await;
-    patch(
+    patch_pilot(
         &app,
         &t.member,
         &a,
@@ -123,7 +110,7 @@ async fn a_hand_built_ledger_summarises_to_the_minor_unit() {
 
     // Pilot B: built, evaluated, estimated impact only; its spend is reversed and replaced.
     let b = pilot(&app, &t.member, "B", "it_operations", "built").await;
-    patch(
+    patch_pilot(
         &app,
         &t.member,
         &b,

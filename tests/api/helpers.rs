@@ -212,6 +212,20 @@ pub fn impact_body(amount: &str, currency: &str) -> Value {
            "confidence": 0.8, "measured": true, "evidence": "A/B on 2 regions"})
 }
 
+/// PATCHes a pilot (`If-Match: *`) and asserts 200.
+pub async fn patch_pilot(app: &TestApp, token: &str, pilot: &str, body: Value) {
+    let res = app
+        .client
+        .patch(format!("{}/v1/pilots/{pilot}", app.base))
+        .bearer_auth(token)
+        .header("If-Match", "*")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
 /// Asserts a problem+json answer with the given status and code; returns it.
 pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status for expected {code}");

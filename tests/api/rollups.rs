@@ -64,19 +64,6 @@ fn impact_6m(app: &TestApp, pilot: &str) -> Option<i64> {
         .unwrap()
 }
 
-async fn patch(app: &TestApp, token: &str, pilot: &str, body: Value) {
-    let res = app
-        .client
-        .patch(format!("{}/v1/pilots/{pilot}", app.base))
-        .bearer_auth(token)
-        .header("If-Match", "*")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-}
-
 async fn impact(
     app: &TestApp,
     token: &str,
@@ -133,7 +120,7 @@ async fn rollups_equal_the_ledger_after_every_kind_of_write() {
     )
     .await;
     impact(&app, &t.member, &a, "70.00", "EUR", "2026-02-28", "self_reported").await;
-    patch(
+    patch_pilot(
         &app,
         &t.member,
         &a,
@@ -145,7 +132,7 @@ async fn rollups_equal_the_ledger_after_every_kind_of_write() {
     assert_rollups_match_ledger(&app, "patched");
 
     // B is evaluated first, then its entries arrive one by one.
-    patch(&app, &t.member, &b, json!({"stage": "abandoned"})).await;
+    patch_pilot(&app, &t.member, &b, json!({"stage": "abandoned"})).await;
     let today = chrono::Utc::now().date_naive().to_string();
     let first = impact(&app, &t.member, &b, "10.00", "USD", &today, "before_after").await;
     impact(&app, &t.member, &b, "3.00", "USD", &today, "before_after").await;
@@ -264,7 +251,7 @@ async fn concurrent_entries_and_rate_changes_leave_rollups_right() {
     let mut pilots = Vec::new();
     for name in ["x", "y"] {
         let p = app.create_pilot(&t.member, name).await;
-        patch(
+        patch_pilot(
             &app,
             &t.member,
             &p,

@@ -90,19 +90,6 @@ async fn log(app: &TestApp, token: &str, pilot: &str, kind: &str, body: &Value) 
     json_of(res).await["id"].as_str().unwrap().to_owned()
 }
 
-async fn patch(app: &TestApp, token: &str, pilot: &str, body: Value) {
-    let res = app
-        .client
-        .patch(format!("{}/v1/pilots/{pilot}", app.base))
-        .bearer_auth(token)
-        .header("If-Match", "*")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-}
-
 async fn reverse(app: &TestApp, token: &str, pilot: &str, entry: &str) {
     let res = app
         .post_idem(
@@ -155,7 +142,7 @@ async fn ledger(app: &TestApp) -> Ledger {
         entries.push(log(app, &t.member, pilot, "spend", &spend_body(amount, "USD")).await);
     }
     log(app, &t.member, &a, "impact", &impact_body("300.00", "EUR")).await;
-    patch(
+    patch_pilot(
         app,
         &t.member,
         &a,
@@ -277,11 +264,11 @@ async fn a_pilot_patch_or_create_through_either_process_is_seen_at_once() {
     let b = another_process(&a).await;
     let (m, f) = (&l.t.member, &l.t.finance);
     assert_write_is_seen(&a, f, "patch via b", async {
-        patch(&b, m, &l.pilots[1], json!({"stage": "abandoned"})).await;
+        patch_pilot(&b, m, &l.pilots[1], json!({"stage": "abandoned"})).await;
     })
     .await;
     assert_write_is_seen(&a, f, "patch via a", async {
-        patch(&a, m, &l.pilots[0], json!({"name": "alpha two"})).await;
+        patch_pilot(&a, m, &l.pilots[0], json!({"name": "alpha two"})).await;
     })
     .await;
     assert_write_is_seen(&a, f, "create via b", async {
