@@ -15,17 +15,12 @@ use super::extract::Query;
 use super::finance::{csv_response, definition_params};
 use super::projections::{negotiate, Format};
 use super::AppState;
-use crate::analytics::definitions::{self, DefinitionParams, Quarter, UsdImpact};
-use crate::analytics::fx_table::FxTable;
+use crate::analytics::definitions::{self, DefinitionParams, Quarter};
 use crate::analytics::projection::{MeasuredRate, RateEstimate};
 use crate::analytics::rates::{zero_impact_rates, Dimension, Observation, RateQuery, RateResponse};
-use crate::analytics::roi::FxSource;
 use crate::auth::AuthContext;
-use crate::db::research::ResearchInputs;
 use crate::db::{DbConnection, DbError};
-use crate::domain::currency::Currency;
-use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
-use crate::domain::fx::to_usd_minor;
+use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing};
 use crate::domain::region::RegionCode;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
@@ -171,97 +166,6 @@ pub fn observations(
         obs.shrink_to_fit(); // held for the whole computation: no slack
     }
     Ok(out)
-}
-
-/// The same observations computed from the raw ledger (every entry converted
-/// afresh), for checks that the rollups kept on write agree with it.
-pub fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
-    let fx: FxTable = super::facts::fx_table(&inputs.fx_rates);
-    let orgs: BTreeMap<&str, (u32, &crate::db::orgs::OrgView)> = inputs
-        .orgs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (o.id.as_str(), (i as u32, o)))
-        .collect();
-    let mut by_pilot: BTreeMap<&str, Vec<&crate::db::entries::EntryView>> = BTreeMap::new();
-    for e in &inputs.entries {
-        by_pilot.entry(e.pilot_id.as_str()).or_default().push(e);
-    }
-    let mut out = Vec::new();
-    let mut excluded = 0;
-    for p in &inputs.pilots {
-        let (Some(stage), Some(&(org_index, org))) = (Stage::parse(&p.stage), orgs.get(p.org_id.as_str())) else {
-            continue;
-        };
-        let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.stage_entered_on) else {
-            continue;
-        };
-        let entries = by_pilot.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let usd = |e: &crate::db::entries::EntryView| -> Option<i64> {
-            let c = Currency::parse(&e.currency).ok()?;
-            if c == Currency::USD {
-                return Some(e.amount_minor);
-            }
-            let (_, rate) = fx.rate_on_or_before(c, e.period_end)?;
-            to_usd_minor(e.amount_minor, c, rate).ok()
-        };
-        let mut impacts = Vec::new();
-        let mut spend: i128 = 0;
-        let mut missing = false;
-        for e in entries {
-            match (e.entry_type.as_str(), usd(e)) {
-                (_, None) => missing = true,
-                ("spend", Some(v)) => spend += i128::from(v),
-                (_, Some(v)) => impacts.push(UsdImpact {
-                    period_end: e.period_end,
-                    amount_usd_minor: v,
-                    measured: e.measured.unwrap_or(false),
-                    method: e
-                        .attribution_method
-                        .as_deref()
-                        .and_then(AttributionMethod::parse)
-                        .unwrap_or(AttributionMethod::SelfReported),
-                }),
-            }
-        }
-        let net = definitions::measured_net_impact(&impacts, evaluation, params.window_months);
-        let (false, Some(net), Ok(spend)) = (missing, net, i64::try_from(spend)) else {
-            excluded += 1;
-            continue;
-        };
-        let parsed = (
-            Industry::parse(&org.industry),
-            SizeBand::parse(&org.size_band),
-            BusinessFunction::parse(&p.business_function),
-            Sourcing::parse(&p.sourcing),
-            AiKind::parse(&p.ai_kind),
-        );
-        let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind), Some(region)) = (
-            parsed.0,
-            parsed.1,
-            parsed.2,
-            parsed.3,
-            parsed.4,
-            RegionCode::parse(&org.region),
-        ) else {
-            excluded += 1;
-            continue;
-        };
-        out.push(Observation {
-            org: org_index,
-            industry,
-            size_band,
-            region,
-            business_function,
-            sourcing,
-            ai_kind,
-            evaluation_date: evaluation,
-            zero_impact: definitions::is_zero_impact(net, params),
-            spend_usd_minor: spend,
-            measured_net_usd_minor: net,
-        });
-    }
-    (out, excluded)
 }
 
 /// Waits (briefly) for the research gate: at most one cross-organisation

@@ -6,10 +6,113 @@
 
 use pilotledger::analytics::definitions::{DefinitionParams, MIN_IMPACT_GRID_USD, WINDOW_GRID_MONTHS};
 use pilotledger::auth::Role;
-use pilotledger::routes::aggregates::{observations, observations_from_ledger};
+use std::collections::BTreeMap;
+
+use pilotledger::analytics::definitions::{self, UsdImpact};
+use pilotledger::analytics::fx_table::FxTable;
+use pilotledger::analytics::rates::Observation;
+use pilotledger::analytics::roi::FxSource;
+use pilotledger::db::research::ResearchInputs;
+use pilotledger::domain::currency::Currency;
+use pilotledger::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
+use pilotledger::domain::fx::to_usd_minor;
+use pilotledger::domain::region::RegionCode;
+use pilotledger::routes::aggregates::observations;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+
+/// The observations computed independently from the raw ledger: every entry
+/// converted afresh, the definitions applied pilot by pilot (the way the
+/// aggregates worked before rollups).
+fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
+    let fx: FxTable = pilotledger::routes::facts::fx_table(&inputs.fx_rates);
+    let orgs: BTreeMap<&str, (u32, &pilotledger::db::orgs::OrgView)> = inputs
+        .orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.as_str(), (i as u32, o)))
+        .collect();
+    let mut by_pilot: BTreeMap<&str, Vec<&pilotledger::db::entries::EntryView>> = BTreeMap::new();
+    for e in &inputs.entries {
+        by_pilot.entry(e.pilot_id.as_str()).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    let mut excluded = 0;
+    for p in &inputs.pilots {
+        let (Some(stage), Some(&(org_index, org))) = (Stage::parse(&p.stage), orgs.get(p.org_id.as_str())) else {
+            continue;
+        };
+        let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.stage_entered_on) else {
+            continue;
+        };
+        let entries = by_pilot.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let usd = |e: &pilotledger::db::entries::EntryView| -> Option<i64> {
+            let c = Currency::parse(&e.currency).ok()?;
+            if c == Currency::USD {
+                return Some(e.amount_minor);
+            }
+            let (_, rate) = fx.rate_on_or_before(c, e.period_end)?;
+            to_usd_minor(e.amount_minor, c, rate).ok()
+        };
+        let mut impacts = Vec::new();
+        let mut spend: i128 = 0;
+        let mut missing = false;
+        for e in entries {
+            match (e.entry_type.as_str(), usd(e)) {
+                (_, None) => missing = true,
+                ("spend", Some(v)) => spend += i128::from(v),
+                (_, Some(v)) => impacts.push(UsdImpact {
+                    period_end: e.period_end,
+                    amount_usd_minor: v,
+                    measured: e.measured.unwrap_or(false),
+                    method: e
+                        .attribution_method
+                        .as_deref()
+                        .and_then(AttributionMethod::parse)
+                        .unwrap_or(AttributionMethod::SelfReported),
+                }),
+            }
+        }
+        let net = definitions::measured_net_impact(&impacts, evaluation, params.window_months);
+        let (false, Some(net), Ok(spend)) = (missing, net, i64::try_from(spend)) else {
+            excluded += 1;
+            continue;
+        };
+        let parsed = (
+            Industry::parse(&org.industry),
+            SizeBand::parse(&org.size_band),
+            BusinessFunction::parse(&p.business_function),
+            Sourcing::parse(&p.sourcing),
+            AiKind::parse(&p.ai_kind),
+        );
+        let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind), Some(region)) = (
+            parsed.0,
+            parsed.1,
+            parsed.2,
+            parsed.3,
+            parsed.4,
+            RegionCode::parse(&org.region),
+        ) else {
+            excluded += 1;
+            continue;
+        };
+        out.push(Observation {
+            org: org_index,
+            industry,
+            size_band,
+            region,
+            business_function,
+            sourcing,
+            ai_kind,
+            evaluation_date: evaluation,
+            zero_impact: definitions::is_zero_impact(net, params),
+            spend_usd_minor: spend,
+            measured_net_usd_minor: net,
+        });
+    }
+    (out, excluded)
+}
 
 fn grid() -> Vec<DefinitionParams> {
     MIN_IMPACT_GRID_USD
@@ -37,7 +140,7 @@ fn assert_rollups_match_ledger(app: &TestApp, step: &str) -> u64 {
     let from_rollups = observations(&mut conn, &grid).unwrap();
     let mut excluded_default = 0;
     // Rollups stream in storage order; the aggregates do not depend on order.
-    let sorted = |(mut obs, excluded): (Vec<pilotledger::analytics::rates::Observation>, u64)| {
+    let sorted = |(mut obs, excluded): (Vec<Observation>, u64)| {
         obs.sort_by_key(|o| format!("{o:?}"));
         (obs, excluded)
     };
