@@ -104,8 +104,12 @@ impl Application {
             std::num::NonZeroU32::new(settings.requests_per_minute_per_token).unwrap_or(std::num::NonZeroU32::MIN);
         let per_minute =
             std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
-        let group_commit = (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite))
-            .then(|| Arc::new(db::group_commit::GroupCommit::start(settings.database_url.clone())));
+        // SQLite: one writer for every write (SQLite has one writer at a time
+        // anyway). PostgreSQL: a writer for entry creates only, which batches
+        // them into one transaction; other writes use the pool.
+        let entry_writer = Arc::new(db::group_commit::GroupCommit::start(settings.database_url.clone()));
+        let group_commit =
+            (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite)).then(|| entry_writer.clone());
         let state = web::Data::new(AppState {
             pool,
             keys,
@@ -117,6 +121,7 @@ impl Application {
             in_flight: Default::default(),
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             group_commit,
+            entry_writer,
             summary_cache: routes::summary_cache::new_cache(),
         });
         let server = HttpServer::new(move || {

@@ -8,7 +8,7 @@ use super::{DbConnection, DbError};
 use crate::domain::ids::{AuditId, OrgId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditView {
     pub org_id: String,
     pub id: String,
@@ -42,7 +42,22 @@ pub fn record(
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Result<(), DbError> {
-    let event = AuditView {
+    let event = event(org, actor, action, object_type, object_id, before, after);
+    diesel::insert_into(audit_events::table).values(&event).execute(conn)?;
+    Ok(())
+}
+
+/// The row of one event, stamped now (for writers that insert in batches).
+pub fn event(
+    org: Option<OrgId>,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> AuditView {
+    AuditView {
         org_id: org.map(|o| o.to_string()).unwrap_or_default(),
         id: AuditId::new().to_string(),
         at: super::now(),
@@ -53,9 +68,7 @@ pub fn record(
         object_id: object_id.to_owned(),
         before_json: before.map(|v| v.to_string()),
         after_json: after.map(|v| v.to_string()),
-    };
-    diesel::insert_into(audit_events::table).values(&event).execute(conn)?;
-    Ok(())
+    }
 }
 
 pub fn list(

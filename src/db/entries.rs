@@ -11,7 +11,7 @@ use crate::domain::enums::EntryType;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = entries)]
+#[diesel(table_name = entries, treat_none_as_default_value = false)]
 pub struct EntryView {
     pub org_id: String,
     pub id: String,

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::schema::idempotency_keys;
 use super::{DbConnection, DbError};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyView {
     pub org_id: String,

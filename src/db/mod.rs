@@ -6,10 +6,17 @@
 //! `LIMIT ?`, and SQLite re-prepares a statement whose bound LIMIT changed
 //! state on every execution (a profile of the write path found ~19 % of the
 //! group-commit writer's time re-preparing such statements).
+//!
+//! Row types inserted many at a time say `treat_none_as_default_value =
+//! false` (their optional columns have no database default, so `None` is
+//! NULL either way): otherwise diesel cannot write a multi-row INSERT for
+//! SQLite, which has no DEFAULT keyword, and inserts row by row inside a
+//! savepoint instead.
 
 pub mod audit;
 pub mod changes;
 pub mod entries;
+pub mod entry_batch;
 pub mod fx;
 pub mod group_commit;
 pub mod idempotency;

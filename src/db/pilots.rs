@@ -8,7 +8,7 @@ use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = pilots, treat_none_as_null = true)]
+#[diesel(table_name = pilots, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PilotView {
     pub org_id: String,
     pub id: String,

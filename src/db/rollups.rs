@@ -34,8 +34,8 @@ use crate::domain::ids::{OrgId, PilotId};
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = pilot_rollups, treat_none_as_null = true)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pilot_rollups, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct RollupRow {
     pub org_id: String,
     pub pilot_id: String,
@@ -149,7 +149,7 @@ fn store(conn: &mut DbConnection, row: &RollupRow, exists: bool) -> Result<(), D
 }
 
 /// The one rate an entry needs, looked up in the database.
-struct OneRate(Option<(Currency, NaiveDate, FxRate)>);
+pub(super) struct OneRate(Option<(Currency, NaiveDate, FxRate)>);
 
 impl FxSource for OneRate {
     fn rate_on_or_before(&self, currency: Currency, on: NaiveDate) -> Option<(NaiveDate, FxRate)> {
@@ -159,7 +159,7 @@ impl FxSource for OneRate {
     }
 }
 
-fn rate_for(conn: &mut DbConnection, currency: &str, on: NaiveDate) -> Result<OneRate, DbError> {
+pub(super) fn rate_for(conn: &mut DbConnection, currency: &str, on: NaiveDate) -> Result<OneRate, DbError> {
     let Ok(c) = Currency::parse(currency) else {
         return Ok(OneRate(None));
     };

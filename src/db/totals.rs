@@ -8,7 +8,7 @@ use super::schema::pilot_totals;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = pilot_totals)]
 pub struct TotalView {
     pub org_id: String,

@@ -8,12 +8,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{finish_page, paging, parse_json, path_id, Json, Query};
-use super::idempotency::idempotent_write;
+use super::idempotency::{fresh, idempotent_write, in_flight, Keyed};
 use super::pilots::{field_error, pilot_not_found};
 use super::views::{EntryJson, MoneyJson};
 use super::AppState;
 use crate::auth::AuthContext;
 use crate::db::entries::EntryView;
+use crate::db::entry_batch::{EntryWrite, Outcome};
 use crate::db::{DbConnection, DbError};
 use crate::domain::currency::Currency;
 use crate::domain::entries::{check_confidence, EntryDetail, NewEntry, Period};
@@ -124,14 +125,7 @@ pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_
 pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryView) -> ApiResult<()> {
     let total = crate::db::totals::add(conn, org, pilot, &row.entry_type, &row.currency, row.amount_minor, 1)?;
     if total.is_none() {
-        return Err(ApiError::field(
-            Code::AMOUNT_OVERFLOW,
-            "amount",
-            format!(
-                "this entry would take the pilot's {} total in {} past the largest exact amount",
-                row.entry_type, row.currency
-            ),
-        ));
+        return Err(total_overflow(row));
     }
     crate::db::rollups::apply_entry(conn, row)?;
     crate::db::entries::insert(conn, row).map_err(|e| {
@@ -145,6 +139,18 @@ pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryVi
     Ok(())
 }
 
+/// 422 for an entry that would take its pilot's running total past i64.
+fn total_overflow(row: &EntryView) -> ApiError {
+    ApiError::field(
+        Code::AMOUNT_OVERFLOW,
+        "amount",
+        format!(
+            "this entry would take the pilot's {} total in {} past the largest exact amount",
+            row.entry_type, row.currency
+        ),
+    )
+}
+
 fn entry_not_found(e: DbError) -> ApiError {
     match e {
         DbError::NotFound => ApiError::new(Code::ENTRY_NOT_FOUND, "no such entry"),
@@ -152,6 +158,9 @@ fn entry_not_found(e: DbError) -> ApiError {
     }
 }
 
+/// Creates one entry through the batching writer (`db::entry_batch`): the
+/// rows and the response are prepared here, the writer decides whether the
+/// key replays, the pilot exists and the running total stays exact.
 async fn create_entry(
     state: web::Data<AppState>,
     auth: AuthContext,
@@ -164,16 +173,25 @@ async fn create_entry(
     let pilot = path_id("pilot_id", &path, PilotId::parse)?;
     let entry = entry?;
     let actor = auth.actor();
-    idempotent_write(&state, &auth, &req, &raw, move |conn| {
-        crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
-        let row = entry_row(org, pilot, EntryId::new(), &entry, &actor.sub);
-        append(conn, org, pilot, &row)?;
-        let json = serde_json::to_value(EntryJson::from(row.clone())).map_err(ApiError::internal)?;
-        let action = format!("{}.create", row.entry_type);
-        crate::db::audit::record(conn, Some(org), &actor, &action, "entry", &row.id, None, Some(&json))?;
-        Ok((StatusCode::CREATED, json))
-    })
-    .await
+    let keyed = Keyed::enter(&state, &auth, &req, &raw)?;
+    let row = entry_row(org, pilot, EntryId::new(), &entry, &actor.sub);
+    let json = serde_json::to_value(EntryJson::from(row.clone())).map_err(ApiError::internal)?;
+    let action = format!("{}.create", row.entry_type);
+    let audit = crate::db::audit::event(Some(org), &actor, &action, "entry", &row.id, None, Some(&json));
+    let body = json.to_string();
+    let write = EntryWrite {
+        idempotency: keyed.record(StatusCode::CREATED, body.clone(), row.created_at),
+        audit,
+        entry: row.clone(),
+    };
+    match state.append_entry(write).await? {
+        Outcome::Written => Ok(fresh(StatusCode::CREATED, body)),
+        Outcome::Replay(rec) => keyed.replay(&rec),
+        Outcome::PilotNotFound => Err(pilot_not_found(DbError::NotFound)),
+        Outcome::TotalOverflow => Err(total_overflow(&row)),
+        Outcome::KeyInFlight => Err(in_flight()),
+        Outcome::KeyCommitted => keyed.replay_committed(&state).await,
+    }
 }
 
 pub async fn create_spend(

@@ -29,10 +29,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut body = state
         .metrics
         .render(pool.connections, pool.idle_connections, state.pool.max_size());
-    if let Some(group) = &state.group_commit {
-        let (batches, writes) = group.stats();
+    {
+        let (batches, writes) = state.entry_writer.stats();
         body.push_str(
-            "# HELP pilotledger_group_commit_batches_total SQLite write batches committed (one fsync each).\n",
+            "# HELP pilotledger_group_commit_batches_total Write batches the group-commit writer committed \
+             (one commit, one fsync each; on PostgreSQL entry creates only).\n",
         );
         body.push_str("# TYPE pilotledger_group_commit_batches_total counter\n");
         body.push_str(&format!("pilotledger_group_commit_batches_total {batches}\n"));

@@ -70,6 +70,74 @@ fn replay(rec: &IdempotencyView, hash: &str) -> ApiResult<HttpResponse> {
         .body(rec.response_body.clone()))
 }
 
+/// One request's idempotency facts, holding its key in this process (see
+/// [`idempotent_write`]) until dropped.
+pub struct Keyed<'a> {
+    pub key: String,
+    pub hash: String,
+    pub org_id: String,
+    pub token_id: String,
+    _guard: InFlight<'a>,
+}
+
+impl<'a> Keyed<'a> {
+    /// Validates the key and claims it in this process (409 while another
+    /// request of this process holds it).
+    pub fn enter(state: &'a AppState, auth: &AuthContext, req: &HttpRequest, raw: &Bytes) -> ApiResult<Self> {
+        let key = key_of(req)?;
+        let hash = request_hash(req, raw);
+        let org_id = auth.org.map(|o| o.to_string()).unwrap_or_default();
+        let token_id = auth.jti.clone();
+        let guard = InFlight::enter(state, format!("{org_id}|{token_id}|{key}"))?;
+        Ok(Self {
+            key,
+            hash,
+            org_id,
+            token_id,
+            _guard: guard,
+        })
+    }
+
+    /// The record to store with a successful write.
+    pub fn record(&self, status: StatusCode, body: String, now: chrono::NaiveDateTime) -> IdempotencyView {
+        IdempotencyView {
+            org_id: self.org_id.clone(),
+            token_id: self.token_id.clone(),
+            idem_key: self.key.clone(),
+            request_hash: self.hash.clone(),
+            response_status: i32::from(status.as_u16()),
+            response_body: body,
+            created_at: now,
+        }
+    }
+
+    /// Answers with a stored record (422 when it was a different request).
+    pub fn replay(&self, rec: &IdempotencyView) -> ApiResult<HttpResponse> {
+        replay(rec, &self.hash)
+    }
+
+    /// A concurrent request with the same key committed first: answer with
+    /// what it stored.
+    pub async fn replay_committed(&self, state: &AppState) -> ApiResult<HttpResponse> {
+        let (org_id, token_id, key) = (self.org_id.clone(), self.token_id.clone(), self.key.clone());
+        let rec = state
+            .db(move |conn| {
+                let not_before = crate::db::now() - chrono::TimeDelta::hours(KEY_TTL_HOURS);
+                Ok(crate::db::idempotency::find(
+                    conn, &org_id, &token_id, &key, not_before,
+                )?)
+            })
+            .await?
+            .ok_or_else(in_flight)?;
+        self.replay(&rec)
+    }
+}
+
+/// A fresh response with a JSON body.
+pub fn fresh(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type("application/json").body(body)
+}
+
 /// Runs `write` once per (organisation, token, key) within 24 hours and stores
 /// its successful response; errors are not stored, so a corrected retry with
 /// the same key is processed. While one request holds a key, another with the
@@ -83,28 +151,16 @@ pub async fn idempotent_write(
     raw: &Bytes,
     write: impl FnOnce(&mut DbConnection) -> ApiResult<(StatusCode, serde_json::Value)> + Send + 'static,
 ) -> ApiResult<HttpResponse> {
-    let key = key_of(req)?;
-    let hash = request_hash(req, raw);
-    let org_id = auth.org.map(|o| o.to_string()).unwrap_or_default();
-    let token_id = auth.jti.clone();
-    let _guard = InFlight::enter(state, format!("{org_id}|{token_id}|{key}"))?;
-    let (k, h, o, t) = (key.clone(), hash.clone(), org_id.clone(), token_id.clone());
+    let keyed = Keyed::enter(state, auth, req, raw)?;
+    let mut record = keyed.record(StatusCode::OK, String::new(), crate::db::now());
     let outcome = state
         .write(move |conn| {
-            let now = crate::db::now();
-            let not_before = now - chrono::TimeDelta::hours(KEY_TTL_HOURS);
-            if let Some(rec) = crate::db::idempotency::find(conn, &o, &t, &k, not_before)? {
+            let not_before = record.created_at - chrono::TimeDelta::hours(KEY_TTL_HOURS);
+            if let Some(rec) =
+                crate::db::idempotency::find(conn, &record.org_id, &record.token_id, &record.idem_key, not_before)?
+            {
                 return Ok(Outcome::Replay(rec));
             }
-            let mut record = IdempotencyView {
-                org_id: o,
-                token_id: t,
-                idem_key: k,
-                request_hash: h,
-                response_status: 0,
-                response_body: String::new(),
-                created_at: now,
-            };
             let claim = |conn: &mut DbConnection, record: &IdempotencyView| {
                 crate::db::idempotency::claim(conn, record).map_err(|e| match e {
                     ClaimError::Committed => ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE),
@@ -132,31 +188,14 @@ pub async fn idempotent_write(
         })
         .await;
     match outcome {
-        Ok(Outcome::Fresh(status, body)) => Ok(HttpResponse::build(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        )
-        .content_type("application/json")
-        .body(body)),
-        Ok(Outcome::Replay(rec)) => replay(&rec, &hash),
-        Err(e) if e.code == Code::CONFLICT && e.detail == IDEMPOTENCY_RACE => {
-            // A concurrent request with the same key committed first: answer
-            // with what it stored.
-            let rec = state
-                .db(move |conn| {
-                    let not_before = crate::db::now() - chrono::TimeDelta::hours(KEY_TTL_HOURS);
-                    Ok(crate::db::idempotency::find(
-                        conn, &org_id, &token_id, &key, not_before,
-                    )?)
-                })
-                .await?
-                .ok_or_else(in_flight)?;
-            replay(&rec, &hash)
-        }
+        Ok(Outcome::Fresh(status, body)) => Ok(fresh(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)),
+        Ok(Outcome::Replay(rec)) => keyed.replay(&rec),
+        Err(e) if e.code == Code::CONFLICT && e.detail == IDEMPOTENCY_RACE => keyed.replay_committed(state).await,
         Err(e) => Err(e),
     }
 }
 
-fn in_flight() -> ApiError {
+pub fn in_flight() -> ApiError {
     ApiError::field(
         Code::IDEMPOTENCY_KEY_IN_FLIGHT,
         "Idempotency-Key",

@@ -45,6 +45,9 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The SQLite writer that batches concurrent writes (None on PostgreSQL).
     pub group_commit: Option<Arc<crate::db::group_commit::GroupCommit>>,
+    /// The writer that batches entry creates: the same as `group_commit` on
+    /// SQLite; on PostgreSQL a writer of its own, for entry creates only.
+    pub entry_writer: Arc<crate::db::group_commit::GroupCommit>,
     /// One cross-organisation aggregate at a time (they read every ledger).
     pub research_gate: Arc<tokio::sync::Semaphore>,
     /// Idempotency keys being processed by this process right now.
@@ -115,6 +118,21 @@ impl AppState {
                 }
             }
             None => self.db(move |conn| crate::db::write_tx(conn, f)).await,
+        }
+    }
+
+    /// Appends one spend or impact entry through the batching writer; the
+    /// outcome arrives after its batch committed.
+    pub async fn append_entry(
+        &self,
+        write: crate::db::entry_batch::EntryWrite,
+    ) -> ApiResult<crate::db::entry_batch::Outcome> {
+        let writer = self.entry_writer.clone();
+        let receiver = web::block(move || writer.submit_entry(write)).await?;
+        match actix_web::rt::time::timeout(self.settings.request_timeout, receiver).await {
+            Ok(Ok(done)) => Ok(done?),
+            Ok(Err(_)) => Err(ApiError::unavailable("the writer stopped")),
+            Err(_) => Err(timed_out()),
         }
     }
 
