@@ -22,7 +22,7 @@ use super::audit::AuditView;
 use super::entries::EntryView;
 use super::idempotency::IdempotencyView;
 use super::rollups::{rollup_entry, RollupRow};
-use super::schema::{audit_events, entries, idempotency_keys, pilot_rollups, pilot_totals, pilots};
+use super::schema::{audit_events, entries, idempotency_keys, pilot_rollups, pilot_totals, pilots, tokens};
 use super::totals::TotalView;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
@@ -56,6 +56,8 @@ pub enum Outcome {
     KeyInFlight,
     /// Another process committed the key after this batch looked for it.
     KeyCommitted,
+    /// The request's token (its `jti`, the key record's `token_id`) is revoked.
+    TokenRevoked,
 }
 
 /// Why a batch stopped: a database error, or a lost race on one key.
@@ -143,6 +145,23 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
     let mut outcome: Vec<Option<Outcome>> = vec![None; writes.len()];
     let pilot_ids: BTreeSet<&str> = writes.iter().map(|w| w.entry.pilot_id.as_str()).collect();
 
+    // The tokens' revocation check, in the write's own transaction: the route
+    // takes the token unconfirmed (`auth::PendingAuth`), so this is the check
+    // that stands between a revoked token and the ledger.
+    let jtis: BTreeSet<&str> = writes.iter().map(|w| w.idempotency.token_id.as_str()).collect();
+    let revoked: BTreeSet<String> = tokens::table
+        .filter(tokens::id.eq_any(&jtis))
+        .filter(tokens::revoked_at.is_not_null())
+        .select(tokens::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    for (i, w) in writes.iter().enumerate() {
+        if revoked.contains(&w.idempotency.token_id) {
+            outcome[i] = Some(Outcome::TokenRevoked);
+        }
+    }
+
     // Keys used before: replay those within their lifetime; an expired record
     // is deleted before the new one is written.
     // By exact key (a row-value IN): three IN lists, one per column, would
@@ -169,6 +188,9 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
     for (i, w) in writes.iter().enumerate() {
         let r = &w.idempotency;
         let key = (r.org_id.as_str(), r.token_id.as_str(), r.idem_key.as_str());
+        if outcome[i].is_some() {
+            continue;
+        }
         if !seen.insert(key) {
             // Two writes with one key in a batch: the process's in-flight set
             // prevents it, but the second must never write too.

@@ -1,9 +1,15 @@
-//! Group commit for SQLite. With `synchronous=FULL` every commit costs an fsync,
-//! so one transaction per request caps durable writes at the disk's commit rate.
-//! Instead one writer thread takes every pending write, runs each inside its own
-//! savepoint of a single `BEGIN IMMEDIATE` transaction, commits once, and only
-//! then answers each request — so every acknowledged write is durable, a
-//! failing write rolls back alone, and concurrent requests share one fsync.
+//! Group commit. With `synchronous=FULL` every SQLite commit costs an fsync,
+//! so one transaction per request caps durable writes at the disk's commit
+//! rate. Instead a writer thread takes every pending write, runs them in a
+//! single transaction, commits once, and only then answers each request — so
+//! every acknowledged write is durable and concurrent requests share one fsync.
+//! A closure runs inside its own savepoint, so a failing write rolls back
+//! alone; entry creates arrive as data and are written together
+//! (`entry_batch`), which retries them one by one when the batch fails.
+//!
+//! SQLite: one writer takes every write of the process. PostgreSQL: writers
+//! take entry creates only (other writes use the pool), and two of them, so
+//! one batch's statements overlap the other's commit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -27,6 +33,9 @@ enum Job {
 
 /// Most writes per batch (bounds one transaction's size and latency).
 pub const MAX_BATCH: usize = 256;
+
+/// Writer threads (and connections) on PostgreSQL.
+const PG_WRITERS: usize = 2;
 
 /// The handle requests use to queue writes.
 pub struct GroupCommit {
@@ -62,11 +71,22 @@ impl GroupCommit {
                 .ok()
         });
         let checkpoints = checkpoints.flatten();
-        std::thread::Builder::new()
-            .name("pilotledger-writer".into())
-            .spawn(move || writer(&url, receiver, &counters, checkpoints.as_ref()))
-            .map(|_| ())
-            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the writer thread"));
+        // SQLite has one writer at a time anyway. PostgreSQL commits several
+        // transactions at once (one WAL flush can carry them all): writers
+        // on connections of their own overlap one batch's commit with the
+        // next batch's statements. They lock the rows they change in one
+        // order (pilot id), so two batches wait for each other, never deadlock.
+        let writers = if checkpoints.is_some() { 1 } else { PG_WRITERS };
+        let receiver = Arc::new(std::sync::Mutex::new(receiver));
+        for _ in 0..writers {
+            let (url, receiver, counters, checkpoints) =
+                (url.clone(), receiver.clone(), counters.clone(), checkpoints.clone());
+            std::thread::Builder::new()
+                .name("pilotledger-writer".into())
+                .spawn(move || writer(&url, &receiver, &counters, checkpoints.as_ref()))
+                .map(|_| ())
+                .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start a writer thread"));
+        }
         Self { sender, stats }
     }
 
@@ -106,11 +126,25 @@ impl GroupCommit {
     }
 
     /// Queues an entry create; the receiver yields its outcome after the batch
-    /// committed.
-    pub fn submit_entry(&self, write: EntryWrite) -> tokio::sync::oneshot::Receiver<Result<Outcome, DbError>> {
+    /// committed. Blocks while the queue is full.
+    pub fn submit_entry(&self, write: Box<EntryWrite>) -> tokio::sync::oneshot::Receiver<Result<Outcome, DbError>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = self.sender.send(Job::Entry(Box::new(write), tx));
+        let _ = self.sender.send(Job::Entry(write, tx));
         rx
+    }
+
+    /// Queues an entry create without blocking; gives the write back when the
+    /// queue is full (the caller then queues it from a thread that may wait).
+    pub fn try_submit_entry(
+        &self,
+        write: Box<EntryWrite>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<Outcome, DbError>>, Box<EntryWrite>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match self.sender.try_send(Job::Entry(write, tx)) {
+            Err(mpsc::TrySendError::Full(Job::Entry(write, _))) => Err(write),
+            // Sent, or a dead writer: its receiver reports the closed channel.
+            _ => Ok(rx),
+        }
     }
 }
 
@@ -166,16 +200,28 @@ fn connect_writer(url: &str, checkpoints: Option<&mpsc::SyncSender<()>>) -> Opti
     Some(conn)
 }
 
-fn writer(url: &str, receiver: mpsc::Receiver<Job>, stats: &Stats, checkpoints: Option<&mpsc::SyncSender<()>>) {
-    let mut conn = None;
-    while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// The next batch: waits for one job, then takes whatever else is queued.
+/// `None` once every sender is gone.
+fn next_batch(receiver: &std::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let receiver = receiver.lock().unwrap_or_else(|p| p.into_inner());
+    let mut batch = vec![receiver.recv().ok()?];
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+fn writer(
+    url: &str,
+    receiver: &std::sync::Mutex<mpsc::Receiver<Job>>,
+    stats: &Stats,
+    checkpoints: Option<&mpsc::SyncSender<()>>,
+) {
+    let mut conn = None;
+    while let Some(batch) = next_batch(receiver) {
         if conn.is_none() {
             conn = connect_writer(url, checkpoints);
         }

@@ -12,7 +12,7 @@ use super::idempotency::{fresh, idempotent_write, in_flight, Keyed};
 use super::pilots::{field_error, pilot_not_found};
 use super::views::{EntryJson, MoneyJson};
 use super::AppState;
-use crate::auth::AuthContext;
+use crate::auth::{AuthContext, PendingAuth};
 use crate::db::entries::EntryView;
 use crate::db::entry_batch::{EntryWrite, Outcome};
 use crate::db::{DbConnection, DbError};
@@ -163,12 +163,14 @@ fn entry_not_found(e: DbError) -> ApiError {
 /// key replays, the pilot exists and the running total stays exact.
 async fn create_entry(
     state: web::Data<AppState>,
-    auth: AuthContext,
+    pending: PendingAuth,
     req: HttpRequest,
     path: web::Path<String>,
     raw: web::Bytes,
     entry: ApiResult<NewEntry>,
 ) -> ApiResult<HttpResponse> {
+    // The token's revocation is checked by the batch, in the write's transaction.
+    let auth = pending.confirm_in_write()?;
     let org = auth.org_writer()?;
     let pilot = path_id("pilot_id", &path, PilotId::parse)?;
     let entry = entry?;
@@ -191,29 +193,30 @@ async fn create_entry(
         Outcome::TotalOverflow => Err(total_overflow(&row)),
         Outcome::KeyInFlight => Err(in_flight()),
         Outcome::KeyCommitted => keyed.replay_committed(&state).await,
+        Outcome::TokenRevoked => Err(ApiError::unauthorized("invalid token: revoked")),
     }
 }
 
 pub async fn create_spend(
     state: web::Data<AppState>,
-    auth: AuthContext,
+    pending: PendingAuth,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<SpendBody>,
 ) -> ApiResult<HttpResponse> {
     let entry = body.value.validate("");
-    create_entry(state, auth, req, path, body.raw, entry).await
+    create_entry(state, pending, req, path, body.raw, entry).await
 }
 
 pub async fn create_impact(
     state: web::Data<AppState>,
-    auth: AuthContext,
+    pending: PendingAuth,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ImpactBody>,
 ) -> ApiResult<HttpResponse> {
     let entry = body.value.validate("");
-    create_entry(state, auth, req, path, body.raw, entry).await
+    create_entry(state, pending, req, path, body.raw, entry).await
 }
 
 #[derive(Deserialize)]

@@ -127,8 +127,14 @@ impl AppState {
         &self,
         write: crate::db::entry_batch::EntryWrite,
     ) -> ApiResult<crate::db::entry_batch::Outcome> {
-        let writer = self.entry_writer.clone();
-        let receiver = web::block(move || writer.submit_entry(write)).await?;
+        // Straight onto the queue when it has room: no hop to the blocking pool.
+        let receiver = match self.entry_writer.try_submit_entry(Box::new(write)) {
+            Ok(receiver) => receiver,
+            Err(write) => {
+                let writer = self.entry_writer.clone();
+                web::block(move || writer.submit_entry(write)).await?
+            }
+        };
         match actix_web::rt::time::timeout(self.settings.request_timeout, receiver).await {
             Ok(Ok(done)) => Ok(done?),
             Ok(Err(_)) => Err(ApiError::unavailable("the writer stopped")),

@@ -344,3 +344,62 @@ async fn concurrent_creates_over_http_are_answered_one_by_one() {
     let mut c = connection(&app);
     assert_rollups_right(&mut c);
 }
+
+#[actix_web::test]
+async fn a_revoked_token_creates_no_entry() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Revoked writer").await;
+    let p = app.create_pilot(&t.member, "p").await;
+    let created = json_of(
+        app.post("/v1/tokens", &t.admin, &json!({"role": "member", "label": "ci"}))
+            .await,
+    )
+    .await;
+    let token = created["token"].as_str().unwrap();
+    for kind in ["spend", "impact"] {
+        let body = if kind == "spend" {
+            spend_body("1.00", "USD")
+        } else {
+            impact_body("1.00", "USD")
+        };
+        let path = format!("/v1/pilots/{p}/{kind}");
+        assert_eq!(
+            app.post_key(&path, token, &body, &format!("before-{kind}"))
+                .await
+                .status(),
+            201
+        );
+    }
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{id}"),
+            Some(&t.admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    for kind in ["spend", "impact"] {
+        let body = if kind == "spend" {
+            spend_body("2.00", "USD")
+        } else {
+            impact_body("2.00", "USD")
+        };
+        let path = format!("/v1/pilots/{p}/{kind}");
+        // Neither a new key nor a replay of a stored one gets through.
+        for key in [format!("after-{kind}"), format!("before-{kind}")] {
+            let res = app.post_key(&path, token, &body, &key).await;
+            assert_eq!(res.status(), 401, "{kind} with key {key}");
+        }
+        let listed = json_of(app.get(&path, &t.member).await).await;
+        assert_eq!(
+            listed["items"].as_array().unwrap().len(),
+            1,
+            "{kind}: only the entry from before"
+        );
+    }
+    let mut c = connection(&app);
+    let conn: &mut DbConnection = &mut c;
+    assert!(!has_key(conn, "after-spend") && !has_key(conn, "after-impact"));
+}
