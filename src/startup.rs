@@ -110,6 +110,7 @@ impl Application {
         let entry_writer = Arc::new(db::group_commit::GroupCommit::start(settings.database_url.clone()));
         let group_commit =
             (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite)).then(|| entry_writer.clone());
+        let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
         let state = web::Data::new(AppState {
             pool,
             keys,
@@ -122,6 +123,7 @@ impl Application {
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             group_commit,
             entry_writer,
+            stamps,
             summary_cache: routes::summary_cache::new_cache(),
         });
         let server = HttpServer::new(move || {

@@ -1,8 +1,8 @@
 //! The per-request read that lets a process serve an organisation's summary
 //! from its in-process cache: whether the caller's token is revoked, and a
-//! change token (`LedgerStamp`) of everything a summary is computed from. Both
-//! come from ONE statement, so a cached answer costs one round trip, the one
-//! the revocation check needed anyway.
+//! change token (`LedgerStamp`) of everything a summary is computed from.
+//! `stamp_reader` reads both for every request waiting at that moment, in two
+//! statements, so under load a cached answer costs a share of a round trip.
 //!
 //! The stamp changes on every write that can change a summary, through any
 //! process, because each of its parts only grows and every such write grows
@@ -70,18 +70,31 @@ pub struct LedgerStamp {
 }
 
 /// Whether the token `jti` is revoked and, when `org` is given, that
-/// organisation's stamp, read in one statement (one snapshot, one round trip).
-/// Tokens not in the table (from an identity provider) are not revoked.
+/// organisation's stamp. Tokens not in the table (from an identity provider)
+/// are not revoked. [`super::stamp_reader`] reads the same for many requests
+/// at once; this is its one-request form.
 pub fn revocation_and_stamp(
     conn: &mut DbConnection,
     jti: &str,
     org: Option<OrgId>,
 ) -> Result<(bool, Option<LedgerStamp>), DbError> {
-    let Some(org) = org else {
-        return Ok((super::tokens::is_revoked(conn, jti)?, None));
-    };
+    let revoked = super::tokens::is_revoked(conn, jti)?;
+    let stamp = org.map(|org| stamp(conn, org)).transpose()?;
+    Ok((revoked, stamp))
+}
+
+/// The `jti`s among `jtis` that are revoked, in one statement.
+pub fn revoked_among(conn: &mut DbConnection, jtis: &[&str]) -> Result<Vec<String>, DbError> {
+    Ok(tokens::table
+        .filter(tokens::id.eq_any(jtis))
+        .filter(tokens::revoked_at.is_not_null())
+        .select(tokens::id)
+        .load(conn)?)
+}
+
+/// An organisation's stamp, in one statement.
+pub fn stamp(conn: &mut DbConnection, org: OrgId) -> Result<LedgerStamp, DbError> {
     let org = org.to_string();
-    let revoked_at = tokens::table.find(jti).select(tokens::revoked_at).single_value();
     let ledger_version = orgs::table.find(&org).select(orgs::ledger_version).single_value();
     let pilot_count = pilots::table
         .filter(pilots::org_id.eq(&org))
@@ -94,7 +107,6 @@ pub fn revocation_and_stamp(
     let fx_loaded_at = fx_rates::table.select(max(fx_rates::loaded_at)).single_value();
     let mine = pilots::table.filter(pilots::org_id.eq(&org));
     type Row = (
-        Option<NaiveDateTime>,
         Option<i64>,
         Option<i64>,
         Option<i64>,
@@ -105,7 +117,6 @@ pub fn revocation_and_stamp(
     // The same select on both backends but for how the versions are summed.
     let row: Row = match conn {
         DbConnection::Sqlite(c) => diesel::select((
-            revoked_at,
             ledger_version,
             pilot_count,
             mine.select(sum_i64(pilots::version)).single_value(),
@@ -115,7 +126,6 @@ pub fn revocation_and_stamp(
         ))
         .get_result(c)?,
         DbConnection::Pg(c) => diesel::select((
-            revoked_at,
             ledger_version,
             pilot_count,
             mine.select(int8(diesel::dsl::sum(pilots::version))).single_value(),
@@ -127,16 +137,13 @@ pub fn revocation_and_stamp(
         ))
         .get_result(c)?,
     };
-    let (revoked_at, ledger_version, pilots, pilot_versions, entries, fx_rates, fx_loaded_at) = row;
-    Ok((
-        revoked_at.is_some(),
-        Some(LedgerStamp {
-            ledger_version: ledger_version.unwrap_or(0),
-            pilots: pilots.unwrap_or(0),
-            pilot_versions: pilot_versions.unwrap_or(0),
-            entries: entries.unwrap_or(0),
-            fx_rates: fx_rates.unwrap_or(0),
-            fx_loaded_at,
-        }),
-    ))
+    let (ledger_version, pilots, pilot_versions, entries, fx_rates, fx_loaded_at) = row;
+    Ok(LedgerStamp {
+        ledger_version: ledger_version.unwrap_or(0),
+        pilots: pilots.unwrap_or(0),
+        pilot_versions: pilot_versions.unwrap_or(0),
+        entries: entries.unwrap_or(0),
+        fx_rates: fx_rates.unwrap_or(0),
+        fx_loaded_at,
+    })
 }

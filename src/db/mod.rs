@@ -26,6 +26,7 @@ pub mod research;
 pub mod rollups;
 pub mod schema;
 pub mod seed;
+pub mod stamp_reader;
 pub mod tokens;
 pub mod totals;
 

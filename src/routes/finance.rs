@@ -186,8 +186,9 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
     "definition_version",
 ];
 
-/// `GET /v1/summary`. One database round trip checks the token's revocation
-/// and reads the organisation's change stamp; while the stamp is the one a
+/// `GET /v1/summary`. The stamp reader checks the token's revocation and
+/// reads the organisation's change stamp (for every request waiting at that
+/// moment at once, `db::stamp_reader`); while the stamp is the one a
 /// cached answer was computed under, that answer is sent (see
 /// `summary_cache`). Otherwise the summary is computed, sent and kept.
 pub async fn get_summary(
@@ -198,9 +199,19 @@ pub async fn get_summary(
 ) -> ApiResult<HttpResponse> {
     let jti = pending.jti().to_owned();
     let stamp_org = pending.org_if(&[Role::Finance, Role::Admin]);
-    let (revoked, stamp) = state
-        .db(move |conn| Ok(crate::db::changes::revocation_and_stamp(conn, &jti, stamp_org)?))
-        .await?;
+    let (revoked, stamp) = match state.stamps.try_read(jti.clone(), stamp_org) {
+        Some(read) => match actix_web::rt::time::timeout(state.settings.request_timeout, read).await {
+            Ok(Ok(read)) => read?,
+            Ok(Err(_)) => return Err(ApiError::unavailable("the stamp reader stopped")),
+            Err(_) => return Err(super::timed_out()),
+        },
+        // A full queue: read on the blocking pool like any other request.
+        None => {
+            state
+                .db(move |conn| Ok(crate::db::changes::revocation_and_stamp(conn, &jti, stamp_org)?))
+                .await?
+        }
+    };
     let auth = pending.confirm(revoked)?;
     let org: OrgId = auth.org_finance()?;
     let q = q.0;

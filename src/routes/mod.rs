@@ -52,6 +52,9 @@ pub struct AppState {
     pub research_gate: Arc<tokio::sync::Semaphore>,
     /// Idempotency keys being processed by this process right now.
     pub in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Reads the revocation and stamp a cached summary is validated against,
+    /// for many requests at once.
+    pub stamps: crate::db::stamp_reader::StampReader,
     /// Rendered summaries, served while the database says they are current.
     pub summary_cache: summary_cache::SummaryCache,
 }
@@ -151,7 +154,7 @@ impl AppState {
     }
 }
 
-fn timed_out() -> ApiError {
+pub(crate) fn timed_out() -> ApiError {
     ApiError::new(Code::REQUEST_TIMEOUT, "the request took too long; retry shortly")
         .with_header(actix_web::http::header::RETRY_AFTER, "5")
 }

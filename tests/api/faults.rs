@@ -55,6 +55,7 @@ async fn an_unreachable_database_is_a_fast_503_then_recovers() {
     let t = app.tenant("Faulty").await;
     let pid = app.create_pilot(&t.member, "p").await;
     if backend() == "postgres" {
+        assert_eq!(app.get("/v1/summary?currency=USD", &t.finance).await.status(), 200);
         let db = app.database_url.rsplit('/').next().unwrap().to_owned();
         psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"));
         psql_admin(&format!(
@@ -62,8 +63,29 @@ async fn an_unreachable_database_is_a_fast_503_then_recovers() {
         ));
         assert_fast_503(&app, &t.member, &pid).await;
         assert_eq!(app.get("/readyz", &t.member).await.status(), 503);
+        // Summaries are validated by the stamp reader's own connection, which
+        // was terminated too: refused fast, then answered again.
+        let started = Instant::now();
+        assert_problem(
+            app.get("/v1/summary?currency=USD", &t.finance).await,
+            503,
+            "database_unavailable",
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(2));
         psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
         recovers(&app, &t.member, &pid).await;
+        let res = app.get("/v1/summary?currency=USD", &t.finance).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        // A restart (sessions closed, the database still there) costs no
+        // request an error: stale connections are replaced on the spot.
+        psql_admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+        ));
+        let res = app.get("/v1/summary?currency=USD", &t.finance).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let res = app.get(&format!("/v1/pilots/{pid}/spend"), &t.member).await;
+        assert_eq!(res.status(), 200);
     } else {
         // SQLite: make the database files unwritable (immutable even for root).
         let file = app.database_url.strip_prefix("sqlite://").unwrap().to_owned();

@@ -391,3 +391,66 @@ async fn roles_and_bad_queries_are_refused_as_before() {
     )
     .await;
 }
+
+/// Concurrent summary reads are validated together (`db::stamp_reader` reads
+/// the revocations and stamps of every request waiting at that moment in one
+/// go). Each must still get its own answer: its own organisation's summary,
+/// 401 for the revoked token among them, 403 for a role without access, and a
+/// write made between two waves is seen by every read of the second.
+#[actix_web::test]
+async fn concurrent_reads_validated_together_each_get_their_own_answer() {
+    let app = TestApp::spawn().await;
+    let l = ledger(&app).await;
+    let other = app.tenant("Other SA").await;
+    let theirs_pilot = app.create_pilot(&other.member, "theirs").await;
+    log(&app, &other.member, &theirs_pilot, "spend", &spend_body("7.00", "USD")).await;
+    let res = app
+        .post("/v1/tokens", &l.t.admin, &json!({"role": "finance", "label": "gone"}))
+        .await;
+    let issued = json_of(res).await;
+    let revoked = issued["token"].as_str().unwrap().to_owned();
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{}", issued["id"].as_str().unwrap()),
+            Some(&l.t.admin),
+            None,
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let callers = [
+        (l.t.finance.clone(), "mine"),
+        (other.finance.clone(), "theirs"),
+        (revoked, "revoked"),
+        (l.t.member.clone(), "member"),
+        (l.t.admin.clone(), "mine"),
+        (other.admin.clone(), "theirs"),
+    ];
+    for wave in 0..2 {
+        // What each organisation's summary is now, read one at a time by a
+        // process that never cached anything.
+        let fresh = another_process(&app).await;
+        let mine = answer(&fresh, &l.t.finance, "", None).await;
+        let theirs = answer(&fresh, &other.finance, "", None).await;
+        assert_ne!(mine.body, theirs.body);
+        let reads = futures_util::future::join_all(
+            (0..96)
+                .map(|i| &callers[i % callers.len()])
+                .map(|(token, _)| answer(&app, token, "", None)),
+        )
+        .await;
+        for (i, got) in reads.into_iter().enumerate() {
+            let (_, who) = callers[i % callers.len()];
+            match who {
+                "mine" => assert_eq!(got, mine, "wave {wave}, read {i}"),
+                "theirs" => assert_eq!(got, theirs, "wave {wave}, read {i}"),
+                "revoked" => assert_eq!(got.status, 401, "wave {wave}, read {i}: {}", got.body),
+                _ => assert_eq!(got.status, 403, "wave {wave}, read {i}: {}", got.body),
+            }
+        }
+        // A write through another process before the second wave.
+        let b = another_process(&app).await;
+        log(&b, &l.t.member, &l.pilots[0], "spend", &spend_body("1.00", "USD")).await;
+    }
+}
