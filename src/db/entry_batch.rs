@@ -16,13 +16,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::audit::AuditView;
 use super::entries::EntryView;
+use super::fixed_sql::Fixed;
 use super::idempotency::IdempotencyView;
 use super::rollups::{rollup_entry, RollupRow};
-use super::schema::{audit_events, entries, idempotency_keys, pilot_rollups, pilot_totals, pilots, tokens};
+use super::schema::{audit_events, entries, idempotency_keys, pilots, tokens};
 use super::totals::TotalView;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
@@ -177,6 +177,9 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         conn,
         "SELECT org_id, token_id, idem_key, request_hash, response_status, response_body, created_at \
          FROM idempotency_keys WHERE (org_id, token_id, idem_key) IN (VALUES {})",
+        "SELECT i.org_id, i.token_id, i.idem_key, i.request_hash, i.response_status, i.response_body, \
+         i.created_at FROM unnest(?::text[], ?::text[], ?::text[]) AS k(org_id, token_id, idem_key) \
+         JOIN idempotency_keys i USING (org_id, token_id, idem_key)",
         &wanted,
     )?;
     let used: HashMap<(&str, &str, &str), &IdempotencyView> = used
@@ -228,22 +231,24 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         .map(|(w, _)| [w.entry.org_id.as_str(), w.entry.pilot_id.as_str()])
         .collect();
     let pairs: Vec<[&str; 2]> = pairs.into_iter().collect();
-    let lock = if pg { " FOR UPDATE" } else { "" };
     let rollup_rows: Vec<RollupRow> = load_by_keys(
         conn,
-        &format!(
-            "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, spend_usd_minor, \
-             impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries \
-             FROM pilot_rollups WHERE (org_id, pilot_id) IN (VALUES {{}}) ORDER BY pilot_id{lock}"
-        ),
+        "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, spend_usd_minor, \
+         impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries \
+         FROM pilot_rollups WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id",
+        "SELECT r.org_id, r.pilot_id, r.evaluation_on, r.business_function, r.sourcing, r.ai_kind, \
+         r.spend_usd_minor, r.impact_3m_usd_minor, r.impact_6m_usd_minor, r.impact_12m_usd_minor, \
+         r.unconverted_entries FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
+         JOIN pilot_rollups r USING (org_id, pilot_id) ORDER BY r.pilot_id FOR UPDATE OF r",
         &pairs,
     )?;
     let total_rows: Vec<TotalView> = load_by_keys(
         conn,
-        &format!(
-            "SELECT org_id, pilot_id, entry_type, currency, total_minor, entries FROM pilot_totals \
-             WHERE (org_id, pilot_id) IN (VALUES {{}}) ORDER BY pilot_id, entry_type, currency{lock}"
-        ),
+        "SELECT org_id, pilot_id, entry_type, currency, total_minor, entries FROM pilot_totals \
+         WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id, entry_type, currency",
+        "SELECT t.org_id, t.pilot_id, t.entry_type, t.currency, t.total_minor, t.entries \
+         FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) JOIN pilot_totals t USING (org_id, pilot_id) \
+         ORDER BY t.pilot_id, t.entry_type, t.currency FOR UPDATE OF t",
         &pairs,
     )?;
     let mut rollups: HashMap<(String, String), RollupRow> = rollup_rows
@@ -359,39 +364,29 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
     Ok(outcome.into_iter().map(|o| o.unwrap_or(Outcome::KeyInFlight)).collect())
 }
 
-/// Loads the rows of `sql`, whose `{}` becomes one `(…)` tuple of text
-/// parameters per key (PostgreSQL's `$n` or SQLite's `?`), bound in order.
-fn load_by_keys<T, const N: usize>(conn: &mut DbConnection, sql: &str, keys: &[[&str; N]]) -> Result<Vec<T>, Stop>
+/// Loads rows by keys. SQLite: the rows of `sql`, whose `{}` becomes one
+/// `(?, …)` tuple per key. PostgreSQL: the rows of `pg_sql`, whose `?`s take
+/// the keys' columns as text arrays, in order (a statement of fixed text,
+/// prepared once; see `fixed_sql`).
+fn load_by_keys<T, const N: usize>(
+    conn: &mut DbConnection,
+    sql: &str,
+    pg_sql: &'static str,
+    keys: &[[&str; N]],
+) -> Result<Vec<T>, Stop>
 where
     T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
         + diesel::deserialize::QueryableByName<diesel::pg::Pg>
         + 'static,
 {
-    use diesel::sql_types::Text;
+    use diesel::sql_types::{Array, Text};
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let pg = matches!(conn, DbConnection::Pg(_));
-    let mut n = 0;
-    let tuples: Vec<String> = keys
-        .iter()
-        .map(|_| {
-            let params: Vec<String> = (0..N)
-                .map(|_| {
-                    n += 1;
-                    if pg {
-                        format!("${n}")
-                    } else {
-                        "?".to_owned()
-                    }
-                })
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    let sql = sql.replacen("{}", &tuples.join(", "), 1);
     let rows = match conn {
         DbConnection::Sqlite(c) => {
+            let tuple = format!("({})", vec!["?"; N].join(", "));
+            let sql = sql.replacen("{}", &vec![tuple.as_str(); keys.len()].join(", "), 1);
             let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
             for value in keys.iter().flatten() {
                 q = q.bind::<Text, _>(*value);
@@ -399,9 +394,9 @@ where
             q.load(c)?
         }
         DbConnection::Pg(c) => {
-            let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
-            for value in keys.iter().flatten() {
-                q = q.bind::<Text, _>(*value);
+            let mut q = Fixed::new(pg_sql);
+            for column in 0..N {
+                q = q.bind::<Array<Text>, _>(keys.iter().map(|k| k[column]).collect::<Vec<&str>>());
             }
             q.load(c)?
         }
@@ -409,7 +404,44 @@ where
     Ok(rows)
 }
 
+/// One column of `rows`, for a PostgreSQL array parameter.
+fn column<'r, R, T>(rows: &[&'r R], f: impl Fn(&'r R) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
+}
+
 fn insert_entries(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), Stop> {
+    use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Nullable, Text, Timestamp};
+    if let DbConnection::Pg(c) = conn {
+        Fixed::new(
+            "INSERT INTO entries (org_id, id, pilot_id, entry_type, category, period_start, period_end, \
+             amount_minor, currency, capex, attribution_method, confidence, measured, note, reverses, replaces, \
+             reason, created_by, created_at) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
+             ?::text[], ?::date[], ?::date[], ?::bigint[], ?::text[], ?::boolean[], ?::text[], \
+             ?::double precision[], ?::boolean[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+             ?::timestamp[])",
+        )
+        .bind::<Array<Text>, _>(column(rows, |r| r.org_id.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.id.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.pilot_id.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.entry_type.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.category.as_str()))
+        .bind::<Array<Date>, _>(column(rows, |r| r.period_start))
+        .bind::<Array<Date>, _>(column(rows, |r| r.period_end))
+        .bind::<Array<BigInt>, _>(column(rows, |r| r.amount_minor))
+        .bind::<Array<Text>, _>(column(rows, |r| r.currency.as_str()))
+        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.capex))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.attribution_method.as_deref()))
+        .bind::<Array<Nullable<Double>>, _>(column(rows, |r| r.confidence))
+        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.measured))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.note.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reverses.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.replaces.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reason.as_deref()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.created_by.as_str()))
+        .bind::<Array<Timestamp>, _>(column(rows, |r| r.created_at))
+        .execute(c)?;
+        return Ok(());
+    }
     for chunk in rows.chunks(CHUNK) {
         let chunk: Vec<EntryView> = chunk.iter().map(|r| (*r).clone()).collect();
         let result = match conn {
@@ -422,6 +454,26 @@ fn insert_entries(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), St
 }
 
 fn insert_audit(conn: &mut DbConnection, rows: &[&AuditView]) -> Result<(), Stop> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+    if let DbConnection::Pg(c) = conn {
+        Fixed::new(
+            "INSERT INTO audit_events (org_id, id, at, actor, actor_role, action, object_type, object_id, \
+             before_json, after_json) SELECT * FROM unnest(?::text[], ?::text[], ?::timestamp[], ?::text[], \
+             ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
+        )
+        .bind::<Array<Text>, _>(column(rows, |r| r.org_id.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.id.as_str()))
+        .bind::<Array<Timestamp>, _>(column(rows, |r| r.at))
+        .bind::<Array<Text>, _>(column(rows, |r| r.actor.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.actor_role.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.action.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.object_type.as_str()))
+        .bind::<Array<Text>, _>(column(rows, |r| r.object_id.as_str()))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.before_json.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.after_json.as_deref()))
+        .execute(c)?;
+        return Ok(());
+    }
     for chunk in rows.chunks(CHUNK) {
         let chunk: Vec<AuditView> = chunk.iter().map(|r| (*r).clone()).collect();
         let result = match conn {
@@ -437,16 +489,38 @@ fn insert_audit(conn: &mut DbConnection, rows: &[&AuditView]) -> Result<(), Stop
 /// open transaction makes the insert wait: a short lock timeout turns that
 /// into `KeyInFlight` instead of queueing (as `idempotency::claim` does).
 fn insert_keys(conn: &mut DbConnection, pg: bool, rows: &[&IdempotencyView]) -> Result<(), Stop> {
-    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::{Array, Integer, Text, Timestamp};
+    let lock_timeout = |conn: &mut DbConnection, value: &str| -> Result<(), Stop> {
+        if let DbConnection::Pg(c) = conn {
+            Fixed::new("SELECT set_config('lock_timeout', ?, true)")
+                .bind::<Text, _>(value)
+                .execute(c)?;
+        }
+        Ok(())
+    };
     if pg {
-        conn.batch_execute("SET LOCAL lock_timeout = '200ms'")
-            .map_err(DbError::from)?;
+        lock_timeout(conn, "200ms")?;
     }
-    for chunk in rows.chunks(CHUNK) {
-        let chunk: Vec<IdempotencyView> = chunk.iter().map(|r| (*r).clone()).collect();
+    let chunks: Vec<&[&IdempotencyView]> = if pg { vec![rows] } else { rows.chunks(CHUNK).collect() };
+    for chunk in chunks {
         let result = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(idempotency_keys::table).values(&chunk).execute(c),
-            DbConnection::Pg(c) => diesel::insert_into(idempotency_keys::table).values(&chunk).execute(c),
+            DbConnection::Sqlite(c) => {
+                let chunk: Vec<IdempotencyView> = chunk.iter().map(|r| (*r).clone()).collect();
+                diesel::insert_into(idempotency_keys::table).values(&chunk).execute(c)
+            }
+            DbConnection::Pg(c) => Fixed::new(
+                "INSERT INTO idempotency_keys (org_id, token_id, idem_key, request_hash, response_status, \
+                 response_body, created_at) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
+                 ?::integer[], ?::text[], ?::timestamp[])",
+            )
+            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.token_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.idem_key.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.request_hash.as_str()))
+            .bind::<Array<Integer>, _>(column(chunk, |r| r.response_status))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.response_body.as_str()))
+            .bind::<Array<Timestamp>, _>(column(chunk, |r| r.created_at))
+            .execute(c),
         };
         match result.map_err(DbError::from) {
             Ok(_) => {}
@@ -460,15 +534,13 @@ fn insert_keys(conn: &mut DbConnection, pg: bool, rows: &[&IdempotencyView]) -> 
         }
     }
     if pg {
-        conn.batch_execute("SET LOCAL lock_timeout = 0")
-            .map_err(DbError::from)?;
+        lock_timeout(conn, "0")?;
     }
     Ok(())
 }
 
 fn upsert_totals(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), Stop> {
-    use diesel::sql_types::{BigInt, Text};
-    use pilot_totals::dsl as t;
+    use diesel::sql_types::{Array, BigInt, Text};
     for chunk in rows.chunks(CHUNK) {
         let result = match conn {
             // diesel has no multi-row upsert for SQLite: the same statement by hand.
@@ -491,18 +563,19 @@ fn upsert_totals(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), Sto
                 }
                 q.execute(c)
             }
-            DbConnection::Pg(c) => {
-                let chunk: Vec<TotalView> = chunk.iter().map(|r| (*r).clone()).collect();
-                diesel::insert_into(t::pilot_totals)
-                    .values(&chunk)
-                    .on_conflict((t::org_id, t::pilot_id, t::entry_type, t::currency))
-                    .do_update()
-                    .set((
-                        t::total_minor.eq(excluded(t::total_minor)),
-                        t::entries.eq(excluded(t::entries)),
-                    ))
-                    .execute(c)
-            }
+            DbConnection::Pg(c) => Fixed::new(
+                "INSERT INTO pilot_totals (org_id, pilot_id, entry_type, currency, total_minor, entries) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) \
+                 ON CONFLICT (org_id, pilot_id, entry_type, currency) DO UPDATE SET \
+                 total_minor = excluded.total_minor, entries = excluded.entries",
+            )
+            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.entry_type.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.currency.as_str()))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.total_minor))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.entries))
+            .execute(c),
         };
         result?;
     }
@@ -512,8 +585,7 @@ fn upsert_totals(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), Sto
 /// Stores rollups that exist (one statement for the batch: an upsert whose
 /// insert arm never runs, since every row was read above).
 fn update_rollups(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), Stop> {
-    use diesel::sql_types::{BigInt, Nullable, Text};
-    use pilot_rollups::dsl as r;
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
     for chunk in rows.chunks(CHUNK) {
         let result = match conn {
             DbConnection::Sqlite(c) => {
@@ -545,21 +617,30 @@ fn update_rollups(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), St
                 }
                 q.execute(c)
             }
-            DbConnection::Pg(c) => {
-                let chunk: Vec<RollupRow> = chunk.iter().map(|r| (*r).clone()).collect();
-                diesel::insert_into(r::pilot_rollups)
-                    .values(&chunk)
-                    .on_conflict((r::org_id, r::pilot_id))
-                    .do_update()
-                    .set((
-                        r::spend_usd_minor.eq(excluded(r::spend_usd_minor)),
-                        r::impact_3m_usd_minor.eq(excluded(r::impact_3m_usd_minor)),
-                        r::impact_6m_usd_minor.eq(excluded(r::impact_6m_usd_minor)),
-                        r::impact_12m_usd_minor.eq(excluded(r::impact_12m_usd_minor)),
-                        r::unconverted_entries.eq(excluded(r::unconverted_entries)),
-                    ))
-                    .execute(c)
-            }
+            DbConnection::Pg(c) => Fixed::new(
+                "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
+                 ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
+                 unconverted_entries) SELECT * FROM unnest(?::text[], ?::text[], ?::date[], ?::text[], \
+                 ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) \
+                 ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
+                 spend_usd_minor = excluded.spend_usd_minor, \
+                 impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
+                 impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
+                 impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
+                 unconverted_entries = excluded.unconverted_entries",
+            )
+            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
+            .bind::<Array<Nullable<diesel::sql_types::Date>>, _>(column(chunk, |r| r.evaluation_on))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.business_function.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.sourcing.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.ai_kind.as_str()))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.spend_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_3m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_6m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_12m_usd_minor))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.unconverted_entries))
+            .execute(c),
         };
         result?;
     }

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod changes;
 pub mod entries;
 pub mod entry_batch;
+pub mod fixed_sql;
 pub mod fx;
 pub mod group_commit;
 pub mod idempotency;
