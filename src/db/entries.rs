@@ -155,3 +155,38 @@ pub fn all_for_org(
     }
     Ok(q.load(conn)?)
 }
+
+/// Inserts entry rows on PostgreSQL in one statement of fixed text, whatever
+/// their number (see `fixed_sql`).
+pub fn insert_pg(c: &mut diesel::PgConnection, rows: &[&EntryView]) -> QueryResult<usize> {
+    use super::fixed_sql::{column, Fixed};
+    use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Nullable, Text, Timestamp};
+    Fixed::new(
+        "INSERT INTO entries (org_id, id, pilot_id, entry_type, category, period_start, period_end, \
+         amount_minor, currency, capex, attribution_method, confidence, measured, note, reverses, replaces, \
+         reason, created_by, created_at) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
+         ?::text[], ?::date[], ?::date[], ?::bigint[], ?::text[], ?::boolean[], ?::text[], \
+         ?::double precision[], ?::boolean[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+         ?::timestamp[])",
+    )
+    .bind::<Array<Text>, _>(column(rows, |r| r.org_id.as_str()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.id.as_str()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.pilot_id.as_str()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.entry_type.as_str()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.category.as_str()))
+    .bind::<Array<Date>, _>(column(rows, |r| r.period_start))
+    .bind::<Array<Date>, _>(column(rows, |r| r.period_end))
+    .bind::<Array<BigInt>, _>(column(rows, |r| r.amount_minor))
+    .bind::<Array<Text>, _>(column(rows, |r| r.currency.as_str()))
+    .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.capex))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.attribution_method.as_deref()))
+    .bind::<Array<Nullable<Double>>, _>(column(rows, |r| r.confidence))
+    .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.measured))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.note.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reverses.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.replaces.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reason.as_deref()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.created_by.as_str()))
+    .bind::<Array<Timestamp>, _>(column(rows, |r| r.created_at))
+    .execute(c)
+}

@@ -19,7 +19,7 @@ use diesel::prelude::*;
 
 use super::audit::AuditView;
 use super::entries::EntryView;
-use super::fixed_sql::Fixed;
+use super::fixed_sql::{column, Fixed};
 use super::idempotency::IdempotencyView;
 use super::rollups::{rollup_entry, RollupRow};
 use super::schema::{audit_events, entries, idempotency_keys, pilots, tokens};
@@ -404,42 +404,9 @@ where
     Ok(rows)
 }
 
-/// One column of `rows`, for a PostgreSQL array parameter.
-fn column<'r, R, T>(rows: &[&'r R], f: impl Fn(&'r R) -> T) -> Vec<T> {
-    rows.iter().map(|r| f(r)).collect()
-}
-
 fn insert_entries(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), Stop> {
-    use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Nullable, Text, Timestamp};
     if let DbConnection::Pg(c) = conn {
-        Fixed::new(
-            "INSERT INTO entries (org_id, id, pilot_id, entry_type, category, period_start, period_end, \
-             amount_minor, currency, capex, attribution_method, confidence, measured, note, reverses, replaces, \
-             reason, created_by, created_at) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
-             ?::text[], ?::date[], ?::date[], ?::bigint[], ?::text[], ?::boolean[], ?::text[], \
-             ?::double precision[], ?::boolean[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
-             ?::timestamp[])",
-        )
-        .bind::<Array<Text>, _>(column(rows, |r| r.org_id.as_str()))
-        .bind::<Array<Text>, _>(column(rows, |r| r.id.as_str()))
-        .bind::<Array<Text>, _>(column(rows, |r| r.pilot_id.as_str()))
-        .bind::<Array<Text>, _>(column(rows, |r| r.entry_type.as_str()))
-        .bind::<Array<Text>, _>(column(rows, |r| r.category.as_str()))
-        .bind::<Array<Date>, _>(column(rows, |r| r.period_start))
-        .bind::<Array<Date>, _>(column(rows, |r| r.period_end))
-        .bind::<Array<BigInt>, _>(column(rows, |r| r.amount_minor))
-        .bind::<Array<Text>, _>(column(rows, |r| r.currency.as_str()))
-        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.capex))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.attribution_method.as_deref()))
-        .bind::<Array<Nullable<Double>>, _>(column(rows, |r| r.confidence))
-        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.measured))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.note.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reverses.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.replaces.as_deref()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.reason.as_deref()))
-        .bind::<Array<Text>, _>(column(rows, |r| r.created_by.as_str()))
-        .bind::<Array<Timestamp>, _>(column(rows, |r| r.created_at))
-        .execute(c)?;
+        super::entries::insert_pg(c, rows)?;
         return Ok(());
     }
     for chunk in rows.chunks(CHUNK) {

@@ -16,6 +16,11 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 
+/// One column of `rows`, for a PostgreSQL array parameter.
+pub fn column<'r, R, T>(rows: &[&'r R], f: impl Fn(&'r R) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
+}
+
 /// One parameter with its SQL type.
 trait Param {
     fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;

@@ -16,6 +16,8 @@ use crate::domain::ids::{EntryId, OrgId, PilotId};
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
+/// Rows per array statement on PostgreSQL.
+const PG_CHUNK: usize = 5000;
 
 pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
     for chunk in rows.chunks(CHUNK) {
@@ -28,11 +30,17 @@ pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), 
 }
 
 pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(), DbError> {
+    if let DbConnection::Pg(c) = conn {
+        // One statement of fixed text per few thousand rows (prepared once).
+        for chunk in rows.chunks(PG_CHUNK) {
+            super::entries::insert_pg(c, &chunk.iter().collect::<Vec<_>>())?;
+        }
+        return Ok(());
+    }
     for chunk in rows.chunks(CHUNK) {
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(entries::table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(entries::table).values(chunk).execute(c)?,
-        };
+        if let DbConnection::Sqlite(c) = conn {
+            diesel::insert_into(entries::table).values(chunk).execute(c)?;
+        }
     }
     Ok(())
 }
