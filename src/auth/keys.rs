@@ -425,7 +425,12 @@ pub struct JwtKeys {
     validation: Validation,
     issuer: String,
     audience: String,
+    /// Tokens that passed every check, with their claims (see [`Self::verify`]).
+    verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
 }
+
+/// Most verified tokens remembered; past it the memory starts over.
+const VERIFIED_TOKENS: usize = 4096;
 
 impl fmt::Debug for JwtKeys {
     // Hand-written so that no key material can ever reach a log line.
@@ -536,6 +541,7 @@ impl JwtKeys {
             validation,
             issuer,
             audience,
+            verified: Default::default(),
         })
     }
 
@@ -619,10 +625,38 @@ impl JwtKeys {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
+        // A token that passed every check before passes them again but for
+        // the ones that depend on the clock: those are checked here (the same
+        // rules as jsonwebtoken's), the signature and the claims' shape are
+        // not checked again. Every request carries its token, so this saves
+        // the decoding, the HMAC or signature check and two JSON parses.
+        let remembered = self.remembered().get(token).cloned();
+        if let Some(claims) = remembered {
+            let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+            let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+            if claims.exp < now - leeway {
+                return Err(TokenError::Expired);
+            }
+            if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+                return Err(TokenError::NotYetValid);
+            }
+            return Ok(claims);
+        }
         self.check_header(token)?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
             .map_err(map_jwt_error)?;
-        claims_from_map(data.claims)
+        let claims = claims_from_map(data.claims)?;
+        let mut remembered = self.remembered();
+        if remembered.len() >= VERIFIED_TOKENS {
+            remembered.clear();
+        }
+        remembered.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Claims>> {
+        // Every update is one map operation: a poisoned lock holds consistent data.
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Looks at the header before jsonwebtoken does. jsonwebtoken pins the

@@ -556,3 +556,35 @@ fn token_errors_do_not_leak_details() {
     assert_eq!(err.to_string(), "token signature is invalid");
     assert_eq!(err.code(), "token_bad_signature");
 }
+
+#[test]
+fn a_remembered_token_is_still_refused_once_it_expires() {
+    let keys = hs_keys().with_leeway(0);
+    let exp = now() + 1;
+    let token = sign_hs(&with(valid_claims(), "exp", json!(exp)), SECRET);
+    let first = keys.verify(&token).unwrap();
+    // The second answer comes from memory and is the same.
+    assert_eq!(keys.verify(&token).unwrap(), first);
+    while now() <= exp {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(keys.verify(&token), Err(TokenError::Expired));
+    // Still refused by the full check (a fresh set of keys remembers nothing).
+    assert_eq!(hs_keys().with_leeway(0).verify(&token), Err(TokenError::Expired));
+}
+
+#[test]
+fn only_the_exact_token_that_passed_is_remembered() {
+    let keys = hs_keys();
+    let token = sign_hs(&valid_claims(), SECRET);
+    assert!(keys.verify(&token).is_ok());
+    // Same header and claims, other signature bytes: checked in full, refused.
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let mut forged = sig.as_bytes().to_vec();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{head}.{}", String::from_utf8(forged).unwrap());
+    assert_eq!(keys.verify(&forged), Err(TokenError::BadSignature));
+    // A refused token is not remembered: refused again.
+    assert_eq!(keys.verify(&forged), Err(TokenError::BadSignature));
+    assert!(keys.verify(&token).is_ok());
+}
