@@ -357,7 +357,8 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
     // The file's own sums per (pilot, type, currency), added to the running
     // totals below; rows that push one past i64 are reported.
     let mut totals: BTreeMap<(PilotId, &'static str, &'static str), (i128, i64, usize)> = BTreeMap::new();
-    let mut entry_rows: Vec<EntryView> = Vec::new();
+    // Sized up front: growing a vector of rows this wide copies it each time.
+    let mut entry_rows: Vec<EntryView> = Vec::with_capacity(rows.len());
     let (mut spend, mut impact) = (0, 0);
     for r in &rows {
         if let ImportRow::Entry { row, target, entry } = r {
