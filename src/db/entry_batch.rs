@@ -179,7 +179,8 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
          FROM idempotency_keys WHERE (org_id, token_id, idem_key) IN (VALUES {})",
         "SELECT i.org_id, i.token_id, i.idem_key, i.request_hash, i.response_status, i.response_body, \
          i.created_at FROM unnest(?::text[], ?::text[], ?::text[]) AS k(org_id, token_id, idem_key) \
-         JOIN idempotency_keys i USING (org_id, token_id, idem_key)",
+         CROSS JOIN LATERAL (SELECT * FROM idempotency_keys x WHERE x.org_id = k.org_id \
+         AND x.token_id = k.token_id AND x.idem_key = k.idem_key LIMIT 1) i",
         &wanted,
     )?;
     let used: HashMap<(&str, &str, &str), &IdempotencyView> = used
@@ -230,7 +231,9 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         .filter(|(_, o)| o.is_none())
         .map(|(w, _)| [w.entry.org_id.as_str(), w.entry.pilot_id.as_str()])
         .collect();
-    let pairs: Vec<[&str; 2]> = pairs.into_iter().collect();
+    // In pilot id order: PostgreSQL locks the rows in the order of the keys.
+    let mut pairs: Vec<[&str; 2]> = pairs.into_iter().collect();
+    pairs.sort_by_key(|[_, pilot]| *pilot);
     let rollup_rows: Vec<RollupRow> = load_by_keys(
         conn,
         "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, spend_usd_minor, \
@@ -239,7 +242,8 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         "SELECT r.org_id, r.pilot_id, r.evaluation_on, r.business_function, r.sourcing, r.ai_kind, \
          r.spend_usd_minor, r.impact_3m_usd_minor, r.impact_6m_usd_minor, r.impact_12m_usd_minor, \
          r.unconverted_entries FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
-         JOIN pilot_rollups r USING (org_id, pilot_id) ORDER BY r.pilot_id FOR UPDATE OF r",
+         CROSS JOIN LATERAL (SELECT * FROM pilot_rollups x WHERE x.org_id = k.org_id \
+         AND x.pilot_id = k.pilot_id FOR UPDATE) r",
         &pairs,
     )?;
     let total_rows: Vec<TotalView> = load_by_keys(
@@ -247,8 +251,9 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         "SELECT org_id, pilot_id, entry_type, currency, total_minor, entries FROM pilot_totals \
          WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id, entry_type, currency",
         "SELECT t.org_id, t.pilot_id, t.entry_type, t.currency, t.total_minor, t.entries \
-         FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) JOIN pilot_totals t USING (org_id, pilot_id) \
-         ORDER BY t.pilot_id, t.entry_type, t.currency FOR UPDATE OF t",
+         FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
+         CROSS JOIN LATERAL (SELECT * FROM pilot_totals x WHERE x.org_id = k.org_id \
+         AND x.pilot_id = k.pilot_id ORDER BY x.entry_type, x.currency FOR UPDATE) t",
         &pairs,
     )?;
     let mut rollups: HashMap<(String, String), RollupRow> = rollup_rows
@@ -367,7 +372,12 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
 /// Loads rows by keys. SQLite: the rows of `sql`, whose `{}` becomes one
 /// `(?, …)` tuple per key. PostgreSQL: the rows of `pg_sql`, whose `?`s take
 /// the keys' columns as text arrays, in order (a statement of fixed text,
-/// prepared once; see `fixed_sql`).
+/// prepared once; see `fixed_sql`). Its lookups are LATERAL subqueries on
+/// the primary key, so the plan PostgreSQL keeps is an index probe per key
+/// whatever the table's size when it was made (a join planned while
+/// `idempotency_keys` was empty scanned the whole table for every batch
+/// once it had grown). `LIMIT 1` (a primary key matches one row at most)
+/// keeps the planner from turning the lookup back into that join.
 fn load_by_keys<T, const N: usize>(
     conn: &mut DbConnection,
     sql: &str,

@@ -180,7 +180,8 @@ fn checkpointer(url: &str, woken: &mpsc::Receiver<()>) {
     }
 }
 
-/// The writer's connection. On SQLite: no automatic checkpoints (a thread of
+/// The writer's connection. On PostgreSQL: no sequential scans (below). On
+/// SQLite: no automatic checkpoints (a thread of
 /// its own does them), and statement journals in memory — a multi-row
 /// statement inside a transaction keeps one, and past 64 KiB SQLite spills it
 /// to a temporary file it writes and closes per statement (an eighth of the
@@ -196,6 +197,13 @@ fn connect_writer(url: &str, checkpoints: Option<&mpsc::SyncSender<()>>) -> Opti
              PRAGMA journal_size_limit = 67108864;",
         )
         .ok()?;
+    } else {
+        // PostgreSQL keeps one plan per statement (`fixed_sql`), made when
+        // the connection first ran it: on a new database, while
+        // `idempotency_keys` is empty, that plan would scan the table, and
+        // go on scanning it as it grows. Every statement of this connection
+        // is a lookup by key, which an index always serves best.
+        conn.batch_execute("SET enable_seqscan = off").ok()?;
     }
     Some(conn)
 }
