@@ -324,7 +324,14 @@ fn contributions<'a>(obs: impl Iterator<Item = &'a Observation>) -> Contribution
 /// Computes every cell and the trend. Pure and deterministic: the same
 /// observations (in any order), query and policy give the same bits.
 pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &DisclosurePolicy) -> RateResponse {
-    let mut by_quarter: BTreeMap<Quarter, Vec<&Observation>> = BTreeMap::new();
+    // Counted first, so each quarter's list is allocated once at its size
+    // (these references are as many as the observations).
+    let mut sizes: BTreeMap<Quarter, usize> = BTreeMap::new();
+    for o in obs {
+        *sizes.entry(Quarter::of(o.evaluation_date)).or_default() += 1;
+    }
+    let mut by_quarter: BTreeMap<Quarter, Vec<&Observation>> =
+        sizes.into_iter().map(|(q, n)| (q, Vec::with_capacity(n))).collect();
     for o in obs {
         by_quarter.entry(Quarter::of(o.evaluation_date)).or_default().push(o);
     }
@@ -542,7 +549,9 @@ fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Tren
             .flat_map(|(_, obs, _)| obs.iter().map(|o| (years_since_2000(o.evaluation_date), o.zero_impact))),
     );
     pilots.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let (pt, py): (Vec<f64>, Vec<bool>) = pilots.into_iter().unzip();
+    // Split without a third copy: the times reuse the pairs' allocation.
+    let py: Vec<bool> = pilots.iter().map(|p| p.1).collect();
+    let pt: Vec<f64> = pilots.into_iter().map(|p| p.0).collect();
     let (ot, oy): (Vec<f64>, Vec<bool>) = used
         .iter()
         .flat_map(|(qq, _, c)| c.iter().map(|(_, zero)| (qq.middle_t(), *zero)))

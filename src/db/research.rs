@@ -62,6 +62,16 @@ pub fn org_attributes(conn: &mut DbConnection) -> Result<Vec<(String, String, St
         .load(conn)?)
 }
 
+/// How many pilots are evaluated: what [`for_each_evaluated`] will stream
+/// in the same snapshot, so its caller can size what it keeps up front.
+pub fn count_evaluated(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let n: i64 = pilot_rollups::table
+        .filter(pilot_rollups::evaluation_on.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// Calls `f` with every evaluated pilot's rollup, streamed one row at a time
 /// in storage order (SQLite's cursor; PostgreSQL's single-row mode), so
 /// memory stays flat whatever the number of pilots.

@@ -117,7 +117,11 @@ pub fn observations(
             (id, attrs)
         })
         .collect();
-    let mut out: Vec<(Vec<Observation>, u64)> = params.iter().map(|_| (Vec::new(), 0)).collect();
+    // Sized up front (the count is read in the same snapshot): a vector
+    // grown by doubling holds up to twice what it needs, and while it is
+    // copied to its next size the old and the new copy are both resident.
+    let evaluated = crate::db::research::count_evaluated(conn)?;
+    let mut out: Vec<(Vec<Observation>, u64)> = params.iter().map(|_| (Vec::with_capacity(evaluated), 0)).collect();
     crate::db::research::for_each_evaluated(conn, |row| {
         let rollup = row.rollup();
         let org = orgs.get(&row.org_id);
@@ -162,9 +166,6 @@ pub fn observations(
             });
         }
     })?;
-    for (obs, _) in &mut out {
-        obs.shrink_to_fit(); // held for the whole computation: no slack
-    }
     Ok(out)
 }
 
