@@ -165,27 +165,68 @@ pub fn fit(t: &[f64], y: &[bool]) -> Result<LogitFit, FitError> {
     fit_with_limit(t, y, MAX_ITERATIONS)
 }
 
+/// [`fit`] of observations given as runs `(t, y, count)`: a run of `count`
+/// is `count` equal observations in a row. Every sum of the fit runs over
+/// them in this order, one term per observation, so the result is the same
+/// bits as [`fit`] of the runs written out — in memory that grows with the
+/// number of runs, not of observations.
+pub fn fit_runs(runs: &[(f64, bool, u64)]) -> Result<LogitFit, FitError> {
+    fit_observations(Runs(runs), MAX_ITERATIONS)
+}
+
+/// Observations as runs of equal `(t, y)`.
+#[derive(Clone, Copy)]
+struct Runs<'a>(&'a [(f64, bool, u64)]);
+
+impl<'a> Runs<'a> {
+    /// Every observation, in order.
+    fn each(self) -> impl Iterator<Item = (f64, bool)> + Clone + 'a {
+        self.0
+            .iter()
+            .flat_map(|&(t, y, n)| std::iter::repeat_n((t, y), usize::try_from(n).unwrap_or(usize::MAX)))
+    }
+}
+
+/// Consecutive equal observations merged (bit-for-bit equal `t`).
+fn runs_of(t: &[f64], y: &[bool]) -> Vec<(f64, bool, u64)> {
+    let mut runs: Vec<(f64, bool, u64)> = Vec::new();
+    for (&x, &v) in t.iter().zip(y) {
+        match runs.last_mut() {
+            Some((rt, ry, n)) if rt.to_bits() == x.to_bits() && *ry == v => *n += 1,
+            _ => runs.push((x, v, 1)),
+        }
+    }
+    runs
+}
+
 fn fit_with_limit(t: &[f64], y: &[bool], max_iterations: u32) -> Result<LogitFit, FitError> {
-    validate(t, y)?;
-    let n = t.len();
+    if t.len() != y.len() {
+        return Err(FitError::LengthMismatch { t: t.len(), y: y.len() });
+    }
+    fit_observations(Runs(&runs_of(t, y)), max_iterations)
+}
+
+fn fit_observations(obs: Runs, max_iterations: u32) -> Result<LogitFit, FitError> {
+    validate(obs)?;
+    let n = obs.each().count();
     // Centring makes the information matrix near-diagonal, so t in years
     // (e.g. 25–27) does not make the Newton system ill-conditioned.
-    let centre = t.iter().sum::<f64>() / n as f64;
-    let tc: Vec<f64> = t.iter().map(|&v| v - centre).collect();
-    let ybar = y.iter().filter(|&&v| v).count() as f64 / n as f64;
+    let centre = obs.each().map(|(t, _)| t).sum::<f64>() / n as f64;
+    let tc = obs.each().map(move |(t, y)| (t - centre, y));
+    let ybar = obs.each().filter(|&(_, v)| v).count() as f64 / n as f64;
     let mut beta = [(ybar / (1.0 - ybar)).ln(), 0.0];
-    let mut dev = deviance(&tc, y, beta);
+    let mut dev = deviance(tc.clone(), beta);
     let mut converged = false;
     let mut iterations = 0;
     while iterations < max_iterations {
         iterations += 1;
-        let (score, info) = score_and_information(&tc, y, beta);
+        let (score, info) = score_and_information(tc.clone(), beta);
         let full = solve(info, score).ok_or(FitError::Singular)?;
         let mut scale = 1.0;
         let mut accepted = None;
         for _ in 0..=MAX_HALVINGS {
             let cand = [beta[0] + scale * full[0], beta[1] + scale * full[1]];
-            let d = deviance(&tc, y, cand);
+            let d = deviance(tc.clone(), cand);
             // Slack for rounding: near the optimum the deviance is flat.
             if d.is_finite() && d <= dev + 1e-9 * (1.0 + dev.abs()) {
                 accepted = Some((cand, d));
@@ -211,7 +252,7 @@ fn fit_with_limit(t: &[f64], y: &[bool], max_iterations: u32) -> Result<LogitFit
         return Err(FitError::NotConverged { iterations });
     }
 
-    let (_, info) = score_and_information(&tc, y, beta);
+    let (_, info) = score_and_information(tc, beta);
     let vc = invert(info).ok_or(FitError::Singular)?;
     // intercept = a − c·b and slope = b, so with J = [[1, −c], [0, 1]] the
     // covariance is J·Vc·Jᵀ.
@@ -236,32 +277,27 @@ fn fit_with_limit(t: &[f64], y: &[bool], max_iterations: u32) -> Result<LogitFit
     })
 }
 
-fn validate(t: &[f64], y: &[bool]) -> Result<(), FitError> {
-    if t.len() != y.len() {
-        return Err(FitError::LengthMismatch { t: t.len(), y: y.len() });
-    }
-    if t.iter().any(|v| !v.is_finite()) {
+fn validate(obs: Runs) -> Result<(), FitError> {
+    if obs.0.iter().any(|(v, _, _)| !v.is_finite()) {
         return Err(FitError::NonFiniteCovariate);
     }
-    let mut sorted = t.to_vec();
+    let n = obs.each().count();
+    let mut sorted: Vec<f64> = obs.0.iter().filter(|r| r.2 > 0).map(|r| r.0).collect();
     sorted.sort_by(f64::total_cmp);
     sorted.dedup_by(|a, b| a == b);
-    if t.len() < MIN_OBSERVATIONS || sorted.len() < 2 {
+    if n < MIN_OBSERVATIONS || sorted.len() < 2 {
         return Err(FitError::TooFewObservations {
-            n: t.len(),
+            n,
             distinct: sorted.len(),
         });
     }
-    let ones = y.iter().filter(|&&v| v).count();
-    if ones == 0 || ones == y.len() {
-        return Err(FitError::NoVariation {
-            n: y.len(),
-            value: ones > 0,
-        });
+    let ones = obs.each().filter(|&(_, v)| v).count();
+    if ones == 0 || ones == n {
+        return Err(FitError::NoVariation { n, value: ones > 0 });
     }
     // Covariate range [lo, hi] per outcome group (index 0: y = false).
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for (&x, &v) in t.iter().zip(y) {
+    for &(x, v, _) in obs.0.iter().filter(|r| r.2 > 0) {
         let g = usize::from(v);
         (lo[g], hi[g]) = (lo[g].min(x), hi[g].max(x));
     }
@@ -295,11 +331,9 @@ fn softplus(x: f64) -> f64 {
 }
 
 /// Deviance −2·log L; per observation log L = y·η − ln(1 + e^η).
-fn deviance(t: &[f64], y: &[bool], beta: [f64; 2]) -> f64 {
-    let ll: f64 = t
-        .iter()
-        .zip(y)
-        .map(|(&x, &yi)| {
+fn deviance(obs: impl Iterator<Item = (f64, bool)>, beta: [f64; 2]) -> f64 {
+    let ll: f64 = obs
+        .map(|(x, yi)| {
             let eta = beta[0] + beta[1] * x;
             if yi {
                 eta - softplus(eta)
@@ -312,9 +346,9 @@ fn deviance(t: &[f64], y: &[bool], beta: [f64; 2]) -> f64 {
 }
 
 /// Score `Σ(y − p)(1, t)` and information `Σ p(1−p)(1, t)ᵀ(1, t)`.
-fn score_and_information(t: &[f64], y: &[bool], beta: [f64; 2]) -> ([f64; 2], [[f64; 2]; 2]) {
+fn score_and_information(obs: impl Iterator<Item = (f64, bool)>, beta: [f64; 2]) -> ([f64; 2], [[f64; 2]; 2]) {
     let (mut s, mut i) = ([0.0; 2], [[0.0; 2]; 2]);
-    for (&x, &yi) in t.iter().zip(y) {
+    for (x, yi) in obs {
         let p = sigmoid(beta[0] + beta[1] * x);
         let r = f64::from(u8::from(yi)) - p;
         let w = p * (1.0 - p);
@@ -456,6 +490,43 @@ mod tests {
                 (t, u < expit(0.3 + 0.9 * (t - 26.0)))
             })
             .unzip()
+    }
+
+    #[test]
+    fn runs_fit_exactly_as_the_observations_written_out() {
+        // Many pilots share an evaluation date: 40 dates, 3 to 60 pilots each,
+        // both outcomes at most dates, in the sorted order the trend uses.
+        let mut runs = Vec::new();
+        for day in 0..40_u32 {
+            let t = 25.0 + f64::from(day) / 20.0;
+            let ones = u64::from((day * 7) % 23 + 1);
+            let zeros = u64::from((day * 11) % 37 + 2);
+            runs.push((t, false, zeros));
+            runs.push((t, true, ones));
+        }
+        let (t, y): (Vec<f64>, Vec<bool>) = runs
+            .iter()
+            .flat_map(|&(t, y, n)| std::iter::repeat_n((t, y), n as usize))
+            .unzip();
+        let written_out = fit(&t, &y).unwrap();
+        let by_runs = fit_runs(&runs).unwrap();
+        // Bit for bit: the same sums in the same order.
+        assert_eq!(by_runs, written_out);
+        assert_eq!(by_runs.n, t.len());
+        // Runs split differently (and empty ones) change nothing either.
+        let split: Vec<(f64, bool, u64)> = runs
+            .iter()
+            .flat_map(|&(t, y, n)| [(t, y, n / 2), (t, y, 0), (t, y, n - n / 2)])
+            .collect();
+        assert_eq!(fit_runs(&split).unwrap(), written_out);
+        // Errors are the same as for the observations written out.
+        assert_eq!(
+            fit_runs(&runs[..2]),
+            fit(
+                &t[..runs[0].2 as usize + runs[1].2 as usize],
+                &y[..runs[0].2 as usize + runs[1].2 as usize]
+            )
+        );
     }
 
     #[test]

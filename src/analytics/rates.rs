@@ -542,21 +542,23 @@ fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Tren
             projection: None,
         };
     }
-    // Sorted so the floating-point sums in the fit do not depend on input order.
-    let mut pilots: Vec<(f64, bool)> = Vec::with_capacity(used.iter().map(|(_, obs, _)| obs.len()).sum());
-    pilots.extend(
-        used.iter()
-            .flat_map(|(_, obs, _)| obs.iter().map(|o| (years_since_2000(o.evaluation_date), o.zero_impact))),
-    );
-    pilots.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    // Split without a third copy: the times reuse the pairs' allocation.
-    let py: Vec<bool> = pilots.iter().map(|p| p.1).collect();
-    let pt: Vec<f64> = pilots.into_iter().map(|p| p.0).collect();
+    // Sorted so the floating-point sums in the fit do not depend on input
+    // order, and counted per (evaluation date, outcome): the fit runs over
+    // the counts exactly as over the pilots written out in that order, in
+    // memory that grows with the dates, not with the pilots.
+    let mut counts: BTreeMap<(NaiveDate, bool), u64> = BTreeMap::new();
+    for o in used.iter().flat_map(|(_, obs, _)| obs.iter()) {
+        *counts.entry((o.evaluation_date, o.zero_impact)).or_default() += 1;
+    }
+    let pilot_runs: Vec<(f64, bool, u64)> = counts
+        .into_iter()
+        .map(|((date, zero), n)| (years_since_2000(date), zero, n))
+        .collect();
     let (ot, oy): (Vec<f64>, Vec<bool>) = used
         .iter()
         .flat_map(|(qq, _, c)| c.iter().map(|(_, zero)| (qq.middle_t(), *zero)))
         .unzip();
-    let (pilot, _) = summarise(logistic::fit(&pt, &py), q);
+    let (pilot, _) = summarise(logistic::fit_runs(&pilot_runs), q);
     let (organisation, org_fit) = summarise(logistic::fit(&ot, &oy), q);
     let projection = org_fit.map(|f| {
         std::iter::successors(Some(q.to.next()), |qq| Some(qq.next()))
