@@ -371,15 +371,7 @@ async fn a_revoked_token_creates_no_entry() {
         );
     }
     let id = created["id"].as_str().unwrap();
-    let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/v1/tokens/{id}"),
-            Some(&t.admin),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
+    app.revoke_token(&t.admin, id).await;
     for kind in ["spend", "impact"] {
         let body = if kind == "spend" {
             spend_body("2.00", "USD")

@@ -140,6 +140,14 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Revokes the issued token `token_id` as `admin` (`DELETE /v1/tokens/{id}`: 204).
+    pub async fn revoke_token(&self, admin: &str, token_id: &str) {
+        let res = self
+            .request(Method::DELETE, &format!("/v1/tokens/{token_id}"), Some(admin), None)
+            .await;
+        assert_eq!(res.status(), 204, "revoke token");
+    }
+
     /// Creates an organisation as operator; returns its id.
     pub async fn create_org(&self, name: &str) -> String {
         let res = self.post("/v1/orgs", &self.operator.clone(), &org_body(name)).await;

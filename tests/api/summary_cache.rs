@@ -71,19 +71,6 @@ async fn fresh_answers(app: &TestApp, token: &str) -> Vec<Answer> {
     answers(&another_process(app).await, token).await
 }
 
-/// Revokes the token `issued` (a `POST /v1/tokens` answer) through `app`.
-async fn revoke(app: &TestApp, admin: &str, issued: &Value) {
-    let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/v1/tokens/{}", issued["id"].as_str().unwrap()),
-            Some(admin),
-            None,
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
-}
-
 struct Ledger {
     t: Tenant,
     pilots: Vec<String>,
@@ -366,7 +353,7 @@ async fn a_revoked_token_is_refused_even_while_its_summary_is_cached() {
     let token = issued["token"].as_str().unwrap().to_owned();
     assert_eq!(answer(&a, &token, "", None).await.status, 200);
     assert_eq!(answer(&a, &token, "", None).await.status, 200);
-    revoke(&b, &l.t.admin, &issued).await;
+    b.revoke_token(&l.t.admin, issued["id"].as_str().unwrap()).await;
     let refused = a.get("/v1/summary", &token).await;
     assert_problem(refused, 401, "unauthorized").await;
 }
@@ -414,7 +401,7 @@ async fn concurrent_reads_validated_together_each_get_their_own_answer() {
         .await;
     let issued = json_of(res).await;
     let revoked = issued["token"].as_str().unwrap().to_owned();
-    revoke(&app, &l.t.admin, &issued).await;
+    app.revoke_token(&l.t.admin, issued["id"].as_str().unwrap()).await;
 
     let callers = [
         (l.t.finance.clone(), "mine"),
