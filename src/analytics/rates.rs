@@ -117,8 +117,19 @@ impl Dimension {
         }
     }
 
-    /// Every value a cell is emitted for, whether or not it has data.
-    fn vocabulary(self, all: &[Observation]) -> Vec<String> {
+    /// Every breakdown, in the order the export lists them.
+    pub const ALL: [Dimension; 6] = [
+        Dimension::Function,
+        Dimension::Sourcing,
+        Dimension::AiKind,
+        Dimension::Industry,
+        Dimension::SizeBand,
+        Dimension::Region,
+    ];
+
+    /// Every value a cell is emitted for, whether or not it has data; for
+    /// region, `regions` (every region of the whole input).
+    fn vocabulary(self, regions: &BTreeSet<RegionCode>) -> Vec<String> {
         fn names<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
             all.iter().map(ToString::to_string).collect()
         }
@@ -128,11 +139,73 @@ impl Dimension {
             Dimension::AiKind => names(AiKind::ALL),
             Dimension::Industry => names(Industry::ALL),
             Dimension::SizeBand => names(SizeBand::ALL),
-            Dimension::Region => {
-                let set: BTreeSet<RegionCode> = all.iter().map(|o| o.region).collect();
-                set.into_iter().map(|r| r.as_str().to_owned()).collect()
+            Dimension::Region => regions.iter().map(|r| r.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// The breakdowns one pass computes, each with the values it emits cells for.
+pub struct Cuts {
+    cuts: Vec<(Dimension, Vec<String>)>,
+}
+
+impl Cuts {
+    /// `regions` must be the regions of every observation of the input, in or
+    /// out of the window, so which region cells exist reveals nothing about
+    /// the window (module docs).
+    pub fn new(dims: &[Dimension], regions: &BTreeSet<RegionCode>) -> Self {
+        Self {
+            cuts: dims.iter().map(|&d| (d, d.vocabulary(regions))).collect(),
+        }
+    }
+
+    /// Whether a region breakdown is among the cuts (it needs the regions).
+    pub fn needs_regions(dims: &[Dimension]) -> bool {
+        dims.contains(&Dimension::Region)
+    }
+
+    /// Empty sums for one quarter.
+    pub fn sums(&self) -> QuarterSums {
+        QuarterSums {
+            total: Contributions::new(),
+            parts: self
+                .cuts
+                .iter()
+                .map(|(_, values)| vec![Contributions::new(); values.len()])
+                .collect(),
+            runs: BTreeMap::new(),
+        }
+    }
+}
+
+/// One quarter's observations summed per organisation — the total and one
+/// sum per value of each cut — and its pilots counted per (evaluation date,
+/// outcome) for the trend: everything the quarter's cells and trend points
+/// need, in memory that grows with the quarter's organisations, not with its
+/// pilots.
+pub struct QuarterSums {
+    total: Contributions,
+    parts: Vec<Vec<Contributions>>,
+    runs: BTreeMap<(NaiveDate, bool), u64>,
+}
+
+impl QuarterSums {
+    /// Adds one observation of the quarter.
+    pub fn add(&mut self, o: &Observation, cuts: &Cuts) {
+        let c = OrgContribution {
+            pilots: 1,
+            zero_impact: u64::from(o.zero_impact),
+            spend_usd_minor: i128::from(o.spend_usd_minor),
+            impact_usd_minor: i128::from(o.measured_net_usd_minor),
+        };
+        self.total.entry(o.org).or_default().add(&c);
+        for ((d, values), parts) in cuts.cuts.iter().zip(&mut self.parts) {
+            let value = d.value_of(o);
+            if let Some(i) = values.iter().position(|v| v == value) {
+                parts[i].entry(o.org).or_default().add(&c);
             }
         }
+        *self.runs.entry((o.evaluation_date, o.zero_impact)).or_default() += 1;
     }
 }
 
@@ -307,18 +380,39 @@ pub fn cell_seed(seed: u64, quarter: Quarter, dimension: &str, value: &str) -> u
     fnv1a64(format!("{seed}|{quarter}|{dimension}|{value}").as_bytes())
 }
 
-/// Sums observations per organisation.
-fn contributions<'a>(obs: impl Iterator<Item = &'a Observation>) -> Contributions {
-    let mut out = Contributions::new();
-    for o in obs {
-        out.entry(o.org).or_default().add(&OrgContribution {
-            pilots: 1,
-            zero_impact: u64::from(o.zero_impact),
-            spend_usd_minor: i128::from(o.spend_usd_minor),
-            impact_usd_minor: i128::from(o.measured_net_usd_minor),
-        });
+/// The echoed request and thresholds.
+fn parameters(q: &RateQuery, policy: &DisclosurePolicy) -> Parameters {
+    Parameters {
+        from: q.from,
+        to: q.to,
+        by: q.by,
+        min_impact: q.params.min_impact,
+        window_months: q.params.window_months,
+        seed: q.seed,
+        bootstrap_reps: q.bootstrap_reps,
+        min_organisations: policy.min_organisations(),
+        max_org_share: policy.max_org_share(),
+        p_percent: policy.p_percent(),
+        min_each_side: policy.min_each_side(),
     }
-    out
+}
+
+/// A response's versions and parameters, with no cells and no trend fitted
+/// (it says unavailable): the head of an export, whose cells follow quarter
+/// by quarter.
+pub fn response_head(q: &RateQuery, policy: &DisclosurePolicy) -> RateResponse {
+    RateResponse {
+        definition_version: DEFINITION_VERSION,
+        disclosure_policy_version: DISCLOSURE_POLICY_VERSION,
+        parameters: parameters(q, policy),
+        cells: Vec::new(),
+        trend: trend(&[], q, policy),
+    }
+}
+
+/// The regions of `obs`, the region breakdown's vocabulary.
+pub fn regions(obs: &[Observation]) -> BTreeSet<RegionCode> {
+    obs.iter().map(|o| o.region).collect()
 }
 
 /// Computes every cell and the trend. Pure and deterministic: the same
@@ -335,33 +429,20 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
     for o in obs {
         by_quarter.entry(Quarter::of(o.evaluation_date)).or_default().push(o);
     }
-    let values = q.by.map(|d| d.vocabulary(obs)).unwrap_or_default();
+    let cuts = Cuts::new(q.by.as_slice(), &regions(obs));
     let mut cells = Vec::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut jobs: Vec<CellJob> = Vec::new();
     let mut used: Vec<UsedQuarter> = Vec::new();
     let mut quarter = q.from;
     while quarter <= q.to {
-        let in_q = by_quarter.get(&quarter).map_or(&[][..], Vec::as_slice);
-        let total = contributions(in_q.iter().copied());
-        let parts: Vec<Contributions> = match q.by {
-            Some(d) => values
-                .iter()
-                .map(|v| contributions(in_q.iter().copied().filter(|o| d.value_of(o) == v.as_str())))
-                .collect(),
-            None => Vec::new(),
-        };
-        let named: Vec<(&str, &Contributions)> = values.iter().map(String::as_str).zip(&parts).collect();
-        let protection = protect_breakdown(&total, &named, policy);
-        if protection.total.is_none() {
-            let orgs = total.iter().map(|(org, c)| (*org, c.zero_return())).collect();
-            used.push((quarter, in_q, orgs));
+        let mut sums = cuts.sums();
+        for o in by_quarter.get(&quarter).into_iter().flatten() {
+            sums.add(o, &cuts);
         }
-        jobs.push((quarter, "all", "all", total, protection.total));
-        let dim = q.by.map_or("all", Dimension::as_str);
-        for ((value, part), reason) in values.iter().zip(parts).zip(protection.parts) {
-            jobs.push((quarter, dim, value.as_str(), part, reason));
-        }
+        let (quarter_jobs, quarter_used) = jobs_of(quarter, sums, &cuts, policy);
+        jobs.extend(quarter_jobs);
+        used.extend(quarter_used);
         // Cells are computed as soon as there are enough to keep every core
         // busy (a breakdown: each quarter; totals only: a few quarters), so
         // memory holds a few quarters' per-organisation sums, not the window's.
@@ -373,24 +454,89 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
     }
     cells.extend(cells_in_parallel(&jobs, q, policy));
     RateResponse {
-        definition_version: DEFINITION_VERSION,
-        disclosure_policy_version: DISCLOSURE_POLICY_VERSION,
-        parameters: Parameters {
-            from: q.from,
-            to: q.to,
-            by: q.by,
-            min_impact: q.params.min_impact,
-            window_months: q.params.window_months,
-            seed: q.seed,
-            bootstrap_reps: q.bootstrap_reps,
-            min_organisations: policy.min_organisations(),
-            max_org_share: policy.max_org_share(),
-            p_percent: policy.p_percent(),
-            min_each_side: policy.min_each_side(),
-        },
         cells,
         trend: trend(&used, q, policy),
+        ..response_head(q, policy)
     }
+}
+
+/// The export's passes over each quarter without `by`: the total and every
+/// breakdown, grouped so that no pass holds more than about five sums per
+/// organisation (an organisation has one industry, size band and region, but
+/// its pilots in a quarter may span several functions, sourcings and kinds).
+pub const EXPORT_PASSES: [&[Dimension]; 3] = [
+    &[Dimension::Function],
+    &[Dimension::Sourcing, Dimension::AiKind],
+    &[Dimension::Industry, Dimension::SizeBand, Dimension::Region],
+];
+
+/// The cuts of each pass of an export: `by` alone, or [`EXPORT_PASSES`].
+/// `regions` as for [`Cuts::new`].
+pub fn export_passes(by: Option<Dimension>, regions: &BTreeSet<RegionCode>) -> Vec<Cuts> {
+    match by {
+        Some(d) => vec![Cuts::new(&[d], regions)],
+        None => EXPORT_PASSES.iter().map(|dims| Cuts::new(dims, regions)).collect(),
+    }
+}
+
+/// One quarter of an export: its `all` cell, then each pass's cuts' values,
+/// the same bits [`zero_impact_rates`] gives each cell (with the same region
+/// vocabulary). `read` hands every observation of the quarter to its argument
+/// and is called once per pass, so what is held is one pass's per-
+/// organisation sums — memory that grows with the organisations evaluating
+/// pilots in the quarter, never with the pilots, the entries or the window.
+pub fn export_quarter<E>(
+    quarter: Quarter,
+    passes: &[Cuts],
+    q: &RateQuery,
+    policy: &DisclosurePolicy,
+    mut read: impl FnMut(&mut dyn FnMut(&Observation)) -> Result<(), E>,
+) -> Result<Vec<Cell>, E> {
+    let mut cells = Vec::new();
+    for (i, cuts) in passes.iter().enumerate() {
+        let mut sums = cuts.sums();
+        read(&mut |o: &Observation| {
+            if Quarter::of(o.evaluation_date) == quarter {
+                sums.add(o, cuts);
+            }
+        })?;
+        let (mut jobs, _) = jobs_of(quarter, sums, cuts, policy);
+        if i > 0 {
+            jobs.remove(0); // the total, computed by the first pass
+        }
+        cells.extend(cells_in_parallel(&jobs, q, policy));
+    }
+    Ok(cells)
+}
+
+/// A quarter's cells to compute, `all` first and then each cut's values, and
+/// — when its `all` cell is published — what the trends use of the quarter.
+fn jobs_of<'c>(
+    quarter: Quarter,
+    sums: QuarterSums,
+    cuts: &'c Cuts,
+    policy: &DisclosurePolicy,
+) -> (Vec<CellJob<'c>>, Option<UsedQuarter>) {
+    let QuarterSums { total, parts, runs } = sums;
+    // The total's own check does not depend on the parts.
+    let total_reason = protect_breakdown(&total, &[], policy).total;
+    let mut part_jobs = Vec::new();
+    for ((d, values), parts) in cuts.cuts.iter().zip(parts) {
+        let protection = {
+            let named: Vec<(&str, &Contributions)> = values.iter().map(String::as_str).zip(&parts).collect();
+            protect_breakdown(&total, &named, policy)
+        };
+        for ((value, part), reason) in values.iter().zip(parts).zip(protection.parts) {
+            part_jobs.push((quarter, d.as_str(), value.as_str(), part, reason));
+        }
+    }
+    let used = total_reason.is_none().then(|| {
+        let orgs = total.iter().map(|(org, c)| (*org, c.zero_return())).collect();
+        (quarter, runs, orgs)
+    });
+    let mut jobs = vec![(quarter, "all", "all", total, total_reason)];
+    jobs.extend(part_jobs);
+    (jobs, used)
 }
 
 /// A cell to compute: quarter, dimension, value, data, suppression.
@@ -519,9 +665,10 @@ fn summarise(fit: Result<LogitFit, logistic::FitError>, q: &RateQuery) -> (Trend
     }
 }
 
-/// A published quarter for the trends: its pilots and, per organisation in
-/// ascending order, whether it had zero return.
-type UsedQuarter<'a> = (Quarter, &'a [&'a Observation], Vec<(u32, bool)>);
+/// A published quarter for the trends: its pilots counted per (evaluation
+/// date, outcome) and, per organisation in ascending order, whether it had
+/// zero return.
+type UsedQuarter = (Quarter, BTreeMap<(NaiveDate, bool), u64>, Vec<(u32, bool)>);
 
 fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Trend {
     let quarters_used = used.iter().map(|(qq, _, _)| qq.to_string()).collect();
@@ -547,8 +694,8 @@ fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Tren
     // the counts exactly as over the pilots written out in that order, in
     // memory that grows with the dates, not with the pilots.
     let mut counts: BTreeMap<(NaiveDate, bool), u64> = BTreeMap::new();
-    for o in used.iter().flat_map(|(_, obs, _)| obs.iter()) {
-        *counts.entry((o.evaluation_date, o.zero_impact)).or_default() += 1;
+    for (key, n) in used.iter().flat_map(|(_, runs, _)| runs) {
+        *counts.entry(*key).or_default() += n;
     }
     let pilot_runs: Vec<(f64, bool, u64)> = counts
         .into_iter()

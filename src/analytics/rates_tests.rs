@@ -324,6 +324,84 @@ fn same_request_same_bits_whatever_the_input_order() {
     assert_ne!(first, text(&obs, &RateQuery { seed: 8, ..q }));
 }
 
+#[test]
+fn the_export_gives_each_breakdowns_cells_quarter_by_quarter() {
+    let mut obs = synthetic();
+    // Outside the window, yet in the region vocabulary of every quarter.
+    obs.push(ob(3, "PT", BusinessFunction::Hr, "2024-06-01", true));
+    obs.push(ob(5, "AT", BusinessFunction::Hr, "2026-03-01", false));
+    let policy = DisclosurePolicy::default();
+    // 2024Q4 has no pilots and still gets its (suppressed) cells.
+    let q = query("2024Q4", "2025Q4", None);
+    let quarters = ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4"].map(qtr);
+    let export = |by: Option<Dimension>| -> Vec<Cell> {
+        let passes = export_passes(by, &regions(&obs));
+        let mut reads = 0;
+        let mut cells = Vec::new();
+        for quarter in quarters {
+            let read = |f: &mut dyn FnMut(&Observation)| -> Result<(), ()> {
+                reads += 1;
+                obs.iter().for_each(&mut *f);
+                Ok(())
+            };
+            cells.extend(export_quarter(quarter, &passes, &q, &policy, read).unwrap());
+        }
+        assert_eq!(reads, quarters.len() * passes.len());
+        cells
+    };
+
+    // Each quarter: the total, then every breakdown's values, each as its
+    // own request computes them.
+    let total = run(&obs, &q).cells;
+    let per_dimension: Vec<Vec<Cell>> = Dimension::ALL
+        .iter()
+        .map(|&d| {
+            run(
+                &obs,
+                &RateQuery {
+                    by: Some(d),
+                    ..q.clone()
+                },
+            )
+            .cells
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for quarter in quarters {
+        expected.extend(total.iter().filter(|c| c.quarter == quarter).cloned());
+        for cells in &per_dimension {
+            let all = cells.iter().filter(|c| c.quarter == quarter && c.dimension == "all");
+            assert!(all.eq(total.iter().filter(|c| c.quarter == quarter)));
+            expected.extend(
+                cells
+                    .iter()
+                    .filter(|c| c.quarter == quarter && c.dimension != "all")
+                    .cloned(),
+            );
+        }
+    }
+    let streamed = export(None);
+    assert_eq!(streamed, expected);
+    let published = streamed.iter().filter(|c| !c.suppressed).count();
+    assert!(published >= 12, "a test of published figures: {published}");
+    assert!(streamed.iter().any(|c| c.value == "PT") && streamed.iter().any(|c| c.value == "AT"));
+    assert!(streamed
+        .iter()
+        .take(1 + 34)
+        .all(|c| c.suppressed && c.quarter == qtr("2024Q4")));
+
+    // One breakdown: its request's cells, in its order.
+    let by_region = run(
+        &obs,
+        &RateQuery {
+            by: Some(Dimension::Region),
+            ..q.clone()
+        },
+    )
+    .cells;
+    assert_eq!(export(Some(Dimension::Region)), by_region);
+}
+
 /// [organisations, pilots, zero-impact pilots] counted directly.
 fn truth(obs: &[Observation], quarter: Quarter, by: Option<Dimension>, value: &str) -> [u64; 3] {
     let mut per_org: BTreeMap<u32, (u64, u64)> = BTreeMap::new();

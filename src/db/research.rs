@@ -6,6 +6,7 @@
 //! snapshot; [`load`] reads the raw ledger
 //! and is kept for checks that compare the two.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::entries::EntryView;
@@ -75,27 +76,63 @@ pub fn count_evaluated(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// Calls `f` with every evaluated pilot's rollup, streamed one row at a time
 /// in storage order (SQLite's cursor; PostgreSQL's single-row mode), so
 /// memory stays flat whatever the number of pilots.
-pub fn for_each_evaluated(conn: &mut DbConnection, mut f: impl FnMut(&RollupRow)) -> Result<(), DbError> {
+pub fn for_each_evaluated(conn: &mut DbConnection, f: impl FnMut(&RollupRow)) -> Result<(), DbError> {
+    stream(conn, None, f)
+}
+
+/// Like [`for_each_evaluated`], for the pilots evaluated from `first` to
+/// `last` inclusive, found through the evaluation-date index.
+pub fn for_each_evaluated_between(
+    conn: &mut DbConnection,
+    first: NaiveDate,
+    last: NaiveDate,
+    f: impl FnMut(&RollupRow),
+) -> Result<(), DbError> {
+    stream(conn, Some((first, last)), f)
+}
+
+fn stream(
+    conn: &mut DbConnection,
+    range: Option<(NaiveDate, NaiveDate)>,
+    mut f: impl FnMut(&RollupRow),
+) -> Result<(), DbError> {
     use diesel::connection::DefaultLoadingMode;
     use diesel::pg::PgRowByRowLoadingMode;
-    let q = || pilot_rollups::table.filter(pilot_rollups::evaluation_on.is_not_null());
-    match conn {
-        DbConnection::Sqlite(c) => {
-            for row in q()
+    macro_rules! each {
+        ($conn:expr, $mode:ty, $query:expr) => {
+            for row in $query
                 .select(RollupRow::as_select())
-                .load_iter::<RollupRow, DefaultLoadingMode>(c)?
+                .load_iter::<RollupRow, $mode>($conn)?
             {
                 f(&row?);
             }
-        }
-        DbConnection::Pg(c) => {
-            for row in q()
-                .select(RollupRow::as_select())
-                .load_iter::<RollupRow, PgRowByRowLoadingMode>(c)?
-            {
-                f(&row?);
-            }
-        }
+        };
+    }
+    let evaluated = || pilot_rollups::table.filter(pilot_rollups::evaluation_on.is_not_null());
+    match (conn, range) {
+        // Every evaluated pilot: a scan of the table in storage order. SQLite
+        // would otherwise walk the evaluation-date index, whose condition this
+        // matches, and fetch each row from wherever it lies (40 % slower at
+        // 1M); a unary `+` keeps it off the index. PostgreSQL's planner scans
+        // the table by itself for 70 % of its rows.
+        (DbConnection::Sqlite(c), None) => each!(
+            c,
+            DefaultLoadingMode,
+            pilot_rollups::table.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "+pilot_rollups.evaluation_on IS NOT NULL"
+            ))
+        ),
+        (DbConnection::Pg(c), None) => each!(c, PgRowByRowLoadingMode, evaluated()),
+        (DbConnection::Sqlite(c), Some((first, last))) => each!(
+            c,
+            DefaultLoadingMode,
+            evaluated().filter(pilot_rollups::evaluation_on.between(first, last))
+        ),
+        (DbConnection::Pg(c), Some((first, last))) => each!(
+            c,
+            PgRowByRowLoadingMode,
+            evaluated().filter(pilot_rollups::evaluation_on.between(first, last))
+        ),
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! organisation id, name, pilot or free text ever reaches these responses.
 //! Queries are logged (who, what parameters) and rate-limited per token.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,8 +17,12 @@ use super::projections::{negotiate, Format};
 use super::AppState;
 use crate::analytics::definitions::{self, DefinitionParams, Quarter};
 use crate::analytics::projection::{MeasuredRate, RateEstimate};
-use crate::analytics::rates::{zero_impact_rates, Dimension, Observation, RateQuery, RateResponse};
+use crate::analytics::rates::{
+    export_passes, export_quarter, response_head, zero_impact_rates, Cell, Dimension, Observation, RateQuery,
+    RateResponse,
+};
 use crate::auth::AuthContext;
+use crate::db::rollups::RollupRow;
 use crate::db::{DbConnection, DbError};
 use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing};
 use crate::domain::region::RegionCode;
@@ -95,75 +99,84 @@ fn rate_query(p: &RateParams) -> ApiResult<RateQuery> {
     })
 }
 
-/// The observations of every evaluated pilot under each of `params`, read from
-/// the per-pilot rollups in one pass. Pilots with an entry whose currency has
-/// no FX rate for its period cannot be measured; they are left out and
-/// counted (never treated as zero), as are sums that left i64.
+/// Turns rollup rows into observations: the organisations' attributes,
+/// read once per request, each organisation numbered in id order.
+pub struct Observer {
+    orgs: HashMap<String, OrgAttrs>,
+}
+
+type OrgAttrs = (u32, Option<Industry>, Option<SizeBand>, Option<RegionCode>);
+
+impl Observer {
+    pub fn load(conn: &mut DbConnection) -> Result<Self, DbError> {
+        let orgs = crate::db::research::org_attributes(conn)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, industry, size, region))| {
+                let attrs = (
+                    i as u32,
+                    Industry::parse(&industry),
+                    SizeBand::parse(&size),
+                    RegionCode::parse(&region),
+                );
+                (id, attrs)
+            })
+            .collect();
+        Ok(Self { orgs })
+    }
+
+    /// The pilot's observation under `p`, or `None` when it cannot be
+    /// measured: an entry whose currency has no FX rate for its period, a sum
+    /// that left i64, or (never written by the API) an attribute that no
+    /// longer parses. Such pilots are counted, never treated as zero.
+    pub fn observe(&self, row: &RollupRow, p: &DefinitionParams) -> Option<Observation> {
+        let rollup = row.rollup();
+        let (Some(evaluation), 0, Some(spend), Some(net)) = (
+            rollup.evaluation,
+            rollup.unconverted_entries,
+            rollup.spend_usd_minor,
+            rollup.net_impact(p.window_months),
+        ) else {
+            return None;
+        };
+        let &(org, Some(industry), Some(size_band), Some(region)) = self.orgs.get(&row.org_id)? else {
+            return None;
+        };
+        Some(Observation {
+            org,
+            industry,
+            size_band,
+            region,
+            business_function: BusinessFunction::parse(&row.business_function)?,
+            sourcing: Sourcing::parse(&row.sourcing)?,
+            ai_kind: AiKind::parse(&row.ai_kind)?,
+            evaluation_date: evaluation,
+            zero_impact: definitions::is_zero_impact(net, p),
+            spend_usd_minor: spend,
+            measured_net_usd_minor: net,
+        })
+    }
+}
+
+/// The observations of every evaluated pilot under each of `params`, read
+/// from the per-pilot rollups in one pass, with how many were left out
+/// ([`Observer::observe`]).
 pub fn observations(
     conn: &mut DbConnection,
     params: &[DefinitionParams],
 ) -> Result<Vec<(Vec<Observation>, u64)>, DbError> {
-    type OrgAttrs = (u32, Option<Industry>, Option<SizeBand>, Option<RegionCode>);
-    let orgs: HashMap<String, OrgAttrs> = crate::db::research::org_attributes(conn)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, (id, industry, size, region))| {
-            let attrs = (
-                i as u32,
-                Industry::parse(&industry),
-                SizeBand::parse(&size),
-                RegionCode::parse(&region),
-            );
-            (id, attrs)
-        })
-        .collect();
+    let observer = Observer::load(conn)?;
     // Sized up front (the count is read in the same snapshot): a vector
     // grown by doubling holds up to twice what it needs, and while it is
     // copied to its next size the old and the new copy are both resident.
     let evaluated = crate::db::research::count_evaluated(conn)?;
     let mut out: Vec<(Vec<Observation>, u64)> = params.iter().map(|_| (Vec::with_capacity(evaluated), 0)).collect();
     crate::db::research::for_each_evaluated(conn, |row| {
-        let rollup = row.rollup();
-        let org = orgs.get(&row.org_id);
-        let dims = (
-            BusinessFunction::parse(&row.business_function),
-            Sourcing::parse(&row.sourcing),
-            AiKind::parse(&row.ai_kind),
-        );
         for (p, (obs, excluded)) in params.iter().zip(out.iter_mut()) {
-            let net = rollup.net_impact(p.window_months);
-            let (
-                Some(evaluation),
-                0,
-                Some(spend),
-                Some(net),
-                Some(&(org, Some(industry), Some(size_band), Some(region))),
-                (Some(business_function), Some(sourcing), Some(ai_kind)),
-            ) = (
-                rollup.evaluation,
-                rollup.unconverted_entries,
-                rollup.spend_usd_minor,
-                net,
-                org,
-                dims,
-            )
-            else {
-                *excluded += 1;
-                continue;
-            };
-            obs.push(Observation {
-                org,
-                industry,
-                size_band,
-                region,
-                business_function,
-                sourcing,
-                ai_kind,
-                evaluation_date: evaluation,
-                zero_impact: definitions::is_zero_impact(net, p),
-                spend_usd_minor: spend,
-                measured_net_usd_minor: net,
-            });
+            match observer.observe(row, p) {
+                Some(o) => obs.push(o),
+                None => *excluded += 1,
+            }
         }
     })?;
     Ok(out)
@@ -246,17 +259,21 @@ pub async fn zero_impact_rate(
             v["data_quality"] = serde_json::json!({"pilots_excluded_missing_fx_rate": excluded});
             HttpResponse::Ok().json(v)
         }
-        Format::Csv => csv_response("zero-impact-rate.csv", cells_csv(&[response], &mut Default::default())?),
+        Format::Csv => csv_response("zero-impact-rate.csv", response_csv(&response)?),
     })
 }
 
 /// The export: the total and every breakdown dimension, each cell one row,
-/// streamed. The observations are read under the request's time limit; the
-/// cells are then computed one breakdown at a time on a blocking thread and
-/// sent as each is ready, so a large ledger's export neither waits for the
-/// whole computation before its first byte nor holds every cell in memory.
-/// The research permit stays held until the last row is sent (or the client
-/// goes away, which stops the work).
+/// quarter by quarter. After one pass for the region vocabulary, each
+/// quarter's evaluated pilots are read through the evaluation-date index
+/// once per group of breakdowns (`rates::EXPORT_PASSES`) and its cells are
+/// sent as soon as they are computed, so the server holds one group's
+/// per-organisation sums for one quarter — never a row per pilot — and the
+/// first bytes leave long before the last quarter is done. The work runs on
+/// its own connection and read snapshot, outside the request time limit (an
+/// error after the first byte can only cut the body short); the research
+/// permit stays held until the last row is sent, or until the client goes
+/// away, which stops the work at the next quarter.
 pub async fn export(
     state: web::Data<AppState>,
     auth: AuthContext,
@@ -264,60 +281,39 @@ pub async fn export(
     q: Query<RateParams>,
 ) -> ApiResult<HttpResponse> {
     auth.researcher()?;
-    let base = rate_query(&q.0)?;
+    let query = rate_query(&q.0)?;
     log_and_limit(&state, &auth, "export", &q.0)?;
     let format = negotiate(&req, q.0.format.or(Some(Format::Csv)));
-    let dims: Vec<Option<Dimension>> = match base.by {
-        Some(d) => vec![Some(d)],
-        None => std::iter::once(None)
-            .chain(
-                [
-                    Dimension::Function,
-                    Dimension::Sourcing,
-                    Dimension::AiKind,
-                    Dimension::Industry,
-                    Dimension::SizeBand,
-                    Dimension::Region,
-                ]
-                .map(Some),
-            )
-            .collect(),
-    };
-    let queries: Vec<RateQuery> = dims.into_iter().map(|by| RateQuery { by, ..base.clone() }).collect();
     let policy = state.disclosure;
     let permit = research_permit(&state).await?;
-    let params = base.params;
-    let (obs, permit) = state
-        .read(move |conn| {
-            crate::db::research::snapshot(conn)?;
-            let mut built = observations(conn, &[params])?;
-            Ok((built.pop().map(|(obs, _)| obs).unwrap_or_default(), permit))
-        })
-        .await?;
+    let pool = state.pool.clone();
+    let (started_tx, started) = tokio::sync::oneshot::channel::<ApiResult<()>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, String>>(2);
     actix_web::rt::task::spawn_blocking(move || {
         let _permit = permit;
-        let mut seen = std::collections::BTreeSet::new();
-        let mut first = true;
-        for q in &queries {
-            let r = zero_impact_rates(&obs, q, &policy);
-            let chunk = match format {
-                Format::Csv => csv_chunk(&r, first, &mut seen),
-                Format::Json => json_chunk(&r, first, &mut seen),
-            };
-            let chunk = chunk.map(web::Bytes::from).map_err(|e| e.to_string());
-            let failed = chunk.is_err();
-            // A closed channel: the client went away, so stop computing.
-            if tx.blocking_send(chunk).is_err() || failed {
-                return;
+        let mut started_tx = Some(started_tx);
+        let result = pool
+            .get()
+            .map_err(ApiError::unavailable)
+            .and_then(|mut conn| stream_export(&mut conn, &query, &policy, format, &tx, &mut started_tx));
+        if let Err(e) = result {
+            match started_tx.take() {
+                // Nothing sent yet: the client gets the problem response.
+                Some(started) => {
+                    let _ = started.send(Err(e));
+                }
+                None => {
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                }
             }
-            first = false;
-        }
-        if format == Format::Json {
-            let _ = tx.blocking_send(Ok(web::Bytes::from_static(b"]}")));
         }
     });
-    // An error after the first byte can only cut the body short.
+    match actix_web::rt::time::timeout(state.settings.request_timeout, started).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return Err(e),
+        Ok(Err(_)) => return Err(ApiError::internal("the export stopped before it started")),
+        Err(_) => return Err(super::timed_out()),
+    }
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?;
         Some((item.map_err(actix_web::error::ErrorInternalServerError), rx))
@@ -332,50 +328,119 @@ pub async fn export(
         .streaming(body))
 }
 
-/// One response's cells as CSV rows (with the header row first), leaving out
-/// cells an earlier response already sent (each breakdown repeats the totals).
-fn csv_chunk(
-    r: &RateResponse,
-    first: bool,
-    seen: &mut std::collections::BTreeSet<(String, String, String)>,
-) -> ApiResult<String> {
-    let rows = cells_csv(std::slice::from_ref(r), seen)?;
-    Ok(rows.into_iter().skip(usize::from(!first)).collect())
+/// The export's work on its blocking thread: reads in one snapshot, reports
+/// through `started` once the response can begin, and sends the body's
+/// chunks through `tx`.
+fn stream_export(
+    conn: &mut DbConnection,
+    query: &RateQuery,
+    policy: &crate::analytics::disclosure::DisclosurePolicy,
+    format: Format,
+    tx: &tokio::sync::mpsc::Sender<Result<web::Bytes, String>>,
+    started: &mut Option<tokio::sync::oneshot::Sender<ApiResult<()>>>,
+) -> ApiResult<()> {
+    crate::db::read_tx(conn, |conn| {
+        crate::db::research::snapshot(conn)?;
+        let observer = Observer::load(conn)?;
+        let params = query.params;
+        let mut regions = BTreeSet::new();
+        if query.by.is_none_or(|d| d == Dimension::Region) {
+            crate::db::research::for_each_evaluated(conn, |row| {
+                if let Some(o) = observer.observe(row, &params) {
+                    regions.insert(o.region);
+                }
+            })?;
+        }
+        let passes = export_passes(query.by, &regions);
+        let mut body = ExportBody::new(format, &response_head(query, policy))?;
+        if let Some(started) = started.take() {
+            let _ = started.send(Ok(()));
+        }
+        // A closed channel: the client went away, so stop.
+        let send = |chunk: ApiResult<String>| -> bool {
+            let chunk = chunk.map(web::Bytes::from).map_err(|e| e.to_string());
+            let failed = chunk.is_err();
+            tx.blocking_send(chunk).is_ok() && !failed
+        };
+        if !send(Ok(body.start())) {
+            return Ok(());
+        }
+        let mut quarter = query.from;
+        while quarter <= query.to {
+            let read = |f: &mut dyn FnMut(&Observation)| {
+                crate::db::research::for_each_evaluated_between(conn, quarter.start(), quarter.end(), |row| {
+                    if let Some(o) = observer.observe(row, &params) {
+                        f(&o);
+                    }
+                })
+            };
+            let cells = export_quarter(quarter, &passes, query, policy, read)?;
+            if !send(body.cells(&cells)) {
+                return Ok(());
+            }
+            quarter = quarter.next();
+        }
+        send(Ok(body.end()));
+        Ok(())
+    })
 }
 
-/// One response's cells as parts of the export's JSON object: the opening
-/// (versions, parameters) before the first, commas between cells.
-fn json_chunk(
-    r: &RateResponse,
-    first: bool,
-    seen: &mut std::collections::BTreeSet<(String, String, String)>,
-) -> ApiResult<String> {
-    let mut out = String::new();
-    if first {
-        let head = serde_json::json!({
-            "definition_version": r.definition_version,
-            "disclosure_policy_version": r.disclosure_policy_version,
-            "parameters": r.parameters,
-        });
-        let head = head.to_string();
-        // `{…}` → `{…,"cells":[`
-        out.push_str(&head[..head.len() - 1]);
-        out.push_str(",\"cells\":[");
+/// The export's text, in either format, written cell by cell.
+struct ExportBody {
+    format: Format,
+    head: serde_json::Value,
+    cells_sent: bool,
+}
+
+impl ExportBody {
+    fn new(format: Format, head: &RateResponse) -> ApiResult<Self> {
+        Ok(Self {
+            format,
+            head: serde_json::to_value(head).map_err(ApiError::internal)?,
+            cells_sent: false,
+        })
     }
-    for c in serde_json::to_value(&r.cells)
-        .map_err(ApiError::internal)?
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if seen.insert((text(&c["quarter"]), text(&c["dimension"]), text(&c["value"]))) {
-            if !(first && out.ends_with('[')) {
-                out.push(',');
+
+    /// CSV: the header row. JSON: `{` versions, parameters, `"cells":[`.
+    fn start(&self) -> String {
+        match self.format {
+            Format::Csv => csv::row(EXPORT_COLUMNS),
+            Format::Json => {
+                let head = serde_json::json!({
+                    "definition_version": self.head["definition_version"],
+                    "disclosure_policy_version": self.head["disclosure_policy_version"],
+                    "parameters": self.head["parameters"],
+                })
+                .to_string();
+                format!("{},\"cells\":[", &head[..head.len() - 1])
             }
-            out.push_str(&c.to_string());
         }
     }
-    Ok(out)
+
+    fn cells(&mut self, cells: &[Cell]) -> ApiResult<String> {
+        let mut out = String::new();
+        for c in cells {
+            let c = serde_json::to_value(c).map_err(ApiError::internal)?;
+            match self.format {
+                Format::Csv => out.push_str(&cell_row(&self.head, &c)),
+                Format::Json => {
+                    if self.cells_sent {
+                        out.push(',');
+                    }
+                    out.push_str(&c.to_string());
+                }
+            }
+            self.cells_sent = true;
+        }
+        Ok(out)
+    }
+
+    fn end(&self) -> String {
+        match self.format {
+            Format::Csv => String::new(),
+            Format::Json => "]}".to_owned(),
+        }
+    }
 }
 
 /// The self-describing CSV columns: every row carries its parameters and versions.
@@ -409,51 +474,50 @@ pub const EXPORT_COLUMNS: [&str; 27] = [
     "suppression_reason",
 ];
 
-fn cells_csv(
-    responses: &[RateResponse],
-    seen: &mut std::collections::BTreeSet<(String, String, String)>,
-) -> ApiResult<Vec<String>> {
+/// A response as CSV: the header row, then one row per cell.
+fn response_csv(r: &RateResponse) -> ApiResult<Vec<String>> {
+    let head = serde_json::to_value(r).map_err(ApiError::internal)?;
     let mut rows = vec![csv::row(EXPORT_COLUMNS)];
-    for r in responses {
-        let v = serde_json::to_value(r).map_err(ApiError::internal)?;
-        let p = &v["parameters"];
-        for c in v["cells"].as_array().into_iter().flatten() {
-            if !seen.insert((text(&c["quarter"]), text(&c["dimension"]), text(&c["value"]))) {
-                continue;
-            }
-            let iv = |name: &str, part: &str| text(&c[name][part]);
-            rows.push(csv::row([
-                text(&v["definition_version"]),
-                text(&v["disclosure_policy_version"]),
-                text(&p["from"]),
-                text(&p["to"]),
-                text(&p["min_impact"]),
-                text(&p["window_months"]),
-                text(&p["seed"]),
-                text(&p["bootstrap_reps"]),
-                text(&c["quarter"]),
-                text(&c["dimension"]),
-                text(&c["value"]),
-                text(&c["organisations"]),
-                text(&c["pilots"]),
-                text(&c["zero_return_organisations"]),
-                iv("org_zero_return_share", "estimate"),
-                iv("org_zero_return_share", "low"),
-                iv("org_zero_return_share", "high"),
-                iv("pilot_rate", "estimate"),
-                iv("pilot_rate", "low"),
-                iv("pilot_rate", "high"),
-                iv("org_average_rate", "estimate"),
-                iv("org_average_rate", "low"),
-                iv("org_average_rate", "high"),
-                text(&c["spend_band"]),
-                text(&c["measured_impact_band"]),
-                text(&c["suppressed"]),
-                text(&c["suppression_reason"]),
-            ]));
-        }
+    for c in head["cells"].as_array().into_iter().flatten() {
+        rows.push(cell_row(&head, c));
     }
     Ok(rows)
+}
+
+/// One cell's CSV row; `head` (a serialised response) gives the versions and
+/// parameters every row repeats.
+fn cell_row(head: &serde_json::Value, c: &serde_json::Value) -> String {
+    let p = &head["parameters"];
+    let iv = |name: &str, part: &str| text(&c[name][part]);
+    csv::row([
+        text(&head["definition_version"]),
+        text(&head["disclosure_policy_version"]),
+        text(&p["from"]),
+        text(&p["to"]),
+        text(&p["min_impact"]),
+        text(&p["window_months"]),
+        text(&p["seed"]),
+        text(&p["bootstrap_reps"]),
+        text(&c["quarter"]),
+        text(&c["dimension"]),
+        text(&c["value"]),
+        text(&c["organisations"]),
+        text(&c["pilots"]),
+        text(&c["zero_return_organisations"]),
+        iv("org_zero_return_share", "estimate"),
+        iv("org_zero_return_share", "low"),
+        iv("org_zero_return_share", "high"),
+        iv("pilot_rate", "estimate"),
+        iv("pilot_rate", "low"),
+        iv("pilot_rate", "high"),
+        iv("org_average_rate", "estimate"),
+        iv("org_average_rate", "low"),
+        iv("org_average_rate", "high"),
+        text(&c["spend_band"]),
+        text(&c["measured_impact_band"]),
+        text(&c["suppressed"]),
+        text(&c["suppression_reason"]),
+    ])
 }
 
 /// The measured success rate (1 − organisation zero-return share) by year, for

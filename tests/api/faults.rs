@@ -73,6 +73,17 @@ async fn an_unreachable_database_is_a_fast_503_then_recovers() {
         )
         .await;
         assert!(started.elapsed() < Duration::from_secs(2));
+        // The export streams from its own connection: one it cannot get is
+        // a problem response, not a 200 whose body breaks off.
+        let researcher = mint(&app.keys, None, pilotledger::auth::Role::Researcher);
+        let started = Instant::now();
+        assert_problem(
+            app.get("/v1/aggregates/export?format=csv", &researcher).await,
+            503,
+            "database_unavailable",
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(2));
         psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
         recovers(&app, &t.member, &pid).await;
         let res = app.get("/v1/summary?currency=USD", &t.finance).await;

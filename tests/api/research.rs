@@ -170,6 +170,103 @@ async fn researchers_get_anonymised_reproducible_rates() {
     .await;
 }
 
+/// The export's cells, quarter by quarter: the total, then each breakdown's
+/// values, exactly as `zero-impact-rate?by=…` publishes them; the CSV rows
+/// are the JSON export's cells in the same order.
+#[actix_web::test]
+async fn the_export_is_every_breakdown_of_the_rate_quarter_by_quarter() {
+    let app = TestApp::spawn().await;
+    seed(&app, 40, 25, 13);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let window = "from=2024Q1&to=2026Q4";
+    let rate = |by: &str| {
+        let path = format!("/v1/aggregates/zero-impact-rate?{window}{by}");
+        let app = &app;
+        let researcher = &researcher;
+        async move {
+            let body = json_of(app.get(&path, researcher).await).await;
+            body["cells"].as_array().unwrap().clone()
+        }
+    };
+    let total = rate("").await;
+    let dimensions = ["function", "sourcing", "ai_kind", "industry", "size_band", "region"];
+    let mut per_dimension = Vec::new();
+    for d in dimensions {
+        per_dimension.push(rate(&format!("&by={d}")).await);
+    }
+    let mut expected: Vec<Value> = Vec::new();
+    for all in &total {
+        expected.push(all.clone());
+        for cells in &per_dimension {
+            expected.extend(
+                cells
+                    .iter()
+                    .filter(|c| c["quarter"] == all["quarter"] && c["dimension"] != "all")
+                    .cloned(),
+            );
+        }
+    }
+    assert_eq!(total.len(), 12);
+    assert!(total.iter().filter(|c| c["suppressed"] == false).count() >= 4);
+
+    let res = app
+        .get(&format!("/v1/aggregates/export?format=json&{window}"), &researcher)
+        .await;
+    assert_eq!(res.status(), 200);
+    let export = json_of(res).await;
+    assert_eq!(export["parameters"]["from"], "2024Q1");
+    let cells = export["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), expected.len());
+    for (got, want) in cells.iter().zip(&expected) {
+        assert_eq!(got, want);
+    }
+
+    let csv = app
+        .get(&format!("/v1/aggregates/export?format=csv&{window}"), &researcher)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), cells.len());
+    let as_text = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (row, cell) in rows.iter().zip(cells) {
+        assert_eq!(row.len(), header.len());
+        for name in ["quarter", "dimension", "value", "organisations", "pilots", "suppressed"] {
+            assert_eq!(row[column(name)], as_text(&cell[name]), "{name}");
+        }
+        assert_eq!(row[column("pilot_rate")], as_text(&cell["pilot_rate"]["estimate"]));
+        assert_eq!(
+            row[column("org_zero_return_share_low")],
+            as_text(&cell["org_zero_return_share"]["low"])
+        );
+        assert_eq!(row[column("from")], "2024Q1");
+    }
+
+    // One breakdown alone: the total and that breakdown, quarter by quarter.
+    let export = json_of(
+        app.get(
+            &format!("/v1/aggregates/export?format=json&{window}&by=region"),
+            &researcher,
+        )
+        .await,
+    )
+    .await;
+    let only_region: Vec<&Value> = expected
+        .iter()
+        .filter(|c| c["dimension"] == "all" || c["dimension"] == "region")
+        .collect();
+    let cells: Vec<&Value> = export["cells"].as_array().unwrap().iter().collect();
+    assert_eq!(cells, only_region);
+}
+
 #[actix_web::test]
 async fn the_measured_rate_moves_the_projection() {
     let app = TestApp::spawn().await;

@@ -1,0 +1,1 @@
+DROP INDEX pilot_rollups_evaluation;
