@@ -19,7 +19,7 @@ use diesel::prelude::*;
 
 use super::audit::AuditView;
 use super::entries::EntryView;
-use super::fixed_sql::{column, Fixed};
+use super::fixed_sql::{column, Cached, Fixed};
 use super::idempotency::IdempotencyView;
 use super::rollups::{rollup_entry, RollupRow};
 use super::schema::{audit_events, entries, idempotency_keys, pilots, tokens};
@@ -397,7 +397,7 @@ where
         DbConnection::Sqlite(c) => {
             let tuple = format!("({})", vec!["?"; N].join(", "));
             let sql = sql.replacen("{}", &vec![tuple.as_str(); keys.len()].join(", "), 1);
-            let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            let mut q = Cached::new(sql);
             for value in keys.iter().flatten() {
                 q = q.bind::<Text, _>(*value);
             }
@@ -528,7 +528,7 @@ fn upsert_totals(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), Sto
                      total_minor = excluded.total_minor, entries = excluded.entries",
                     vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
                 );
-                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                let mut q = Cached::new(sql);
                 for r in chunk {
                     q = q
                         .bind::<Text, _>(&r.org_id)
@@ -577,7 +577,7 @@ fn update_rollups(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), St
                      unconverted_entries = excluded.unconverted_entries",
                     vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
                 );
-                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                let mut q = Cached::new(sql);
                 for row in chunk {
                     q = q
                         .bind::<Text, _>(&row.org_id)
