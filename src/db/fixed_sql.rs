@@ -59,7 +59,11 @@ pub type Fixed<'a> = Statement<'a, Pg>;
 /// depends on its number of rows; diesel's `sql_query` never caches (it
 /// cannot tell what its text holds), so such a statement was parsed and
 /// planned afresh per batch. Through this type each text — one per row count
-/// the batches actually have — is prepared once per connection.
+/// the batches actually have — is prepared once per connection. diesel's cache
+/// never evicts, so what it can hold is bounded by those counts: the batch's
+/// upserts write at most `entry_batch::CHUNK` (100) rows and its lookups take
+/// at most `group_commit::MAX_BATCH` (256) keys, a few hundred statements on
+/// the writer's one connection at worst.
 pub type Cached<'a> = Statement<'a, Sqlite>;
 
 impl<'a, DB: Backend> Statement<'a, DB> {
