@@ -11,7 +11,7 @@
 //! take entry creates only (other writes use the pool), and two of them, so
 //! one batch's statements overlap the other's commit.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
 use super::entry_batch::{EntryWrite, Outcome};
@@ -62,11 +62,12 @@ impl GroupCommit {
         // the writer's batches would otherwise wait behind).
         let checkpoints = (super::backend_of(&url) == Some(super::Backend::Sqlite)).then(|| {
             let (wake, woken) = mpsc::sync_channel::<()>(1);
-            let at = url.clone();
+            let restart = Arc::new(AtomicBool::new(false));
+            let (at, due) = (url.clone(), restart.clone());
             std::thread::Builder::new()
                 .name("pilotledger-checkpoint".into())
-                .spawn(move || checkpointer(&at, &woken))
-                .map(|_| wake)
+                .spawn(move || checkpointer(&at, &woken, &due))
+                .map(|_| Checkpoints { wake, restart })
                 .map_err(|e| tracing::error!(error = %e, "cannot start the checkpoint thread"))
                 .ok()
         });
@@ -157,26 +158,93 @@ fn in_savepoint<T, E: From<DbError>>(
     super::read_tx(conn, f)
 }
 
+/// SQLite's checkpoint thread and the writer's link to it.
+#[derive(Clone)]
+struct Checkpoints {
+    /// Tells the thread a commit added pages to the WAL.
+    wake: mpsc::SyncSender<()>,
+    /// Set by the thread when the WAL is long enough to start over; the
+    /// writer then finishes the copy itself, between two batches.
+    restart: Arc<AtomicBool>,
+}
+
+/// WAL frames past which the log should start over from its beginning (16 MiB
+/// of 4 KiB pages; well inside `journal_size_limit`).
+const RESTART_FRAMES: i64 = 4096;
+
+/// Frames a pass may leave behind for the writer to copy: the writer stops
+/// for that copy, so the thread first repeats its pass (each one shorter, as
+/// it only copies what landed during the last) until this few are left.
+const WRITER_COPIES_AT_MOST: i64 = 512;
+
+/// Passes in a row before the thread leaves the rest to the writer anyway.
+const PASSES_BEFORE_RESTART: usize = 4;
+
+/// Pause between two passes of the checkpoint thread.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What `PRAGMA wal_checkpoint` reports: frames in the WAL, and how many of
+/// them are now in the database file (-1 for both when it could not run).
+#[derive(diesel::QueryableByName, Debug)]
+struct CheckpointRun {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    checkpointed: i64,
+}
+
+/// One PASSIVE checkpoint: never blocks the writer or a reader, and stops
+/// short of pages a reader still needs.
+fn checkpoint(conn: &mut DbConnection) -> Result<CheckpointRun, diesel::result::Error> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(c),
+        DbConnection::Pg(_) => Ok(CheckpointRun {
+            log: 0,
+            checkpointed: 0,
+        }),
+    }
+}
+
 /// Copies committed WAL pages into the database after the writer's commits,
-/// at most twice a second. PASSIVE: it never blocks the writer or a reader,
-/// and stops short of pages a reader still needs (the next pass copies them).
-/// Seldom on purpose: a page that many batches change (an index leaf, a
-/// running total) is copied and fsynced once per pass, not once per batch —
-/// at every 20 ms the passes cost the writer a third of its rate.
-fn checkpointer(url: &str, woken: &mpsc::Receiver<()>) {
-    use diesel::connection::SimpleConnection;
+/// at most twice a second. Seldom on purpose: a page that many batches change
+/// (an index leaf, a running total) is copied and fsynced once per pass, not
+/// once per batch — at every 20 ms the passes cost the writer a third of its
+/// rate.
+///
+/// A pass alone never lets the WAL start over: SQLite rewinds it only when a
+/// write begins with every frame already copied, and under a steady stream of
+/// batches new frames always land while a pass runs. The WAL would grow for
+/// as long as the writes go on (1.5 GB in ten seconds of the benchmark's
+/// durable logging at 1M pilots), and every commit that extends the file makes
+/// its fsync write file-system metadata as well as the pages. So once the WAL
+/// holds `RESTART_FRAMES`, this thread asks the writer to copy the few frames
+/// its pass missed, between two batches; the writer's next transaction then
+/// writes from the start of the file again, over blocks that already exist.
+fn checkpointer(url: &str, woken: &mpsc::Receiver<()>, restart: &AtomicBool) {
     let mut conn: Option<DbConnection> = None;
     while woken.recv().is_ok() {
         if conn.is_none() {
             conn = super::connect(url).ok();
         }
         if let Some(c) = conn.as_mut() {
-            if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-                conn = None;
+            for pass in 1..=PASSES_BEFORE_RESTART {
+                match checkpoint(c) {
+                    Ok(run) if run.log < RESTART_FRAMES => break,
+                    Ok(run) if run.log - run.checkpointed > WRITER_COPIES_AT_MOST && pass < PASSES_BEFORE_RESTART => {}
+                    Ok(_) => {
+                        restart.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                        conn = None;
+                        break;
+                    }
+                }
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::thread::sleep(CHECKPOINT_EVERY);
     }
 }
 
@@ -187,14 +255,19 @@ fn checkpointer(url: &str, woken: &mpsc::Receiver<()>) {
 /// to a temporary file it writes and closes per statement (an eighth of the
 /// writer's time in a profile of batched entry creates). A journal holds the
 /// pages one statement changes, so memory stays small. A WAL that grew past
-/// 64 MiB (a big import) is cut back to that once it restarts.
-fn connect_writer(url: &str, checkpoints: Option<&mpsc::SyncSender<()>>) -> Option<DbConnection> {
+/// 256 MiB (a big import) is cut back to that once it restarts. Not less: the
+/// WAL restarts about once a checkpoint pass, and under the heaviest steady
+/// load measured (12k entries/s at 1M pilots, ~250 MB/s of frames) the file
+/// reaches well over 100 MB in between; a file cut shorter than that must be
+/// extended again, and a commit that extends it pays for file-system
+/// metadata on top of its pages.
+fn connect_writer(url: &str, checkpoints: Option<&Checkpoints>) -> Option<DbConnection> {
     use diesel::connection::SimpleConnection;
     let mut conn = super::connect(url).ok()?;
     if checkpoints.is_some() {
         conn.batch_execute(
             "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; \
-             PRAGMA journal_size_limit = 67108864;",
+             PRAGMA journal_size_limit = 268435456;",
         )
         .ok()?;
     } else {
@@ -226,7 +299,7 @@ fn writer(
     url: &str,
     receiver: &std::sync::Mutex<mpsc::Receiver<Job>>,
     stats: &Stats,
-    checkpoints: Option<&mpsc::SyncSender<()>>,
+    checkpoints: Option<&Checkpoints>,
 ) {
     let mut conn = None;
     while let Some(batch) = next_batch(receiver) {
@@ -306,13 +379,27 @@ fn writer(
         }
         match super::commit(c) {
             Ok(()) => {
-                if let Some(wake) = checkpoints {
+                if let Some(checkpoints) = checkpoints {
                     // Full means a checkpoint is already due: nothing to add.
-                    let _ = wake.try_send(());
+                    let _ = checkpoints.wake.try_send(());
                 }
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.writes.fetch_add(completions.len() as u64, Ordering::Relaxed);
                 completions.into_iter().for_each(|done| done(Ok(())));
+                if checkpoints.is_some_and(|k| k.restart.swap(false, Ordering::Relaxed)) {
+                    // After the answers: the requests do not wait for it. No
+                    // other write can land meanwhile, so unless a reader still
+                    // holds an older snapshot this copies the WAL's last
+                    // frames, and the next batch rewinds it (else the thread
+                    // asks again after its next pass).
+                    match checkpoint(c) {
+                        Ok(run) if run.checkpointed < run.log => {
+                            tracing::debug!(?run, "a reader keeps the WAL from starting over")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint before a restart failed"),
+                    }
+                }
                 if any_failed {
                     // After an I/O error SQLite can keep failing on the same
                     // connection; a write that failed for any reason costs a
@@ -400,5 +487,48 @@ mod tests {
             .count();
         assert_eq!(ok, 16);
         assert_eq!(count(&pool), 16, "the four refused writes left nothing behind");
+    }
+
+    /// Under writes that never pause, the WAL must still start over: SQLite
+    /// rewinds it only when a write begins with every frame copied, which a
+    /// checkpoint running beside the writer never achieves on its own.
+    #[test]
+    fn the_wal_starts_over_under_writes_that_never_pause() {
+        let (pool, url, dir) = pool();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .unwrap();
+        let wal = dir.path().join("gc.db-wal");
+        let group = GroupCommit::start(url);
+        let started = std::time::Instant::now();
+        // Each batch adds one 4 KiB page per row, one batch right after
+        // another. Without a restart the WAL file holds every page written;
+        // once it has started over (at the first checkpoint pass after it
+        // reached `RESTART_FRAMES`), it stops growing while the writes go on.
+        let mut written = 0_u64;
+        let restarted = loop {
+            let done = group.submit(|c| -> Result<(), DbError> {
+                Ok(c.batch_execute(
+                    "INSERT INTO blobs SELECT randomblob(4000) FROM \
+                     (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) SELECT i FROM n)",
+                )?)
+            });
+            done.blocking_recv().unwrap().unwrap();
+            written += 16 * 4096;
+            let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap();
+            if written > 2 * RESTART_FRAMES as u64 * 4096 && size < written / 2 {
+                break true;
+            }
+            if started.elapsed() > 10 * CHECKPOINT_EVERY {
+                break false;
+            }
+        };
+        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap();
+        assert!(
+            restarted,
+            "the WAL holds {size} bytes after {written} bytes of pages written over {:?}: it never started over",
+            started.elapsed()
+        );
     }
 }
