@@ -41,6 +41,8 @@ const PG_WRITERS: usize = 2;
 pub struct GroupCommit {
     sender: mpsc::SyncSender<Job>,
     stats: Arc<Stats>,
+    /// Whether a checkpoint thread runs (SQLite), so `wal_frames` means something.
+    checkpointed: bool,
 }
 
 /// Counters for `/metrics`: how many batches committed and writes they held.
@@ -48,6 +50,8 @@ pub struct GroupCommit {
 pub struct Stats {
     pub batches: AtomicU64,
     pub writes: AtomicU64,
+    /// SQLite: frames in the WAL when the checkpoint thread last looked.
+    pub wal_frames: AtomicU64,
 }
 
 impl GroupCommit {
@@ -63,10 +67,10 @@ impl GroupCommit {
         let checkpoints = (super::backend_of(&url) == Some(super::Backend::Sqlite)).then(|| {
             let (wake, woken) = mpsc::sync_channel::<()>(1);
             let restart = Arc::new(AtomicBool::new(false));
-            let (at, due) = (url.clone(), restart.clone());
+            let (at, due, gauge) = (url.clone(), restart.clone(), stats.clone());
             std::thread::Builder::new()
                 .name("pilotledger-checkpoint".into())
-                .spawn(move || checkpointer(&at, &woken, &due))
+                .spawn(move || checkpointer(&at, &woken, &due, &gauge))
                 .map(|_| Checkpoints { wake, restart })
                 .map_err(|e| tracing::error!(error = %e, "cannot start the checkpoint thread"))
                 .ok()
@@ -88,7 +92,11 @@ impl GroupCommit {
                 .map(|_| ())
                 .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start a writer thread"));
         }
-        Self { sender, stats }
+        Self {
+            sender,
+            stats,
+            checkpointed: checkpoints.is_some(),
+        }
     }
 
     /// Batches committed and writes they carried, so far.
@@ -97,6 +105,12 @@ impl GroupCommit {
             self.stats.batches.load(Ordering::Relaxed),
             self.stats.writes.load(Ordering::Relaxed),
         )
+    }
+
+    /// SQLite: frames in the WAL at the checkpoint thread's last pass (it
+    /// stays bounded while the WAL keeps starting over). `None` on PostgreSQL.
+    pub fn wal_frames(&self) -> Option<u64> {
+        self.checkpointed.then(|| self.stats.wal_frames.load(Ordering::Relaxed))
     }
 
     /// Queues `f`; the receiver yields its result after the batch committed.
@@ -221,7 +235,7 @@ fn checkpoint(conn: &mut DbConnection) -> Result<CheckpointRun, diesel::result::
 /// holds `RESTART_FRAMES`, this thread asks the writer to copy the few frames
 /// its pass missed, between two batches; the writer's next transaction then
 /// writes from the start of the file again, over blocks that already exist.
-fn checkpointer(url: &str, woken: &mpsc::Receiver<()>, restart: &AtomicBool) {
+fn checkpointer(url: &str, woken: &mpsc::Receiver<()>, restart: &AtomicBool, stats: &Stats) {
     let mut conn: Option<DbConnection> = None;
     while woken.recv().is_ok() {
         if conn.is_none() {
@@ -229,7 +243,11 @@ fn checkpointer(url: &str, woken: &mpsc::Receiver<()>, restart: &AtomicBool) {
         }
         if let Some(c) = conn.as_mut() {
             for pass in 1..=PASSES_BEFORE_RESTART {
-                match checkpoint(c) {
+                let run = checkpoint(c);
+                if let Ok(run) = &run {
+                    stats.wal_frames.store(run.log.max(0) as u64, Ordering::Relaxed);
+                }
+                match run {
                     Ok(run) if run.log < RESTART_FRAMES => break,
                     Ok(run) if run.log - run.checkpointed > WRITER_COPIES_AT_MOST && pass < PASSES_BEFORE_RESTART => {}
                     Ok(_) => {

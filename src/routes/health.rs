@@ -40,6 +40,14 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         body.push_str("# HELP pilotledger_group_commit_writes_total Writes carried by those batches.\n");
         body.push_str("# TYPE pilotledger_group_commit_writes_total counter\n");
         body.push_str(&format!("pilotledger_group_commit_writes_total {writes}\n"));
+        if let Some(frames) = state.entry_writer.wal_frames() {
+            body.push_str(
+                "# HELP pilotledger_sqlite_wal_frames Pages in SQLite's write-ahead log at the last checkpoint \
+                 pass; it stays bounded while the log keeps starting over.\n",
+            );
+            body.push_str("# TYPE pilotledger_sqlite_wal_frames gauge\n");
+            body.push_str(&format!("pilotledger_sqlite_wal_frames {frames}\n"));
+        }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

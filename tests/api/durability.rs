@@ -184,6 +184,33 @@ async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
             batches < writes,
             "concurrent writes shared commits: {batches} batches for {writes} writes"
         );
+        // The checkpoint thread's pass after those commits reports the WAL.
+        let mut frames = 0;
+        for _ in 0..40 {
+            let text = app
+                .request(reqwest::Method::GET, "/metrics", None, None)
+                .await
+                .text()
+                .await
+                .unwrap();
+            frames = metric(&text, "pilotledger_sqlite_wal_frames");
+            if frames > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(frames > 0, "the WAL gauge shows the pages just written");
+    } else {
+        let text = app
+            .request(reqwest::Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !text.contains("pilotledger_sqlite_wal_frames"),
+            "no SQLite WAL on PostgreSQL"
+        );
     }
 }
 
