@@ -151,6 +151,14 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+async fn metrics_text(app: &TestApp) -> String {
+    app.request(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
     let app = TestApp::spawn().await;
@@ -171,12 +179,7 @@ async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
     assert_eq!(list["items"].as_array().unwrap().len(), 56);
     assert_eq!(list["totals"][0]["amount"], "56.00");
     if backend() == "sqlite" {
-        let text = app
-            .request(reqwest::Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let text = metrics_text(&app).await;
         let batches = metric(&text, "pilotledger_group_commit_batches_total");
         let writes = metric(&text, "pilotledger_group_commit_writes_total");
         assert!(writes >= 64, "every write went through the writer: {writes}");
@@ -187,26 +190,16 @@ async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
         // The checkpoint thread's pass after those commits reports the WAL.
         let mut frames = 0;
         for _ in 0..40 {
-            let text = app
-                .request(reqwest::Method::GET, "/metrics", None, None)
-                .await
-                .text()
-                .await
-                .unwrap();
+            let text = metrics_text(&app).await;
             frames = metric(&text, "pilotledger_sqlite_wal_frames");
             if frames > 0 {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(frames > 0, "the WAL gauge shows the pages just written");
     } else {
-        let text = app
-            .request(reqwest::Method::GET, "/metrics", None, None)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let text = metrics_text(&app).await;
         assert!(
             !text.contains("pilotledger_sqlite_wal_frames"),
             "no SQLite WAL on PostgreSQL"
