@@ -197,10 +197,61 @@ const PASSES_BEFORE_RESTART: usize = 4;
 /// Pause between two passes of the checkpoint thread.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// What `PRAGMA wal_checkpoint` reports: frames in the WAL, and how many of
-/// them are now in the database file (-1 for both when it could not run).
+/// How long the writer waits for readers still on WAL frames before it gives
+/// up on a restart until the checkpoint thread's next pass: it starts short
+/// (a read here takes milliseconds), doubles each time readers outlast it and
+/// halves after each restart, so under reads that overlap without a gap it
+/// settles near their length. At the longest wait readers that still outlast
+/// it are long ones (an export holds its snapshot for seconds, and no wait
+/// helps until it ends): the writer then skips some passes' requests, so it
+/// spends at most a tenth of its time waiting.
+#[derive(Debug)]
+struct RestartPatience {
+    wait_ms: u32,
+    skip: u32,
+}
+
+impl RestartPatience {
+    const SHORTEST_MS: u32 = 25;
+    const LONGEST_MS: u32 = 200;
+    /// Passes skipped after readers outlasted the longest wait: one attempt
+    /// of 200 ms per 2 s (four passes) at most.
+    const SKIPPED: u32 = 3;
+
+    fn new() -> Self {
+        Self {
+            wait_ms: Self::SHORTEST_MS,
+            skip: 0,
+        }
+    }
+
+    /// Whether to try now (`Some(wait)`), or let this request go by.
+    fn attempt(&mut self) -> Option<u32> {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return None;
+        }
+        Some(self.wait_ms)
+    }
+
+    fn outcome(&mut self, restarted: bool) {
+        if restarted {
+            self.wait_ms = (self.wait_ms / 2).max(Self::SHORTEST_MS);
+        } else if self.wait_ms >= Self::LONGEST_MS {
+            self.skip = Self::SKIPPED;
+        } else {
+            self.wait_ms = (self.wait_ms * 2).min(Self::LONGEST_MS);
+        }
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports: whether it was kept from finishing
+/// (another checkpoint running, or readers), frames in the WAL, and how many
+/// of them are now in the database file (-1 for both when it could not run).
 #[derive(diesel::QueryableByName, Debug)]
 struct CheckpointRun {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     log: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -214,10 +265,32 @@ fn checkpoint(conn: &mut DbConnection) -> Result<CheckpointRun, diesel::result::
     match conn {
         DbConnection::Sqlite(c) => diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(c),
         DbConnection::Pg(_) => Ok(CheckpointRun {
+            busy: 0,
             log: 0,
             checkpointed: 0,
         }),
     }
+}
+
+/// The writer's part of a restart, between two of its batches: a RESTART
+/// checkpoint copies the frames the thread's passes missed (no write can land
+/// meanwhile: this connection is the only writer) and then waits, briefly,
+/// for the readers that started before it to finish. Readers that start
+/// after it read the database file alone, so the writer's next transaction
+/// finds nobody on the WAL and writes from the start of the file again. A
+/// PASSIVE checkpoint here is not enough: with readers overlapping each other
+/// without a gap, one of them always holds an older snapshot, and the WAL
+/// never starts over (SQLite's "checkpoint starvation").
+fn checkpoint_for_restart(conn: &mut DbConnection, wait_ms: u32) -> Result<CheckpointRun, diesel::result::Error> {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+    let DbConnection::Sqlite(c) = conn else {
+        return checkpoint(conn);
+    };
+    c.batch_execute(&format!("PRAGMA busy_timeout = {wait_ms}"))?;
+    let run = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(c);
+    c.batch_execute(&format!("PRAGMA busy_timeout = {}", super::SQLITE_BUSY_TIMEOUT_MS))?;
+    run
 }
 
 /// Copies committed WAL pages into the database after the writer's commits,
@@ -233,8 +306,9 @@ fn checkpoint(conn: &mut DbConnection) -> Result<CheckpointRun, diesel::result::
 /// durable logging at 1M pilots), and every commit that extends the file makes
 /// its fsync write file-system metadata as well as the pages. So once the WAL
 /// holds `RESTART_FRAMES`, this thread asks the writer to copy the few frames
-/// its pass missed, between two batches; the writer's next transaction then
-/// writes from the start of the file again, over blocks that already exist.
+/// its pass missed, between two batches (`checkpoint_for_restart`); the
+/// writer's next transaction then writes from the start of the file again,
+/// over blocks that already exist.
 fn checkpointer(url: &str, woken: &mpsc::Receiver<()>, restart: &AtomicBool, stats: &Stats) {
     let mut conn: Option<DbConnection> = None;
     while woken.recv().is_ok() {
@@ -320,6 +394,7 @@ fn writer(
     checkpoints: Option<&Checkpoints>,
 ) {
     let mut conn = None;
+    let mut patience = RestartPatience::new();
     while let Some(batch) = next_batch(receiver) {
         if conn.is_none() {
             conn = connect_writer(url, checkpoints);
@@ -404,17 +479,20 @@ fn writer(
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.writes.fetch_add(completions.len() as u64, Ordering::Relaxed);
                 completions.into_iter().for_each(|done| done(Ok(())));
-                if checkpoints.is_some_and(|k| k.restart.swap(false, Ordering::Relaxed)) {
-                    // After the answers: the requests do not wait for it. No
-                    // other write can land meanwhile, so unless a reader still
-                    // holds an older snapshot this copies the WAL's last
-                    // frames, and the next batch rewinds it (else the thread
-                    // asks again after its next pass).
-                    match checkpoint(c) {
-                        Ok(run) if run.checkpointed < run.log => {
-                            tracing::debug!(?run, "a reader keeps the WAL from starting over")
+                let wait = checkpoints
+                    .filter(|k| k.restart.swap(false, Ordering::Relaxed))
+                    .and_then(|_| patience.attempt());
+                if let Some(wait_ms) = wait {
+                    // After the answers: the requests do not wait for it. If
+                    // readers outlast the wait, the thread asks again after
+                    // its next pass.
+                    match checkpoint_for_restart(c, wait_ms) {
+                        Ok(run) => {
+                            patience.outcome(run.busy == 0);
+                            if run.busy != 0 {
+                                tracing::debug!(?run, ?patience, "readers keep the WAL from starting over");
+                            }
                         }
-                        Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "WAL checkpoint before a restart failed"),
                     }
                 }
@@ -507,11 +585,53 @@ mod tests {
         assert_eq!(count(&pool), 16, "the four refused writes left nothing behind");
     }
 
+    #[test]
+    fn the_writer_waits_longer_for_readers_that_outlast_it_and_backs_off_at_the_longest() {
+        let mut p = RestartPatience::new();
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let wait = p.attempt();
+            if wait.is_some() {
+                p.outcome(false);
+            }
+            waits.push(wait);
+        }
+        // 25, 50, 100, 200 ms, then every fourth request only (200 ms per 2 s).
+        assert_eq!(
+            waits,
+            [Some(25), Some(50), Some(100), Some(200), None, None, None, Some(200)]
+        );
+        let mut p = RestartPatience::new();
+        for _ in 0..3 {
+            p.attempt();
+            p.outcome(false);
+        }
+        assert_eq!(p.attempt(), Some(200));
+        p.outcome(true);
+        assert_eq!(p.attempt(), Some(100), "a restart halves the wait");
+        p.outcome(true);
+        p.outcome(true);
+        p.outcome(true);
+        assert_eq!(p.attempt(), Some(25), "never below the shortest");
+    }
+
     /// Under writes that never pause, the WAL must still start over: SQLite
     /// rewinds it only when a write begins with every frame copied, which a
     /// checkpoint running beside the writer never achieves on its own.
     #[test]
     fn the_wal_starts_over_under_writes_that_never_pause() {
+        wal_starts_over_with_readers(0);
+    }
+
+    /// ... and while readers overlap each other without a gap, each holding
+    /// the snapshot it started on (SQLite's "checkpoint starvation").
+    #[test]
+    fn the_wal_starts_over_while_readers_never_pause_either() {
+        wal_starts_over_with_readers(2);
+    }
+
+    fn wal_starts_over_with_readers(readers: usize) {
+        use diesel::prelude::*;
         let (pool, url, dir) = pool();
         pool.get()
             .unwrap()
@@ -519,6 +639,23 @@ mod tests {
             .unwrap();
         let wal = dir.path().join("gc.db-wal");
         let group = GroupCommit::start(url);
+        let reading = Arc::new(AtomicBool::new(true));
+        let reader_threads: Vec<_> = (0..readers)
+            .map(|_| {
+                let (pool, reading) = (pool.clone(), reading.clone());
+                std::thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    while reading.load(Ordering::Relaxed) {
+                        conn.transaction(|c| {
+                            diesel::sql_query("SELECT COUNT(*) AS n FROM t").execute(c)?;
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                            Ok::<_, diesel::result::Error>(())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
         let started = std::time::Instant::now();
         // Each batch adds one 4 KiB page per row, one batch right after
         // another. Without a restart the WAL file holds every page written;
@@ -542,10 +679,13 @@ mod tests {
                 break false;
             }
         };
+        reading.store(false, Ordering::Relaxed);
+        reader_threads.into_iter().for_each(|t| t.join().unwrap());
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap();
         assert!(
             restarted,
-            "the WAL holds {size} bytes after {written} bytes of pages written over {:?}: it never started over",
+            "the WAL holds {size} bytes after {written} bytes of pages written over {:?} \
+             ({readers} readers): it never started over",
             started.elapsed()
         );
     }

@@ -120,6 +120,9 @@ pub struct Manager {
     backend: Backend,
 }
 
+/// How long a SQLite statement waits for a lock another connection holds.
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
+
 impl r2d2::ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = diesel::ConnectionError;
@@ -130,10 +133,10 @@ impl r2d2::ManageConnection for Manager {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 // WAL for concurrent readers; FULL so an acknowledged commit survives
                 // power loss; busy_timeout so writers queue instead of failing.
-                conn.batch_execute(
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                )
+                     PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"
+                ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
