@@ -66,6 +66,11 @@ impl GroupCommit {
         // the writer's batches would otherwise wait behind).
         let checkpoints = (super::backend_of(&url) == Some(super::Backend::Sqlite)).then(|| {
             let (wake, woken) = mpsc::sync_channel::<()>(1);
+            // A first pass at start: a WAL that a previous process left
+            // behind (it never closes its connections) would otherwise stay
+            // uncopied until the next write, and every read until then would
+            // look up its pages in the WAL's index.
+            let _ = wake.try_send(());
             let restart = Arc::new(AtomicBool::new(false));
             let (at, due, gauge) = (url.clone(), restart.clone(), stats.clone());
             std::thread::Builder::new()
@@ -583,6 +588,27 @@ mod tests {
             .count();
         assert_eq!(ok, 16);
         assert_eq!(count(&pool), 16, "the four refused writes left nothing behind");
+    }
+
+    #[test]
+    fn a_wal_left_behind_is_copied_at_start_not_at_the_first_write() {
+        let (pool, url, _dir) = pool();
+        pool.get()
+            .unwrap()
+            .batch_execute("PRAGMA wal_autocheckpoint = 0; INSERT INTO t VALUES (1), (2), (3)")
+            .unwrap();
+        // The pool keeps that connection open: its frames stay in the WAL,
+        // as a process that never closed its connections leaves them.
+        let group = GroupCommit::start(url);
+        let started = std::time::Instant::now();
+        while group.wal_frames() == Some(0) && started.elapsed() < 4 * CHECKPOINT_EVERY {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            group.wal_frames().unwrap() > 0,
+            "the checkpoint thread made a pass before any write"
+        );
+        assert_eq!(count(&pool), 3);
     }
 
     #[test]
