@@ -203,13 +203,15 @@ const PASSES_BEFORE_RESTART: usize = 4;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How long the writer waits for readers still on WAL frames before it gives
-/// up on a restart until the checkpoint thread's next pass: it starts short
-/// (a read here takes milliseconds), doubles each time readers outlast it and
-/// halves after each restart, so under reads that overlap without a gap it
-/// settles near their length. At the longest wait readers that still outlast
-/// it are long ones (an export holds its snapshot for seconds, and no wait
-/// helps until it ends): the writer then skips some passes' requests, so it
-/// spends at most a tenth of its time waiting.
+/// up on a restart until a later pass of the checkpoint thread. It starts
+/// short (a read here usually takes milliseconds), doubles each time readers
+/// outlast it, up to a second, and halves after each restart, so under reads
+/// that overlap without a gap it settles near their length. After a wait
+/// that readers outlasted, the writer lets one pass's request go by per
+/// 100 ms it waited: waiting takes under a fifth of its time, however long
+/// the reads. Readers that hold one snapshot for longer than a second (an
+/// export at 1M pilots, for its 20 s) keep the WAL from starting over until
+/// they end; no wait short of theirs could do better.
 #[derive(Debug)]
 struct RestartPatience {
     wait_ms: u32,
@@ -218,10 +220,9 @@ struct RestartPatience {
 
 impl RestartPatience {
     const SHORTEST_MS: u32 = 25;
-    const LONGEST_MS: u32 = 200;
-    /// Passes skipped after readers outlasted the longest wait: one attempt
-    /// of 200 ms per 2 s (four passes) at most.
-    const SKIPPED: u32 = 3;
+    const LONGEST_MS: u32 = 1000;
+    /// Milliseconds waited in vain per pass let go by afterwards.
+    const WAITED_MS_PER_SKIP: u32 = 100;
 
     fn new() -> Self {
         Self {
@@ -242,9 +243,8 @@ impl RestartPatience {
     fn outcome(&mut self, restarted: bool) {
         if restarted {
             self.wait_ms = (self.wait_ms / 2).max(Self::SHORTEST_MS);
-        } else if self.wait_ms >= Self::LONGEST_MS {
-            self.skip = Self::SKIPPED;
         } else {
+            self.skip = self.wait_ms.div_ceil(Self::WAITED_MS_PER_SKIP);
             self.wait_ms = (self.wait_ms * 2).min(Self::LONGEST_MS);
         }
     }
@@ -612,29 +612,62 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_waits_longer_for_readers_that_outlast_it_and_backs_off_at_the_longest() {
+    fn the_writer_waits_longer_for_readers_that_outlast_it_and_then_lets_passes_go_by() {
         let mut p = RestartPatience::new();
         let mut waits = Vec::new();
-        for _ in 0..8 {
+        for _ in 0..45 {
             let wait = p.attempt();
             if wait.is_some() {
                 p.outcome(false);
             }
             waits.push(wait);
         }
-        // 25, 50, 100, 200 ms, then every fourth request only (200 ms per 2 s).
+        let tried: Vec<u32> = waits.iter().flatten().copied().collect();
         assert_eq!(
-            waits,
-            [Some(25), Some(50), Some(100), Some(200), None, None, None, Some(200)]
+            tried,
+            [25, 50, 100, 200, 400, 800, 1000, 1000],
+            "doubling up to a second"
         );
+        // After each wait in vain, one pass let go by per 100 ms waited.
+        assert_eq!(
+            waits[..10],
+            [
+                Some(25),
+                None,
+                Some(50),
+                None,
+                Some(100),
+                None,
+                Some(200),
+                None,
+                None,
+                Some(400)
+            ]
+        );
+        assert_eq!(waits[10..14], [None; 4]);
+        assert_eq!(waits[14], Some(800));
+        // Waiting stays under a fifth of the time (a pass every 500 ms; the
+        // 45 passes end with the last wait's passes let go by).
+        let waited: u32 = tried.iter().sum();
+        assert!(
+            waited * 5 <= waits.len() as u32 * 500,
+            "{waited} ms waited over {} passes",
+            waits.len()
+        );
+
         let mut p = RestartPatience::new();
         for _ in 0..3 {
             p.attempt();
             p.outcome(false);
+            p.skip = 0;
         }
         assert_eq!(p.attempt(), Some(200));
         p.outcome(true);
-        assert_eq!(p.attempt(), Some(100), "a restart halves the wait");
+        assert_eq!(
+            p.attempt(),
+            Some(100),
+            "a restart halves the wait, and nothing is skipped"
+        );
         p.outcome(true);
         p.outcome(true);
         p.outcome(true);
