@@ -67,7 +67,7 @@ impl GroupCommit {
         let checkpoints = (super::backend_of(&url) == Some(super::Backend::Sqlite)).then(|| {
             let (wake, woken) = mpsc::sync_channel::<()>(1);
             // A first pass at start: a WAL that a previous process left
-            // behind (it never closes its connections) would otherwise stay
+            // behind (killed before it closed its connections) would otherwise stay
             // uncopied until the next write, and every read until then would
             // look up its pages in the WAL's index.
             let _ = wake.try_send(());
