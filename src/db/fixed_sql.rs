@@ -82,34 +82,21 @@ impl<'a, DB: Backend> Statement<'a, DB> {
         self.params.push(Box::new(Typed::<ST, U>(value, PhantomData)));
         self
     }
-}
 
-impl Statement<'_, Pg> {
     /// Runs the statement; rows changed.
-    pub fn execute(self, conn: &mut PgConnection) -> QueryResult<usize> {
+    pub fn execute<C>(self, conn: &mut C) -> QueryResult<usize>
+    where
+        C: diesel::Connection<Backend = DB>,
+        Self: RunQueryDsl<C> + diesel::query_dsl::methods::ExecuteDsl<C>,
+    {
         RunQueryDsl::execute(self, conn)
     }
 
     /// Runs the query; its rows, by column name.
-    pub fn load<T: diesel::deserialize::QueryableByName<Pg> + 'static>(
-        self,
-        conn: &mut PgConnection,
-    ) -> QueryResult<Vec<T>> {
-        RunQueryDsl::load(self, conn)
-    }
-}
-
-impl Statement<'_, Sqlite> {
-    /// Runs the statement; rows changed.
-    pub fn execute(self, conn: &mut SqliteConnection) -> QueryResult<usize> {
-        RunQueryDsl::execute(self, conn)
-    }
-
-    /// Runs the query; its rows, by column name.
-    pub fn load<T: diesel::deserialize::QueryableByName<Sqlite> + 'static>(
-        self,
-        conn: &mut SqliteConnection,
-    ) -> QueryResult<Vec<T>> {
+    pub fn load<'q, C, T>(self, conn: &mut C) -> QueryResult<Vec<T>>
+    where
+        Self: RunQueryDsl<C> + diesel::query_dsl::LoadQuery<'q, C, T>,
+    {
         RunQueryDsl::load(self, conn)
     }
 }
