@@ -228,7 +228,7 @@ fn create_org(
     region: String,
     reporting_currency: String,
 ) -> anyhow::Result<()> {
-    let body = crate::routes::orgs::CreateOrgBody {
+    let body = crate::ledger::orgs::CreateOrgBody {
         name,
         industry: Industry::parse(&industry)
             .ok_or_else(|| anyhow::anyhow!("--industry must be one of {}", Industry::expected()))?,
@@ -237,7 +237,7 @@ fn create_org(
         region,
         reporting_currency,
     };
-    let new = crate::routes::orgs::NewOrg::try_from(body).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let new = crate::ledger::orgs::NewOrg::try_from(body).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     let pool = open_database(settings)?;
     let mut conn = pool.get()?;
     let id = OrgId::new();
@@ -246,14 +246,10 @@ fn create_org(
         sub: "cli".into(),
         role: "operator",
     };
-    crate::db::write_tx(&mut conn, |c| -> Result<(), crate::db::DbError> {
-        crate::db::orgs::insert(c, &row)?;
-        let after = serde_json::to_value(&row).ok();
-        crate::db::audit::record(c, Some(id), &actor, "org.create", "org", &row.id, None, after.as_ref())
-    })?;
+    crate::db::write_tx(&mut conn, |c| crate::ledger::orgs::create(c, &row, &actor))?;
     println!(
         "{}",
-        serde_json::to_string_pretty(&crate::routes::views::OrgJson::from(row))?
+        serde_json::to_string_pretty(&crate::ledger::views::OrgJson::from(row))?
     );
     Ok(())
 }
@@ -284,7 +280,7 @@ fn mint_token(
     if let Some(o) = org {
         crate::db::orgs::find(&mut conn, o).map_err(|_| anyhow::anyhow!("no organisation {o}"))?;
     }
-    let (jwt, _) = crate::routes::tokens::issue_token(&mut conn, &keys, org, role, label, ttl, "cli")
+    let (jwt, _) = crate::ledger::tokens::issue_token(&mut conn, &keys, org, role, label, ttl, "cli")
         .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     if print_url {
         // The token travels in the fragment, which browsers never send to a

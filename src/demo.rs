@@ -99,6 +99,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::domain::currency::Currency;
+use crate::domain::entries::EntryKind;
 use crate::domain::enums::{
     AiKind, AttributionMethod, BusinessFunction, ImpactKind, Industry, SizeBand, Sourcing, SpendCategory, Stage,
 };
@@ -174,35 +175,10 @@ pub struct DemoPilot {
 }
 
 impl DemoPilot {
-    /// The DESIGN evaluation date: `evaluated_on`, else the stage entry date
-    /// when the stage is production, scaled or abandoned; `None` while running.
+    /// Its evaluation date (docs/DEFINITIONS.md#evaluated); `None` while running.
     pub fn evaluation_date(&self) -> Option<NaiveDate> {
-        self.evaluated_on
-            .or(self.stage.is_evaluating().then_some(self.stage_entered_on))
+        crate::domain::pilots::evaluation_date(self.evaluated_on, self.stage, self.stage_entered_on)
     }
-}
-
-/// Spend or impact, with the fields specific to each.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DemoEntryKind {
-    /// Money spent on the pilot.
-    Spend {
-        /// What it was spent on.
-        category: SpendCategory,
-        /// Capital rather than operating expenditure.
-        capex: bool,
-    },
-    /// P&L impact attributed to the pilot (negative when harmful).
-    Impact {
-        /// The P&L line.
-        kind: ImpactKind,
-        /// How it was attributed.
-        method: AttributionMethod,
-        /// Backed by a measurement (true) or a forecast (false).
-        measured: bool,
-        /// 0–1, two decimals.
-        confidence: f64,
-    },
 }
 
 /// One ledger entry of a batch.
@@ -211,7 +187,9 @@ pub struct DemoEntry {
     /// Index into the batch's `pilots`.
     pub pilot: usize,
     /// Spend or impact details.
-    pub kind: DemoEntryKind,
+    pub kind: EntryKind,
+    /// An impact's confidence, 0–1 with two decimals; `None` on spend.
+    pub confidence: Option<f64>,
     /// First day of the period (≥ the pilot's start).
     pub period_start: NaiveDate,
     /// Last day of the period (≥ `period_start`, ≤ today).
@@ -937,7 +915,8 @@ fn gen_pilot(
         });
         entries.push(DemoEntry {
             pilot: ix,
-            kind: DemoEntryKind::Spend { category, capex },
+            kind: EntryKind::Spend { category, capex },
+            confidence: None,
             period_start,
             period_end,
             amount_minor: to_minor(usd, currency, per_usd, hundreds),
@@ -1105,12 +1084,12 @@ impl ImpactPlan<'_> {
             };
             entries.push(DemoEntry {
                 pilot: self.ix,
-                kind: DemoEntryKind::Impact {
+                kind: EntryKind::Impact {
                     kind: pick(rng, kinds),
                     method,
                     measured,
-                    confidence,
                 },
+                confidence: Some(confidence),
                 period_start,
                 period_end,
                 amount_minor: to_minor(usd * self.ctx.size, self.ctx.currency, self.ctx.per_usd, false),

@@ -39,7 +39,7 @@ impl Rates {
         Rates(map)
     }
 
-    /// DESIGN: the latest rate dated on or before `on`; USD is 1.
+    /// docs/DEFINITIONS.md#fx: the latest rate dated on or before `on`; USD is 1.
     fn on_or_before(&self, currency: Currency, on: NaiveDate) -> Option<FxRate> {
         if currency == Currency::USD {
             return Some(FxRate::ONE);
@@ -57,12 +57,12 @@ impl Rates {
     }
 }
 
-/// The DESIGN "measured net impact" of each pilot of a batch, in US
+/// The "measured net impact" (docs/DEFINITIONS.md#measured-net-impact) of each pilot of a batch, in US
 /// cents, with the default 6-month window; `None` for unevaluated pilots.
 fn measured_net_impact(batch: &OrgBatch, rates: &Rates) -> Vec<Option<i64>> {
     let mut out: Vec<Option<i64>> = batch.pilots.iter().map(|p| p.evaluation_date().map(|_| 0)).collect();
     for e in &batch.entries {
-        let DemoEntryKind::Impact { method, measured, .. } = e.kind else {
+        let EntryKind::Impact { method, measured, .. } = e.kind else {
             continue;
         };
         let Some(eval) = batch.pilots[e.pilot].evaluation_date() else {
@@ -184,7 +184,7 @@ fn generated_values_are_valid() {
                 // FX coverage: the rate the service would use exists.
                 let usd = rates.usd_minor(e);
                 match &e.kind {
-                    DemoEntryKind::Spend { category, .. } => {
+                    EntryKind::Spend { category, .. } => {
                         spend_per_pilot[e.pilot] += 1;
                         assert!(e.amount_minor > 0);
                         // Exponent respected: $1k..$500k at nominal rates,
@@ -196,13 +196,9 @@ fn generated_values_are_valid() {
                         }
                         usd_by_currency.entry(e.currency.code()).or_default().push(usd);
                     }
-                    DemoEntryKind::Impact {
-                        confidence,
-                        method,
-                        measured,
-                        ..
-                    } => {
-                        assert!((0.0..=1.0).contains(confidence), "{e:?}");
+                    EntryKind::Impact { method, measured, .. } => {
+                        let confidence = e.confidence.expect("an impact has a confidence");
+                        assert!((0.0..=1.0).contains(&confidence), "{e:?}");
                         assert!(e.amount_minor != 0 && usd.abs() <= 1_000_000_000, "{e:?}");
                         if *measured && *method != AttributionMethod::SelfReported && e.amount_minor > 0 {
                             assert!(p.evaluation_date().is_some(), "{p:?} {e:?}");
@@ -409,12 +405,12 @@ fn every_vocabulary_value_occurs_in_a_modest_dataset() {
         }
         for e in &b.entries {
             match e.kind {
-                DemoEntryKind::Spend { category, capex: x } => {
+                EntryKind::Spend { category, capex: x } => {
                     categories.insert(category);
                     capex.insert(x);
                     foreign_usd |= e.currency == Currency::USD && b.org.reporting_currency != Currency::USD;
                 }
-                DemoEntryKind::Impact {
+                EntryKind::Impact {
                     kind,
                     method,
                     measured: m,

@@ -6,7 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::db::DbError;
+use crate::db::{DbError, DbErrorKind};
 use crate::domain::money::MoneyError;
 
 /// One entry of the code table: what a client can match on, with its status.
@@ -141,6 +141,12 @@ impl ApiError {
             .with_header(header::RETRY_AFTER, "1")
     }
 
+    /// The request's time limit passed; the work it started may still finish.
+    pub fn timed_out() -> Self {
+        Self::new(Code::REQUEST_TIMEOUT, "the request took too long; retry shortly")
+            .with_header(header::RETRY_AFTER, "5")
+    }
+
     pub fn method_not_allowed(allow: &str) -> Self {
         Self::new(Code::METHOD_NOT_ALLOWED, format!("allowed methods: {allow}")).with_header(header::ALLOW, allow)
     }
@@ -177,36 +183,17 @@ impl ResponseError for ApiError {
 }
 
 /// The one mapping from storage errors to HTTP: not found → 404, pool/busy → 503,
-/// the rest → an opaque 500 that logs its cause.
+/// out of time → 503 with `Retry-After`, the rest → an opaque 500 that logs its cause.
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        use diesel::result::Error as D;
-        match e {
-            DbError::NotFound => Self::new(Code::NOT_FOUND, "not found"),
-            DbError::Unavailable(cause) => Self::unavailable(cause),
-            DbError::Conflict(what) => Self::new(Code::CONFLICT, what),
-            DbError::Query(D::NotFound) => Self::new(Code::NOT_FOUND, "not found"),
-            DbError::Query(D::DatabaseError(kind, info)) if is_transient(&kind, info.message()) => {
-                Self::unavailable(info.message())
-            }
-            DbError::Query(D::BrokenTransactionManager) => Self::unavailable("broken connection"),
-            other => Self::internal(other),
+        match e.kind() {
+            DbErrorKind::NotFound => Self::new(Code::NOT_FOUND, "not found"),
+            DbErrorKind::Unavailable(cause) => Self::unavailable(cause),
+            DbErrorKind::Conflict(what) => Self::new(Code::CONFLICT, what),
+            DbErrorKind::Timeout => Self::timed_out(),
+            DbErrorKind::Internal(cause) => Self::internal(cause),
         }
     }
-}
-
-fn is_transient(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
-    use diesel::result::DatabaseErrorKind as K;
-    matches!(kind, K::ClosedConnection | K::SerializationFailure)
-        || message.contains("database is locked")
-        || message.contains("database is busy")
-        || message.contains("readonly database")
-        || message.contains("disk I/O error")
-        || message.contains("unable to open database")
-        || message.contains("server closed the connection")
-        || message.contains("terminating connection")
-        || message.contains("could not connect")
-        || message.contains("no connection to the server")
 }
 
 impl From<MoneyError> for ApiError {

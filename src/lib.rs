@@ -20,7 +20,12 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod ledger;
 pub mod metrics;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
+
+#[cfg(test)]
+mod layers_tests;

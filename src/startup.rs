@@ -9,10 +9,12 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::keys::{load_or_create_secret, Secret};
-use crate::auth::{JwtKeys, Role};
+use crate::auth::{JwtKeys, Role, Verifier};
 use crate::config::Settings;
+use crate::db::executor::Executor;
 use crate::db::{self, Pool};
-use crate::routes::{self, AppState};
+use crate::routes;
+use crate::state::AppState;
 
 /// A built, bound, not yet running application.
 pub struct Application {
@@ -73,7 +75,7 @@ impl Application {
             Some(
                 web::block(move || -> anyhow::Result<String> {
                     let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
-                    let (jwt, _) = routes::tokens::issue_token(
+                    let (jwt, _) = crate::ledger::tokens::issue_token(
                         &mut conn,
                         &keys,
                         None,
@@ -104,31 +106,30 @@ impl Application {
             std::num::NonZeroU32::new(settings.requests_per_minute_per_token).unwrap_or(std::num::NonZeroU32::MIN);
         let per_minute =
             std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
-        // SQLite: one writer for every write (SQLite has one writer at a time
-        // anyway). PostgreSQL: a writer for entry creates only, which batches
-        // them into one transaction; other writes use the pool.
-        let entry_writer = Arc::new(db::group_commit::GroupCommit::start(settings.database_url.clone()));
-        let group_commit =
-            (db::backend_of(&settings.database_url) == Some(db::Backend::Sqlite)).then(|| entry_writer.clone());
+        let exec = Executor::start(&settings.database_url, pool, settings.request_timeout);
+        let verifier = Arc::new(Verifier {
+            keys,
+            token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
+            exec: exec.clone(),
+        });
         let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
         let state = web::Data::new(AppState {
-            pool,
-            keys,
+            exec,
+            verifier: verifier.clone(),
             settings: Arc::new(settings),
             disclosure,
             research_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
-            token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
             metrics: crate::metrics::Metrics::default(),
             in_flight: Default::default(),
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
-            group_commit,
-            entry_writer,
             stamps,
-            summary_cache: routes::summary_cache::new_cache(),
+            summary_cache: crate::state::summary_cache::new_cache(),
         });
+        let verifier = web::Data::from(verifier);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(verifier.clone())
                 .wrap(from_fn(crate::telemetry::request_log))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .configure(routes::configure)

@@ -10,6 +10,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
+use tracing::Instrument;
+
+use crate::auth::Caller;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
@@ -22,13 +25,6 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
-}
-
-/// Who made a request, as the log line records it (set by the auth extractor).
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub role: &'static str,
-    pub org: Option<String>,
 }
 
 /// Gives each request an id (echoed as `X-Request-Id`) and logs it when done.
@@ -45,19 +41,16 @@ pub async fn request_log(
         _ => "other".to_owned(),
     };
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    // Every line logged while the request is handled, in the handler or in
+    // its database work (the executor carries the span there), carries the id.
     let span = tracing::info_span!("request", %request_id, %method, %route);
-    let _enter = span.enter();
-    drop(_enter);
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
     let status = res.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
-    if let Some(state) = res
-        .request()
-        .app_data::<actix_web::web::Data<crate::routes::AppState>>()
-    {
+    if let Some(state) = res.request().app_data::<actix_web::web::Data<crate::state::AppState>>() {
         state.metrics.observe(&route, &method, status, seconds);
     }
     let ms = seconds * 1000.0;

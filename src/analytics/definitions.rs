@@ -1,11 +1,11 @@
-//! The definitions researchers cite (DESIGN "Definitions that researchers will
-//! cite"), implemented once and shared by the finance summaries and the
+//! The definitions researchers cite (written out in docs/DEFINITIONS.md),
+//! implemented once and shared by the finance summaries and the
 //! cross-organisation aggregates. Change anything here and bump
 //! `DEFINITION_VERSION`.
 
 use chrono::{Datelike, Months, NaiveDate};
 
-use crate::domain::enums::{AttributionMethod, Stage};
+use crate::domain::enums::AttributionMethod;
 
 /// Version of these definitions, echoed in every aggregate response.
 pub const DEFINITION_VERSION: &str = "pilotledger-def-1";
@@ -56,16 +56,9 @@ impl DefinitionParams {
     }
 }
 
-/// A pilot is evaluated when `evaluated_on` is set or its stage is production,
-/// scaled or abandoned; its evaluation date is `evaluated_on`, else the date it
-/// entered that stage.
-pub fn evaluation_date(
-    evaluated_on: Option<NaiveDate>,
-    stage: Stage,
-    stage_entered_on: NaiveDate,
-) -> Option<NaiveDate> {
-    evaluated_on.or(stage.is_evaluating().then_some(stage_entered_on))
-}
+/// The evaluation date (docs/DEFINITIONS.md#evaluated): one function, in
+/// `domain`, for the ledger, the analytics and the demo data alike.
+pub use crate::domain::pilots::evaluation_date;
 
 /// Whether an impact entry counts toward measured net impact: backed by a
 /// measurement and attributed by a method other than self-reporting.
@@ -169,7 +162,7 @@ impl std::fmt::Display for Quarter {
     }
 }
 
-/// DESIGN's time axis for trends: (date − 2000-01-01 in days) / 365.25.
+/// The trends' time axis (docs/DEFINITIONS.md#trends): (date − 2000-01-01 in days) / 365.25.
 pub fn years_since_2000(d: NaiveDate) -> f64 {
     let epoch = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
     (d - epoch).num_days() as f64 / 365.25
@@ -178,6 +171,7 @@ pub fn years_since_2000(d: NaiveDate) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::enums::Stage;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

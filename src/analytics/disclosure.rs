@@ -1,4 +1,4 @@
-//! Disclosure control for anonymised aggregates (DESIGN "Anonymised aggregates").
+//! Disclosure control for anonymised aggregates (docs/DEFINITIONS.md#disclosure).
 //!
 //! Pure decisions on per-organisation contributions: which cells of a table may
 //! be published, and the coarse money bands a published cell may show. Nothing
@@ -16,7 +16,7 @@
 //! 5. `one_sided`: fewer than `min_each_side` organisations contribute
 //!    zero-impact pilots, or fewer than `min_each_side` contribute pilots with
 //!    impact, or fewer than `min_each_side` have zero return. The last clause
-//!    is stricter than the DESIGN's wording and is there for its stated aim: an
+//!    is stricter than the product contract's wording and is there for its stated aim: an
 //!    organisation zero-return share of 0% would otherwise be publishable (every
 //!    member mixed), revealing that every member had a pilot with impact.
 //!
@@ -48,7 +48,7 @@ use serde::Serialize;
 /// Version of these rules, echoed in every aggregate response.
 pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-1";
 
-/// DESIGN floors: thresholds may be raised by configuration, never lowered.
+/// The floors (docs/DEFINITIONS.md#disclosure): thresholds may be raised by configuration, never lowered.
 pub const FLOOR_MIN_ORGANISATIONS: u32 = 5;
 /// Largest share of a cell's pilots one organisation may hold (a ceiling).
 pub const FLOOR_MAX_ORG_SHARE: f64 = 0.5;
@@ -68,7 +68,7 @@ pub struct DisclosurePolicy {
 }
 
 impl Default for DisclosurePolicy {
-    /// The DESIGN floors: 5 organisations, 50% dominance, p = 10, 3 per side.
+    /// The floors: 5 organisations, 50% dominance, p = 10, 3 per side.
     fn default() -> Self {
         Self {
             min_organisations: FLOOR_MIN_ORGANISATIONS,
@@ -171,7 +171,7 @@ impl OrgContribution {
         self.impact_usd_minor += other.impact_usd_minor;
     }
 
-    /// Every pilot it contributes is zero-impact (DESIGN "zero return").
+    /// Every pilot it contributes is zero-impact (docs/DEFINITIONS.md#zero-return).
     pub fn zero_return(&self) -> bool {
         self.pilots > 0 && self.zero_impact == self.pilots
     }

@@ -1,5 +1,5 @@
-//! The zero-impact rates per evaluation quarter (DESIGN "Definitions that
-//! researchers will cite"), with intervals, trends and disclosure control.
+//! The zero-impact rates per evaluation quarter (docs/DEFINITIONS.md#rates),
+//! with intervals, trends and disclosure control.
 //!
 //! Input is already defined: one [`Observation`] per evaluated pilot with its
 //! zero-impact flag computed under the request's [`DefinitionParams`]. No ids,
@@ -226,7 +226,7 @@ pub struct RateQuery {
     pub bootstrap_reps: u32,
 }
 
-/// The full answer, field names as in the DESIGN's JSON shapes.
+/// The full answer, field names as in the API spec (api-spec/openapi.json).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RateResponse {
     /// Version of the definitions.
@@ -615,7 +615,7 @@ fn cell(
         })
         .collect();
     let seed = cell_seed(q.seed, quarter, dimension, value);
-    // Per-organisation sums first, then absolute values (DESIGN).
+    // Per-organisation sums first, then absolute values (docs/DEFINITIONS.md#disclosure).
     let band = |f: fn(&OrgContribution) -> i128| {
         let abs = || data.values().map(move |c| f(c).unsigned_abs());
         let total = abs().fold(0u128, u128::saturating_add);

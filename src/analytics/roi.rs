@@ -1,4 +1,4 @@
-//! The return on one pilot, exact to the minor unit (DESIGN "Money is exact").
+//! The return on one pilot, exact to the minor unit (docs/DEFINITIONS.md#fx).
 //!
 //! Every entry is converted to the reporting currency on its own, at the FX
 //! rates for its `period_end`, and rounded once (half to even) by
@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::analytics::definitions::{self, DefinitionParams, UsdImpact, DEFINITION_VERSION};
 use crate::domain::currency::Currency;
-use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, ImpactKind, Sourcing, SpendCategory, Stage};
+use crate::domain::enums::{AiKind, BusinessFunction, ImpactKind, Sourcing, SpendCategory, Stage};
 use crate::domain::fx::{convert, FxRate};
 use crate::domain::money::{format_amount, MoneyJson};
 
@@ -53,26 +53,7 @@ pub struct PilotFacts {
     pub evaluated_on: Option<NaiveDate>,
 }
 
-/// Whether an entry is spend or impact, with the attributes each kind has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    /// Money spent on the pilot.
-    Spend {
-        /// What it was spent on.
-        category: SpendCategory,
-        /// Capital rather than operating expenditure.
-        capex: bool,
-    },
-    /// P&L impact attributed to the pilot (negative for harm).
-    Impact {
-        /// The P&L line it lands on.
-        kind: ImpactKind,
-        /// How it was attributed.
-        method: AttributionMethod,
-        /// Backed by a measurement (false for a forecast).
-        measured: bool,
-    },
-}
+pub use crate::domain::entries::EntryKind;
 
 /// One ledger entry as of the summary date. A reversal is just another entry
 /// with the negated amount, so plain sums account for it.
@@ -175,7 +156,7 @@ pub struct PilotRoi {
     pub monthly: Vec<MonthPoint>,
     /// First month (`"2026-03"`) where cumulative measured impact ≥ cumulative spend > 0.
     pub payback_month: Option<String>,
-    /// Whether the pilot is evaluated (DESIGN definition).
+    /// Whether the pilot is evaluated (docs/DEFINITIONS.md#evaluated).
     pub evaluated: bool,
     /// Its evaluation date, when evaluated.
     pub evaluation_date: Option<NaiveDate>,

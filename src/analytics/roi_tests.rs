@@ -3,6 +3,7 @@
 //! Every expected number is worked out by hand in the comments, from the
 //! amounts and rates below; none is computed by the code under test.
 use super::*;
+use crate::domain::enums::AttributionMethod;
 use AttributionMethod::*;
 
 pub(crate) fn d(s: &str) -> NaiveDate {

@@ -14,9 +14,50 @@ use futures_util::future::LocalBoxFuture;
 pub use keys::{Claims, JwtKeys, Role};
 
 use crate::db::audit::Actor;
+use crate::db::executor::Executor;
 use crate::domain::ids::OrgId;
-use crate::error::{ApiError, ApiResult};
-use crate::routes::AppState;
+use crate::error::{ApiError, ApiResult, Code};
+
+/// What verifying a request's token needs: the keys, the per-token request
+/// budget and the database (for the revocation list). Registered as its own
+/// application data, so this module needs nothing from the layers above.
+pub struct Verifier {
+    pub keys: std::sync::Arc<JwtKeys>,
+    /// Per-token budget for every authenticated request.
+    pub token_limiter: governor::DefaultKeyedRateLimiter<String>,
+    pub exec: Executor,
+}
+
+impl Verifier {
+    /// Spends one unit of the token's request budget; 429 when empty.
+    pub fn check_token_rate(&self, token: &str) -> ApiResult<()> {
+        spend_budget(&self.token_limiter, token, "request budget for this token")
+    }
+}
+
+/// Spends one unit of `key`'s budget in `limiter`; 429 with `Retry-After`
+/// when it is empty.
+pub fn spend_budget(limiter: &governor::DefaultKeyedRateLimiter<String>, key: &str, what: &str) -> ApiResult<()> {
+    match limiter.check_key(&key.to_owned()) {
+        Ok(()) => Ok(()),
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            let secs = wait.as_secs() + 1;
+            Err(
+                ApiError::new(Code::RATE_LIMITED, format!("{what} spent; retry in {secs} s"))
+                    .with_header(header::RETRY_AFTER, secs.to_string()),
+            )
+        }
+    }
+}
+
+/// Who made a request, as the request log line records it (set here, once
+/// the token is confirmed; read by the logging middleware).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub role: &'static str,
+    pub org: Option<String>,
+}
 
 /// The verified caller of a request.
 #[derive(Debug, Clone)]
@@ -90,7 +131,7 @@ impl AuthContext {
 pub struct PendingAuth {
     claims: Claims,
     org: Option<OrgId>,
-    state: web::Data<AppState>,
+    verifier: web::Data<Verifier>,
     req: HttpRequest,
 }
 
@@ -113,11 +154,11 @@ impl PendingAuth {
         if revoked {
             return Err(ApiError::unauthorized("invalid token: revoked"));
         }
-        self.state.check_token_rate(&self.claims.jti)?;
+        self.verifier.check_token_rate(&self.claims.jti)?;
         // For the request log line: who (role, organisation), never the token.
         {
             use actix_web::HttpMessage;
-            self.req.extensions_mut().insert(crate::telemetry::Caller {
+            self.req.extensions_mut().insert(Caller {
                 role: self.claims.role.as_str(),
                 org: self.org.map(|o| o.to_string()),
             });
@@ -140,16 +181,16 @@ impl PendingAuth {
     }
 
     fn verify(req: &HttpRequest) -> ApiResult<PendingAuth> {
-        let state = req
-            .app_data::<web::Data<AppState>>()
+        let verifier = req
+            .app_data::<web::Data<Verifier>>()
             .cloned()
-            .ok_or_else(|| ApiError::internal("AppState missing"))?;
+            .ok_or_else(|| ApiError::internal("the verifier is not registered"))?;
         let token = match req.headers().get(header::AUTHORIZATION).map(|v| v.to_str()) {
             None => return Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
             Some(Err(_)) => return Err(ApiError::unauthorized("the Authorization header is not text")),
             Some(Ok(h)) => bearer(h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?,
         };
-        let claims = state
+        let claims = verifier
             .keys
             .verify(token)
             .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
@@ -163,7 +204,7 @@ impl PendingAuth {
         Ok(PendingAuth {
             claims,
             org,
-            state,
+            verifier,
             req: req.clone(),
         })
     }
@@ -187,9 +228,10 @@ impl FromRequest for AuthContext {
         Box::pin(async move {
             let pending = pending?;
             let jti = pending.jti().to_owned();
-            let state = pending.state.clone();
-            let revoked = state
-                .db(move |conn| Ok(crate::db::tokens::is_revoked(conn, &jti)?))
+            let verifier = pending.verifier.clone();
+            let revoked = verifier
+                .exec
+                .run(move |conn| crate::db::tokens::is_revoked(conn, &jti).map_err(ApiError::from))
                 .await?;
             pending.confirm(revoked)
         })

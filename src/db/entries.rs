@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::entries;
 use super::{DbConnection, DbError};
-use crate::domain::entries::{EntryDetail, NewEntry};
+use crate::domain::entries::{EntryKind, NewEntry};
 use crate::domain::enums::EntryType;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 
@@ -37,22 +37,17 @@ pub struct EntryView {
 impl EntryView {
     /// The row for a new, validated entry (not a reversal).
     pub fn new_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_by: &str) -> EntryView {
-        let (entry_type, category, capex, method, confidence, measured) = match &e.detail {
-            EntryDetail::Spend { category, capex } => {
-                (EntryType::Spend, category.as_str(), Some(*capex), None, None, None)
+        let (entry_type, category, capex, method, confidence, measured) = match e.kind {
+            EntryKind::Spend { category, capex } => {
+                (EntryType::Spend, category.as_str(), Some(capex), None, None, None)
             }
-            EntryDetail::Impact {
-                kind,
-                attribution_method,
-                confidence,
-                measured,
-            } => (
+            EntryKind::Impact { kind, method, measured } => (
                 EntryType::Impact,
                 kind.as_str(),
                 None,
-                Some(attribution_method.as_str().to_owned()),
-                *confidence,
-                Some(*measured),
+                Some(method.as_str().to_owned()),
+                e.confidence,
+                Some(measured),
             ),
         };
         EntryView {

@@ -4,7 +4,7 @@
 //! batch's idempotency records, pilots, rollups and running totals, one
 //! multi-row write each of entries, audit events, idempotency records, totals
 //! and rollups — instead of about eleven statements per entry. The checks are
-//! the ones a single append makes (`routes::entries::append`): the key was not
+//! the ones a single append makes (`ledger::entries::append`): the key was not
 //! used, the pilot exists, the running total stays exact.
 //!
 //! The batch is optimistic: when any statement fails (a key committed by
@@ -200,7 +200,7 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
             // prevents it, but the second must never write too.
             outcome[i] = Some(Outcome::KeyInFlight);
         } else if let Some(stored) = used.get(&key) {
-            let lifetime = chrono::TimeDelta::hours(crate::routes::idempotency::KEY_TTL_HOURS);
+            let lifetime = chrono::TimeDelta::hours(super::idempotency::KEY_TTL_HOURS);
             if stored.created_at >= r.created_at - lifetime {
                 outcome[i] = Some(Outcome::Replay(Box::new((*stored).clone())));
             } else {

@@ -8,6 +8,9 @@ use diesel::prelude::*;
 use super::schema::idempotency_keys;
 use super::{DbConnection, DbError};
 
+/// How long a key is remembered.
+pub const KEY_TTL_HOURS: i64 = 24;
+
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyView {

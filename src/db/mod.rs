@@ -17,6 +17,7 @@ pub mod audit;
 pub mod changes;
 pub mod entries;
 pub mod entry_batch;
+pub mod executor;
 pub mod fixed_sql;
 pub mod fx;
 pub mod group_commit;
@@ -55,11 +56,13 @@ pub enum Backend {
     Postgres,
 }
 
-/// A pool of connections, shared by every handler through `web::block`.
+/// A pool of connections, shared by every request through [`executor::Executor`].
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// Errors from the storage layer; `crate::error` maps them to HTTP once, centrally.
+/// Errors from the storage layer. Callers see them through [`DbError::kind`],
+/// which `crate::error` maps to HTTP once, centrally; diesel's own error type
+/// never leaves this module.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("not found")]
@@ -72,6 +75,29 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The work did not finish within the request's time limit (it may still
+    /// finish in the background).
+    #[error("database work timed out")]
+    Timeout,
+    /// The blocking task running the work failed (it panicked, or the runtime
+    /// is shutting down).
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// What a storage error means to a caller, without diesel's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// No such row.
+    NotFound,
+    /// A conflict the caller can name (a lost race on a unique key, say).
+    Conflict(&'static str),
+    /// Transient: the database is unreachable, busy or read-only; retry.
+    Unavailable(String),
+    /// The request's time limit passed first.
+    Timeout,
+    /// Anything else: a bug or a broken database; the cause is for the log.
+    Internal(String),
 }
 
 impl DbError {
@@ -86,6 +112,38 @@ impl DbError {
             ))
         )
     }
+
+    /// Classifies the error: the one place that reads diesel's error kinds.
+    pub fn kind(&self) -> DbErrorKind {
+        use diesel::result::Error as D;
+        match self {
+            DbError::NotFound | DbError::Query(D::NotFound) => DbErrorKind::NotFound,
+            DbError::Unavailable(cause) => DbErrorKind::Unavailable(cause.clone()),
+            DbError::Conflict(what) => DbErrorKind::Conflict(what),
+            DbError::Query(D::DatabaseError(kind, info)) if is_transient(kind, info.message()) => {
+                DbErrorKind::Unavailable(info.message().to_owned())
+            }
+            DbError::Query(D::BrokenTransactionManager) => DbErrorKind::Unavailable("broken connection".into()),
+            DbError::Timeout => DbErrorKind::Timeout,
+            other => DbErrorKind::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Errors that go away on retry: a lost connection, a busy or locked SQLite
+/// file, a PostgreSQL restart or failover.
+fn is_transient(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    matches!(kind, K::ClosedConnection | K::SerializationFailure)
+        || message.contains("database is locked")
+        || message.contains("database is busy")
+        || message.contains("readonly database")
+        || message.contains("disk I/O error")
+        || message.contains("unable to open database")
+        || message.contains("server closed the connection")
+        || message.contains("terminating connection")
+        || message.contains("could not connect")
+        || message.contains("no connection to the server")
 }
 
 impl From<r2d2::Error> for DbError {

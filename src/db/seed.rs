@@ -10,8 +10,8 @@ use super::pilots::PilotView;
 use super::schema::{entries, pilots};
 use super::{DbConnection, DbError};
 use crate::analytics::fx_table::FxTable;
-use crate::demo::{DemoEntryKind, DemoRate, OrgBatch};
-use crate::domain::entries::{EntryDetail, NewEntry, Period};
+use crate::demo::{DemoRate, OrgBatch};
+use crate::domain::entries::{NewEntry, Period};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
@@ -110,23 +110,6 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
         .entries
         .iter()
         .map(|e| {
-            let detail = match &e.kind {
-                DemoEntryKind::Spend { category, capex } => EntryDetail::Spend {
-                    category: *category,
-                    capex: *capex,
-                },
-                DemoEntryKind::Impact {
-                    kind,
-                    method,
-                    measured,
-                    confidence,
-                } => EntryDetail::Impact {
-                    kind: *kind,
-                    attribution_method: *method,
-                    confidence: Some(*confidence),
-                    measured: *measured,
-                },
-            };
             let entry = NewEntry {
                 // The generator's periods are ordered and in range (its tests
                 // check it), so no validation runs here.
@@ -136,7 +119,8 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
                 },
                 amount_minor: e.amount_minor,
                 currency: e.currency,
-                detail,
+                kind: e.kind,
+                confidence: e.confidence,
                 note: Some(e.note.clone()),
             };
             let mut row = EntryView::new_row(org_id, pilot_ids[e.pilot], EntryId::new(), &entry, "demo seed");

@@ -28,17 +28,25 @@ impl Period {
     }
 }
 
-/// What distinguishes a spend entry from an impact entry.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EntryDetail {
+/// Whether an entry is spend or impact, with the attributes each kind has:
+/// the one spend-or-impact type the ledger, the analytics and the demo data
+/// share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Money spent on the pilot.
     Spend {
+        /// What it was spent on.
         category: SpendCategory,
+        /// Capital rather than operating expenditure.
         capex: bool,
     },
+    /// P&L impact attributed to the pilot (negative for harm).
     Impact {
+        /// The P&L line it lands on.
         kind: ImpactKind,
-        attribution_method: AttributionMethod,
-        confidence: Option<f64>,
+        /// How it was attributed.
+        method: AttributionMethod,
+        /// Backed by a measurement (false for a forecast).
         measured: bool,
     },
 }
@@ -49,7 +57,9 @@ pub struct NewEntry {
     pub period: Period,
     pub amount_minor: i64,
     pub currency: Currency,
-    pub detail: EntryDetail,
+    pub kind: EntryKind,
+    /// How sure the team is of an impact (0–1); never set on spend.
+    pub confidence: Option<f64>,
     /// The spend note or the impact evidence.
     pub note: Option<String>,
 }

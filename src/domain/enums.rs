@@ -1,4 +1,4 @@
-//! The fixed vocabularies of the data model (DESIGN "Data model"). Each is a
+//! The fixed vocabularies of the data model (the data model in docs/ARCHITECTURE.md). Each is a
 //! closed enum that serialises as its snake_case name; parsing an unknown value
 //! fails, so nothing past the edge holds a free-form category string.
 
@@ -80,7 +80,7 @@ vocabulary!(
 );
 
 impl Stage {
-    /// Entering one of these stages evaluates a pilot (DESIGN "evaluated").
+    /// Entering one of these stages evaluates a pilot (docs/DEFINITIONS.md#evaluated).
     pub fn is_evaluating(self) -> bool {
         matches!(self, Stage::Production | Stage::Scaled | Stage::Abandoned)
     }

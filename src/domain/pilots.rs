@@ -118,7 +118,7 @@ pub fn check_evaluation_order(
     }
 }
 
-/// DESIGN: a pilot is evaluated when `evaluated_on` is set or its stage is
+/// docs/DEFINITIONS.md#evaluated: a pilot is evaluated when `evaluated_on` is set or its stage is
 /// production, scaled or abandoned; the evaluation date is `evaluated_on`, else
 /// the date it entered that stage.
 pub fn evaluation_date(

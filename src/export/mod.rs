@@ -2,3 +2,12 @@
 //! database code, so escaping is tested on its own.
 
 pub mod csv;
+
+/// Response representation of a table: JSON or CSV (from `format=` or the
+/// Accept header, negotiated in `routes::common`).
+#[derive(serde::Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Json,
+    Csv,
+}

@@ -11,9 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::common::{csv_response, definition_params, negotiate, Format};
 use super::extract::Query;
-use super::finance::{csv_response, definition_params};
-use super::projections::{negotiate, Format};
 use super::AppState;
 use crate::analytics::definitions::{self, DefinitionParams, Quarter};
 use crate::analytics::projection::{MeasuredRate, RateEstimate};
@@ -286,7 +285,7 @@ pub async fn export(
     let format = negotiate(&req, q.0.format.or(Some(Format::Csv)));
     let policy = state.disclosure;
     let permit = research_permit(&state).await?;
-    let pool = state.pool.clone();
+    let pool = state.exec.pool().clone();
     let (started_tx, started) = tokio::sync::oneshot::channel::<ApiResult<()>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, String>>(2);
     actix_web::rt::task::spawn_blocking(move || {
@@ -312,7 +311,7 @@ pub async fn export(
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => return Err(e),
         Ok(Err(_)) => return Err(ApiError::internal("the export stopped before it started")),
-        Err(_) => return Err(super::timed_out()),
+        Err(_) => return Err(ApiError::timed_out()),
     }
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?;

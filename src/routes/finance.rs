@@ -6,24 +6,24 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::common::{
+    csv_chunks_response, csv_response, currency_param, definition_params, negotiate, parse_as_of, pilot_not_found,
+    Format,
+};
 use super::extract::{path_id, Query};
 use super::facts::{entry_facts, fx_table, pilots_as_of};
-use super::pilots::pilot_not_found;
-use super::projections::{negotiate, Format};
-use super::summary_cache::{RenderedSummary, SummaryKey};
 use super::AppState;
-use crate::analytics::definitions::DefinitionParams;
 use crate::analytics::roi::{pilot_roi, RoiError};
 use crate::analytics::summary::{summarise, GroupBy, Summary, SummaryQuery};
 use crate::auth::{AuthContext, PendingAuth, Role};
-use crate::domain::currency::Currency;
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
 use crate::export::csv::text;
+use crate::state::summary_cache::{RenderedSummary, SummaryKey, SUMMARY_CSV};
 
 /// Maps the computations' errors: a missing FX rate names currency and date.
 pub fn roi_error(e: RoiError) -> ApiError {
@@ -31,54 +31,6 @@ pub fn roi_error(e: RoiError) -> ApiError {
         RoiError::FxRateMissing { .. } => ApiError::field(Code::FX_RATE_MISSING, "currency", e.to_string()),
         RoiError::Overflow { .. } => ApiError::new(Code::AMOUNT_OVERFLOW, e.to_string()),
     }
-}
-
-/// Parses `as_of` (RFC 3339) into UTC.
-pub fn parse_as_of(raw: Option<&str>) -> ApiResult<Option<NaiveDateTime>> {
-    raw.map(|s| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| t.naive_utc())
-            .map_err(|_| ApiError::field(Code::INVALID_QUERY, "as_of", "as_of must be an RFC 3339 instant"))
-    })
-    .transpose()
-}
-
-/// `min_impact`/`window_months` from the published grid (defaults 0 and 6).
-pub fn definition_params(min_impact: Option<i64>, window_months: Option<u32>) -> ApiResult<DefinitionParams> {
-    let d = DefinitionParams::default();
-    DefinitionParams::on_grid(
-        min_impact.unwrap_or(d.min_impact),
-        window_months.unwrap_or(d.window_months),
-    )
-    .map_err(|field| {
-        ApiError::field(
-            Code::INVALID_QUERY,
-            field,
-            format!("{field} must be one of the published grid values"),
-        )
-    })
-}
-
-fn currency_param(raw: Option<&str>, fallback: &str) -> ApiResult<Currency> {
-    Currency::parse(raw.unwrap_or(fallback))
-        .map_err(|e| ApiError::field(Code::INVALID_QUERY, "currency", e.to_string()))
-}
-
-/// A CSV body sent in chunks, with a download filename.
-pub fn csv_response(filename: &str, rows: Vec<String>) -> HttpResponse {
-    csv_chunks_response(filename, rows.into_iter().map(Bytes::from).collect())
-}
-
-/// Like [`csv_response`], for rows already in bytes (a cached answer).
-pub fn csv_chunks_response(filename: &str, rows: Vec<Bytes>) -> HttpResponse {
-    let chunks = rows.into_iter().map(Ok::<Bytes, actix_web::Error>);
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .streaming(futures_util::stream::iter(chunks))
 }
 
 #[derive(Deserialize)]
@@ -203,7 +155,7 @@ pub async fn get_summary(
         Some(read) => match actix_web::rt::time::timeout(state.settings.request_timeout, read).await {
             Ok(Ok(read)) => read?,
             Ok(Err(_)) => return Err(ApiError::unavailable("the stamp reader stopped")),
-            Err(_) => return Err(super::timed_out()),
+            Err(_) => return Err(ApiError::timed_out()),
         },
         // A full queue: read on the blocking pool like any other request.
         None => {
@@ -241,7 +193,7 @@ pub async fn get_summary(
         format,
     };
     if let Some(hit) = stamp.and_then(|s| state.summary_cache.get(&key, &s)) {
-        return Ok(hit.respond());
+        return Ok(respond(&hit));
     }
     let (from, to, group_by, wanted) = (q.from, q.to, q.group_by, q.currency);
     let summary = state
@@ -273,7 +225,17 @@ pub async fn get_summary(
             .summary_cache
             .insert(key, stamp, rendered.clone(), rendered.weight());
     }
-    Ok(rendered.respond())
+    Ok(respond(&rendered))
+}
+
+/// A summary answer, ready to send (cloning bytes is a reference count).
+fn respond(rendered: &RenderedSummary) -> HttpResponse {
+    match rendered {
+        RenderedSummary::Json(body) => HttpResponse::Ok()
+            .content_type(header::ContentType::json())
+            .body(body.clone()),
+        RenderedSummary::Csv(rows) => csv_chunks_response(SUMMARY_CSV, rows.clone()),
+    }
 }
 
 /// A summary as it is sent, in JSON or as CSV rows.

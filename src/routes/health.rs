@@ -25,12 +25,12 @@ pub async fn openapi() -> HttpResponse {
 
 /// Prometheus text exposition: requests and latency by matched route, pool use.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.state();
+    let pool = state.exec.pool().state();
     let mut body = state
         .metrics
-        .render(pool.connections, pool.idle_connections, state.pool.max_size());
+        .render(pool.connections, pool.idle_connections, state.exec.pool().max_size());
     {
-        let (batches, writes) = state.entry_writer.stats();
+        let (batches, writes) = state.exec.entry_writer().stats();
         body.push_str(
             "# HELP pilotledger_group_commit_batches_total Write batches the group-commit writer committed \
              (one commit, one fsync each; on PostgreSQL entry creates only).\n",
@@ -40,7 +40,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         body.push_str("# HELP pilotledger_group_commit_writes_total Writes carried by those batches.\n");
         body.push_str("# TYPE pilotledger_group_commit_writes_total counter\n");
         body.push_str(&format!("pilotledger_group_commit_writes_total {writes}\n"));
-        if let Some(frames) = state.entry_writer.wal_frames() {
+        if let Some(frames) = state.exec.entry_writer().wal_frames() {
             body.push_str(
                 "# HELP pilotledger_sqlite_wal_frames Pages in SQLite's write-ahead log at the last checkpoint \
                  pass; it stays bounded while the log keeps starting over.\n",

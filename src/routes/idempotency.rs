@@ -17,8 +17,7 @@ use crate::error::{ApiError, ApiResult, Code};
 /// Header set on a replayed response.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
-/// How long a key is remembered.
-pub const KEY_TTL_HOURS: i64 = 24;
+pub use crate::db::idempotency::KEY_TTL_HOURS;
 
 /// The request's Idempotency-Key, validated (400 when missing or malformed).
 pub fn key_of(req: &HttpRequest) -> ApiResult<String> {

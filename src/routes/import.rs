@@ -19,7 +19,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::entries::{entry_row, ImpactBody, SpendBody};
 use super::extract::{parse_json, read_body};
 use super::idempotency::idempotent_write;
 use super::pilots::{new_pilot_row, CreatePilotBody};
@@ -32,6 +31,7 @@ use crate::domain::entries::NewEntry;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 use crate::domain::pilots::NewPilot;
 use crate::error::{ApiError, ApiResult, Code, RowError};
+use crate::ledger::entries::{entry_row, ImpactBody, SpendBody};
 
 /// Most rows one import may carry.
 pub const MAX_ROWS: usize = 200_000;

@@ -7,72 +7,9 @@ use super::extract::{finish_page, paging, path_id, Json, Query};
 use super::views::{OrgJson, Page};
 use super::AppState;
 use crate::auth::{AuthContext, Role};
-use crate::db::orgs::OrgView;
-use crate::domain::currency::Currency;
-use crate::domain::enums::{Industry, SizeBand};
 use crate::domain::ids::OrgId;
-use crate::domain::pilots::check_text;
-use crate::domain::region::is_region;
 use crate::error::{ApiError, ApiResult, Code};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrgBody {
-    pub name: String,
-    pub industry: Industry,
-    pub size_band: SizeBand,
-    pub region: String,
-    pub reporting_currency: String,
-}
-
-/// A validated organisation.
-pub struct NewOrg {
-    pub name: String,
-    pub industry: Industry,
-    pub size_band: SizeBand,
-    pub region: String,
-    pub reporting_currency: Currency,
-}
-
-impl TryFrom<CreateOrgBody> for NewOrg {
-    type Error = ApiError;
-
-    fn try_from(b: CreateOrgBody) -> Result<Self, ApiError> {
-        let name = check_text("name", &b.name, 200).map_err(super::pilots::field_error)?;
-        if !is_region(&b.region) {
-            return Err(ApiError::field(
-                Code::INVALID_FIELD,
-                "region",
-                "region must be an ISO 3166-1 alpha-2 code such as DE",
-            ));
-        }
-        let reporting_currency = Currency::parse(&b.reporting_currency)
-            .map_err(|e| ApiError::field(Code::UNKNOWN_CURRENCY, "reporting_currency", e.to_string()))?;
-        Ok(Self {
-            name,
-            industry: b.industry,
-            size_band: b.size_band,
-            region: b.region,
-            reporting_currency,
-        })
-    }
-}
-
-impl NewOrg {
-    /// The row to store for this organisation.
-    pub fn into_row(self, id: OrgId) -> OrgView {
-        OrgView {
-            id: id.to_string(),
-            name: self.name,
-            industry: self.industry.as_str().to_owned(),
-            size_band: self.size_band.as_str().to_owned(),
-            region: self.region,
-            reporting_currency: self.reporting_currency.code().to_owned(),
-            ledger_version: 0,
-            created_at: crate::db::now(),
-        }
-    }
-}
+use crate::ledger::orgs::{CreateOrgBody, NewOrg};
 
 pub async fn create_org(
     state: web::Data<AppState>,
@@ -86,18 +23,7 @@ pub async fn create_org(
     let actor = auth.actor();
     let stored = state
         .write(move |conn| {
-            crate::db::orgs::insert(conn, &row)?;
-            let after = serde_json::to_value(&row).ok();
-            crate::db::audit::record(
-                conn,
-                Some(id),
-                &actor,
-                "org.create",
-                "org",
-                &row.id,
-                None,
-                after.as_ref(),
-            )?;
+            crate::ledger::orgs::create(conn, &row, &actor)?;
             Ok(row)
         })
         .await?;

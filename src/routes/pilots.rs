@@ -6,31 +6,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 
+use super::common::{field_error, pilot_not_found};
 use super::extract::{finish_page, paging, path_id, Json, Query};
 use super::views::{Page, PilotJson};
 use super::AppState;
 use crate::auth::AuthContext;
 use crate::db::pilots::{PilotFilter, PilotView};
-use crate::db::DbError;
 use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
 use crate::domain::ids::{OrgId, PilotId};
 use crate::domain::pilots::{
     check_date, check_evaluation_order, check_tags, check_text, FieldError, NewPilot, PilotPatch,
 };
 use crate::error::{ApiError, ApiResult, Code};
-
-/// A domain rule broken by one field → 422 naming it.
-pub fn field_error(e: FieldError) -> ApiError {
-    ApiError::field(Code::INVALID_FIELD, e.field, e.reason)
-}
-
-/// Maps "no such row" to the resource's own 404 code.
-pub fn pilot_not_found(e: DbError) -> ApiError {
-    match e {
-        DbError::NotFound => ApiError::new(Code::PILOT_NOT_FOUND, "no such pilot"),
-        other => other.into(),
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

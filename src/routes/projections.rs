@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::common::{negotiate, Format};
 use super::extract::{Json, Query};
 use super::AppState;
 use crate::analytics::projection::{project, Bands, GapParams, GapProjection};
@@ -16,30 +17,6 @@ use crate::export::csv;
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
     pub format: Option<Format>,
-}
-
-/// Response representation, from `format=` or the Accept header.
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Json,
-    Csv,
-}
-
-/// `format=` wins; otherwise `Accept: text/csv` selects CSV.
-pub fn negotiate(req: &HttpRequest, explicit: Option<Format>) -> Format {
-    explicit.unwrap_or_else(|| {
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if accept.contains("text/csv") {
-            Format::Csv
-        } else {
-            Format::Json
-        }
-    })
 }
 
 pub async fn project_gap(

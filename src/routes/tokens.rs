@@ -8,7 +8,7 @@ use super::views::{rfc3339, Page};
 use super::AppState;
 use crate::auth::{AuthContext, Role};
 use crate::db::tokens::TokenView;
-use crate::domain::ids::{OrgId, TokenId};
+use crate::domain::ids::TokenId;
 use crate::domain::pilots::check_text;
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -54,45 +54,6 @@ impl From<TokenView> for TokenJson {
     }
 }
 
-/// Mints a token and records it so it can be listed and revoked. Shared by the
-/// route and the offline CLI.
-pub fn issue_token(
-    conn: &mut crate::db::DbConnection,
-    keys: &crate::auth::JwtKeys,
-    org: Option<OrgId>,
-    role: Role,
-    label: &str,
-    ttl_days: i64,
-    created_by: &str,
-) -> ApiResult<(String, TokenView)> {
-    let org_text = org.map(|o| o.to_string());
-    let sub = format!("token:{label}");
-    let (jwt, claims) = keys
-        .mint(
-            &sub,
-            org_text.as_deref(),
-            role,
-            std::time::Duration::from_secs(ttl_days as u64 * 86_400),
-        )
-        .map_err(|e| ApiError::new(Code::CONFLICT, format!("this server cannot mint tokens: {e}")))?;
-    let row = TokenView {
-        id: claims.jti.clone(),
-        org_id: org_text,
-        role: role.as_str().to_owned(),
-        label: label.to_owned(),
-        created_by: created_by.to_owned(),
-        created_at: chrono::DateTime::from_timestamp(claims.iat, 0)
-            .unwrap_or_default()
-            .naive_utc(),
-        expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
-            .unwrap_or_default()
-            .naive_utc(),
-        revoked_at: None,
-    };
-    crate::db::tokens::insert(conn, &row)?;
-    Ok((jwt, row))
-}
-
 pub async fn create_token(
     state: web::Data<AppState>,
     auth: AuthContext,
@@ -107,7 +68,7 @@ pub async fn create_token(
             "an organisation can issue member, finance or admin tokens",
         ));
     }
-    let label = check_text("label", &b.label, 100).map_err(super::pilots::field_error)?;
+    let label = check_text("label", &b.label, 100).map_err(super::common::field_error)?;
     let ttl_days = b.ttl_days.unwrap_or(90);
     if !(1..=365).contains(&ttl_days) {
         return Err(ApiError::field(
@@ -117,11 +78,12 @@ pub async fn create_token(
         ));
     }
     let actor = auth.actor();
-    let keys = state.keys.clone();
+    let keys = state.verifier.keys.clone();
     let role = b.role;
     let (jwt, row) = state
         .write(move |conn| {
-            let (jwt, row) = issue_token(conn, &keys, Some(org), role, &label, ttl_days, &actor.sub)?;
+            let (jwt, row) =
+                crate::ledger::tokens::issue_token(conn, &keys, Some(org), role, &label, ttl_days, &actor.sub)?;
             let after =
                 serde_json::json!({"role": row.role, "label": row.label, "expires_at": rfc3339(row.expires_at)});
             crate::db::audit::record(

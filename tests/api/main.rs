@@ -15,6 +15,7 @@ mod idempotency;
 mod import;
 mod ledger;
 mod limits;
+mod logging;
 mod money;
 mod projections;
 mod research;

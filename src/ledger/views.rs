@@ -1,4 +1,5 @@
-//! Response shapes shared by several routes: how stored rows look on the wire.
+//! How the ledger's objects look on the wire: the JSON shapes responses and
+//! audit events carry (and the CLI prints).
 
 use serde::Serialize;
 
@@ -149,4 +150,12 @@ impl From<EntryView> for EntryJson {
             created_at: rfc3339(e.created_at),
         }
     }
+}
+
+/// A reversal as `POST …/entries/{entry_id}/reverse` answers it (and the
+/// audit log records it).
+#[derive(Serialize)]
+pub struct ReversalJson {
+    pub reversal: EntryJson,
+    pub replacement: Option<EntryJson>,
 }

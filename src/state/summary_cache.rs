@@ -6,18 +6,16 @@
 //!
 //! What is held is the answer as sent: the JSON body, or the CSV rows that are
 //! streamed, so a cached answer is byte for byte, header for header, the
-//! answer computing it again would give.
+//! answer computing it again would give (`routes::finance` sends it).
 
-use actix_web::web::Bytes;
-use actix_web::HttpResponse;
+use bytes::Bytes;
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::finance::csv_chunks_response;
-use super::projections::Format;
 use crate::analytics::summary::GroupBy;
 use crate::cache::{CacheLimits, ValidatedCache};
 use crate::db::changes::LedgerStamp;
 use crate::domain::ids::OrgId;
+use crate::export::Format;
 
 /// Bounds of the summary cache: 16 MiB at most, whatever the traffic (a
 /// summary of a few dozen pilots is some 10 KiB).
@@ -57,16 +55,6 @@ pub enum RenderedSummary {
 }
 
 impl RenderedSummary {
-    /// The answer, ready to send (cloning bytes is a reference count).
-    pub fn respond(&self) -> HttpResponse {
-        match self {
-            RenderedSummary::Json(body) => HttpResponse::Ok()
-                .content_type(actix_web::http::header::ContentType::json())
-                .body(body.clone()),
-            RenderedSummary::Csv(rows) => csv_chunks_response(SUMMARY_CSV, rows.clone()),
-        }
-    }
-
     /// Bytes held (bodies plus a little per chunk).
     pub fn weight(&self) -> usize {
         match self {

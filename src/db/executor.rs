@@ -1,0 +1,149 @@
+//! The database executor: runs storage work off the async executor, within the
+//! request's time limit, on the right writer. Every request-path database call
+//! goes through here (the ledger service and the routes above it never touch
+//! the pool or the writers themselves).
+//!
+//! Work runs inside the caller's tracing span, on whichever thread does it (the
+//! blocking pool or the group-commit writer), so a line logged inside a closure
+//! carries the request's id like every other line of that request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::entry_batch::{EntryWrite, Outcome};
+use super::group_commit::GroupCommit;
+use super::{backend_of, read_tx, write_tx, Backend, DbConnection, DbError, Pool};
+
+/// Runs database work for requests. Cheap to clone (everything is shared).
+#[derive(Clone)]
+pub struct Executor {
+    pool: Pool,
+    /// The SQLite writer that batches concurrent writes (None on PostgreSQL).
+    group_commit: Option<Arc<GroupCommit>>,
+    /// The writer that batches entry creates: the same as `group_commit` on
+    /// SQLite; on PostgreSQL a writer of its own, for entry creates only.
+    entry_writer: Arc<GroupCommit>,
+    /// How long a request waits for its work; the work may finish later.
+    timeout: Duration,
+}
+
+impl Executor {
+    /// Starts the writers for `url` beside `pool`. SQLite: one writer for every
+    /// write (SQLite has one writer at a time anyway). PostgreSQL: a writer for
+    /// entry creates only, which batches them into one transaction; other
+    /// writes use the pool.
+    pub fn start(url: &str, pool: Pool, timeout: Duration) -> Self {
+        let entry_writer = Arc::new(GroupCommit::start(url.to_owned()));
+        let group_commit = (backend_of(url) == Some(Backend::Sqlite)).then(|| entry_writer.clone());
+        Self {
+            pool,
+            group_commit,
+            entry_writer,
+            timeout,
+        }
+    }
+
+    /// The pool, for work that must outlive a request's time limit on a
+    /// connection of its own (the streamed export) and for pool gauges.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The entry writer, for its gauges.
+    pub fn entry_writer(&self) -> &GroupCommit {
+        &self.entry_writer
+    }
+
+    /// The request's time limit.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool.
+    pub async fn run<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let work = tokio::task::spawn_blocking(move || {
+            let _in_request = span.enter();
+            let started = std::time::Instant::now();
+            let mut conn = pool.get().map_err(|e| E::from(DbError::from(e)))?;
+            let waited = started.elapsed();
+            let result = f(&mut conn);
+            tracing::trace!(
+                wait_ms = waited.as_secs_f64() * 1e3,
+                work_ms = (started.elapsed() - waited).as_secs_f64() * 1e3,
+                ok = result.is_ok(),
+                "database work"
+            );
+            result
+        });
+        // Bounded: a request never waits longer than this for the database; the
+        // work it started may finish in the background.
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(failed)) => Err(E::from(DbError::Task(failed.to_string()))),
+            Err(_) => Err(E::from(DbError::Timeout)),
+        }
+    }
+
+    /// Like [`Executor::run`], inside one read transaction (a consistent snapshot).
+    pub async fn read<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.run(move |conn| read_tx(conn, f)).await
+    }
+
+    /// Like [`Executor::run`], inside one write transaction. On SQLite the
+    /// write joins the group-commit batch (one fsync for many requests) and is
+    /// answered only after that batch committed; on PostgreSQL it runs in its
+    /// own transaction.
+    pub async fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let Some(group) = &self.group_commit else {
+            return self.run(move |conn| write_tx(conn, f)).await;
+        };
+        let group = group.clone();
+        let span = tracing::Span::current();
+        let f = move |conn: &mut DbConnection| {
+            let _in_request = span.enter();
+            f(conn)
+        };
+        // Submitting may block briefly on a full queue: do it off the executor.
+        let receiver = tokio::task::spawn_blocking(move || group.submit(f))
+            .await
+            .map_err(|e| E::from(DbError::Task(e.to_string())))?;
+        match tokio::time::timeout(self.timeout, receiver).await {
+            Ok(done) => done.unwrap_or_else(|_| Err(E::from(DbError::Unavailable("the writer stopped".into())))),
+            Err(_) => Err(E::from(DbError::Timeout)),
+        }
+    }
+
+    /// Appends one spend or impact entry through the batching writer; the
+    /// outcome arrives after its batch committed.
+    pub async fn append_entry(&self, write: EntryWrite) -> Result<Outcome, DbError> {
+        // Straight onto the queue when it has room: no hop to the blocking pool.
+        let receiver = match self.entry_writer.try_submit_entry(Box::new(write)) {
+            Ok(receiver) => receiver,
+            Err(write) => {
+                let writer = self.entry_writer.clone();
+                tokio::task::spawn_blocking(move || writer.submit_entry(write))
+                    .await
+                    .map_err(|e| DbError::Task(e.to_string()))?
+            }
+        };
+        match tokio::time::timeout(self.timeout, receiver).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(_)) => Err(DbError::Unavailable("the writer stopped".into())),
+            Err(_) => Err(DbError::Timeout),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Issuing tokens: a minted JWT is recorded (never its secret) so it can be
+//! listed and revoked. The route and the offline CLI both issue through here.
+
+use crate::auth::{JwtKeys, Role};
+use crate::db::tokens::TokenView;
+use crate::db::DbConnection;
+use crate::domain::ids::OrgId;
+use crate::error::{ApiError, ApiResult, Code};
+
+/// Mints a token and records it so it can be listed and revoked. Shared by the
+/// route and the offline CLI.
+pub fn issue_token(
+    conn: &mut DbConnection,
+    keys: &JwtKeys,
+    org: Option<OrgId>,
+    role: Role,
+    label: &str,
+    ttl_days: i64,
+    created_by: &str,
+) -> ApiResult<(String, TokenView)> {
+    let org_text = org.map(|o| o.to_string());
+    let sub = format!("token:{label}");
+    let (jwt, claims) = keys
+        .mint(
+            &sub,
+            org_text.as_deref(),
+            role,
+            std::time::Duration::from_secs(ttl_days as u64 * 86_400),
+        )
+        .map_err(|e| ApiError::new(Code::CONFLICT, format!("this server cannot mint tokens: {e}")))?;
+    let row = TokenView {
+        id: claims.jti.clone(),
+        org_id: org_text,
+        role: role.as_str().to_owned(),
+        label: label.to_owned(),
+        created_by: created_by.to_owned(),
+        created_at: chrono::DateTime::from_timestamp(claims.iat, 0)
+            .unwrap_or_default()
+            .naive_utc(),
+        expires_at: chrono::DateTime::from_timestamp(claims.exp, 0)
+            .unwrap_or_default()
+            .naive_utc(),
+        revoked_at: None,
+    };
+    crate::db::tokens::insert(conn, &row)?;
+    Ok((jwt, row))
+}
