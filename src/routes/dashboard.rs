@@ -8,8 +8,21 @@ use actix_web::{web, HttpResponse};
 use crate::error::{ApiError, ApiResult, Code};
 
 const INDEX: &str = include_str!("../../dashboard/index.html");
-const APP_JS: &str = include_str!("../../dashboard/app.js");
-const APP_CSS: &str = include_str!("../../dashboard/app.css");
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// `(name, body, media type)` of a file in `dashboard/`, so the served name
+/// and the embedded file cannot differ.
+macro_rules! asset {
+    ($name:literal, $mime:expr) => {
+        ($name, include_str!(concat!("../../dashboard/", $name)), $mime)
+    };
+}
+
+/// Every file served under `/assets/{file}`; any other name is a 404.
+/// Adding a file is one line here.
+const ASSETS: &[(&str, &str, &str)] = &[asset!("app.css", CSS), asset!("app.js", JS)];
 
 /// Security headers for the dashboard: no third-party anything.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -24,10 +37,8 @@ pub async fn index() -> HttpResponse {
 }
 
 pub async fn asset(path: web::Path<String>) -> ApiResult<HttpResponse> {
-    let (body, mime) = match path.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => return Err(ApiError::new(Code::NOT_FOUND, "no such asset")),
+    let Some(&(_, body, mime)) = ASSETS.iter().find(|(name, _, _)| *name == path.as_str()) else {
+        return Err(ApiError::new(Code::NOT_FOUND, "no such asset"));
     };
     Ok(HttpResponse::Ok()
         .content_type(mime)
