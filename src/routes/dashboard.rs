@@ -1,6 +1,9 @@
 //! The web dashboard: static files embedded in the binary at build time (no
 //! CDN, no Node toolchain needed to build the server). It talks to the same
 //! JSON API with the token the user pastes.
+//!
+//! The script is a set of native ES modules (`app.js` is the entry and imports
+//! the rest), so every module is one entry in [`ASSETS`].
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -9,6 +12,7 @@ use crate::error::{ApiError, ApiResult, Code};
 
 const INDEX: &str = include_str!("../../dashboard/index.html");
 
+/// Module scripts are only run when served with a JavaScript media type.
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
@@ -21,8 +25,23 @@ macro_rules! asset {
 }
 
 /// Every file served under `/assets/{file}`; any other name is a 404.
-/// Adding a file is one line here.
-const ASSETS: &[(&str, &str, &str)] = &[asset!("app.css", CSS), asset!("app.js", JS)];
+/// Adding a module to the dashboard is one line here.
+const ASSETS: &[(&str, &str, &str)] = &[
+    asset!("app.css", CSS),
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("charts.js", JS),
+    asset!("dom.js", JS),
+    asset!("format.js", JS),
+    asset!("session.js", JS),
+    asset!("state.js", JS),
+    asset!("tables.js", JS),
+    asset!("view-finance.js", JS),
+    asset!("view-pilots.js", JS),
+    asset!("view-projection.js", JS),
+    asset!("view-research.js", JS),
+    asset!("workspace.js", JS),
+];
 
 /// Security headers for the dashboard: no third-party anything.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
