@@ -1,0 +1,133 @@
+// The Finance view (finance and admin): spend, measured impact and ROI for the
+// organisation over a period, by quarter and by business function, with CSV
+// downloads of the summary.
+import { api, download, qs } from './api.js';
+import { barChart, chartFigure, hbarChart } from './charts.js';
+import { alertBox, clearError, downloadButton, field, fill, h, latest, select, setBusy, showError } from './dom.js';
+import { compact, fmtMoney, label, pctFromDecimal } from './format.js';
+import { state } from './state.js';
+import { dataTable, figure, moneyFigure } from './tables.js';
+
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY', 'CHF', 'CAD', 'AUD', 'INR', 'BRL', 'SGD', 'BHD'];
+
+export function renderFinance(panel) {
+  const box = alertBox();
+  const from = h('input', { type: 'date', id: 'fin-from', name: 'from' });
+  const to = h('input', { type: 'date', id: 'fin-to', name: 'to' });
+  const currency = select({ id: 'fin-currency', name: 'currency' }, [['', 'Reporting currency'], ...CURRENCIES.map((c) => [c, c])], '');
+  const form = h('form', { class: 'filters', 'aria-label': 'Period and currency' },
+    field('From (period end on or after)', from),
+    field('To (period end on or before)', to),
+    field('Currency', currency),
+    h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'),
+      h('button', { type: 'button', class: 'btn btn-quiet', id: 'fin-reset' }, 'All time')));
+  const status = h('p', { class: 'status', role: 'status', id: 'fin-status' }, 'Loading…');
+  const results = h('div', { class: 'results', 'aria-live': 'polite' });
+  const downloads = h('div', { class: 'downloads', role: 'group', 'aria-label': 'CSV downloads' });
+  panel.append(
+    h('div', { class: 'panel-head' }, h('h2', null, 'Return on AI pilots'),
+      h('p', { class: 'lede' }, 'Spend and the P&L impact measured for your organisation’s pilots. Measured impact counts only entries backed by a measurement and attributed by a method other than self-reporting.')),
+    box, form, status, results, h('h3', { class: 'section-title' }, 'Downloads'), downloads);
+
+  const params = (groupBy) => qs({ from: from.value, to: to.value, currency: currency.value, group_by: groupBy });
+  downloads.append(
+    downloadButton('Summary by quarter (CSV)', () => download(`/v1/summary${params('quarter')}&format=csv`, 'pilotledger-summary.csv'), box),
+    downloadButton('Summary by business function (CSV)', () => download(`/v1/summary${params('function')}&format=csv`, 'pilotledger-summary.csv'), box),
+    downloadButton('Summary by stage (CSV)', () => download(`/v1/summary${params('stage')}&format=csv`, 'pilotledger-summary.csv'), box));
+
+  const begin = latest();
+  async function load() {
+    const current = begin();
+    clearError(box);
+    setBusy(results, true);
+    status.textContent = 'Loading…';
+    state.currency = currency.value;
+    try {
+      const [byQuarter, byFunction] = await Promise.all([
+        api(`/v1/summary${params('quarter')}`),
+        api(`/v1/summary${params('function')}`),
+      ]);
+      if (!current()) return;
+      const reporting = currency.querySelector('option[value=""]');
+      if (!currency.value) reporting.textContent = `Reporting currency (${byQuarter.currency})`;
+      fill(results, financeResults(byQuarter, byFunction));
+      const period = byQuarter.from || byQuarter.to ? `${byQuarter.from || 'the beginning'} to ${byQuarter.to || 'today'}` : 'all time';
+      status.textContent = `Showing ${period}, in ${byQuarter.currency}.`;
+    } catch (e) {
+      if (!current()) return;
+      showError(box, e);
+      status.textContent = 'Could not load the summary.';
+    } finally {
+      if (current()) setBusy(results, false);
+    }
+  }
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    load();
+  });
+  form.querySelector('#fin-reset').addEventListener('click', () => {
+    from.value = '';
+    to.value = '';
+    load();
+  });
+  load();
+}
+
+function financeResults(byQuarter, byFunction) {
+  const t = byQuarter.totals;
+  const cards = h('dl', { class: 'cards', id: 'fin-headline' },
+    figure('spend', 'Spend', moneyFigure(t.spend), `${t.pilots} pilots`),
+    figure('measured_impact', 'Measured impact', moneyFigure(t.measured_impact), `Estimated, not counted: ${fmtMoney(t.estimated_impact)}`),
+    figure('roi', 'ROI (measured)', pctFromDecimal(t.roi), `Net measured: ${fmtMoney(t.net_measured)}`),
+    figure('zero_impact_share', 'Zero-impact share', pctFromDecimal(t.zero_impact_share), `${t.zero_impact} of ${t.evaluated} evaluated pilots`),
+    figure('zero_impact_spend', 'Spend sunk in zero-impact pilots', moneyFigure(t.zero_impact_spend), 'Spend of evaluated pilots with no measured net impact'));
+
+  const q = byQuarter.groups;
+  const num = (m) => Number(m.amount);
+  const cur = byQuarter.currency;
+  const quarterChart = chartFigure(barChart({
+    key: 'quarter',
+    title: `Spend vs measured impact by quarter (${cur})`,
+    desc: q.length
+      ? `Bar chart over ${q.length} quarters from ${q[0].key} to ${q[q.length - 1].key}. Highest quarterly spend ${fmtMoney(maxBy(q, (g) => num(g.spend)).spend)} in ${maxBy(q, (g) => num(g.spend)).key}; total measured impact ${fmtMoney(t.measured_impact)}.`
+      : 'No spend or impact in this period.',
+    labels: q.map((g) => g.key),
+    series: [
+      { name: 'Spend', cls: 's1', values: q.map((g) => num(g.spend)), exact: q.map((g) => fmtMoney(g.spend)) },
+      { name: 'Measured impact', cls: 's2', values: q.map((g) => num(g.measured_impact)), exact: q.map((g) => fmtMoney(g.measured_impact)) },
+    ],
+    yFormat: compact,
+    legend: [{ name: 'Spend', cls: 's1' }, { name: 'Measured impact', cls: 's2' }],
+    table: dataTable(`Spend and measured impact by quarter, ${cur}`, ['Quarter', 'Spend', 'Measured impact', 'ROI', 'Zero-impact share'],
+      q.map((g) => [g.key, fmtMoney(g.spend), fmtMoney(g.measured_impact), pctFromDecimal(g.roi), pctFromDecimal(g.zero_impact_share)])),
+  }));
+
+  const f = byFunction.groups;
+  const functionChart = chartFigure(hbarChart({
+    key: 'function',
+    title: 'ROI by business function',
+    desc: f.length
+      ? `Horizontal bar chart of measured ROI for ${f.length} business functions. ${f.map((g) => `${label(g.key)} ${pctFromDecimal(g.roi)}`).join('; ')}.`
+      : 'No pilots in this period.',
+    labels: f.map((g) => label(g.key)),
+    values: f.map((g) => (g.roi == null ? NaN : Number(g.roi) * 100)),
+    exact: f.map((g) => pctFromDecimal(g.roi)),
+    xFormat: (v) => `${v}%`,
+    cls: 's3',
+    negCls: 's4',
+    table: dataTable(`Measured ROI by business function, ${cur}`, ['Business function', 'Spend', 'Measured impact', 'ROI', 'Zero-impact share'],
+      f.map((g) => [label(g.key), fmtMoney(g.spend), fmtMoney(g.measured_impact), pctFromDecimal(g.roi), pctFromDecimal(g.zero_impact_share)])),
+  }));
+
+  const fx = byQuarter.fx_rates_used || [];
+  const fxDetails = h('details', { class: 'fx' },
+    h('summary', null, `FX rates used (${fx.length})`),
+    fx.length ? dataTable('FX rates used for this summary (USD per unit)', ['Currency', 'Date', 'Rate to USD'], fx.map((r) => [r.currency, r.date, r.rate_to_usd]))
+      : h('p', null, 'No conversion was needed.'));
+  const meta = h('p', { class: 'meta' }, `Definition ${byQuarter.definition_version}; evaluation window ${byQuarter.parameters.window_months} months; zero impact at or below ${byQuarter.parameters.min_impact} USD.`);
+  return [cards, h('div', { class: 'chart-grid' }, quarterChart, functionChart), fxDetails, meta];
+}
+
+function maxBy(arr, f) {
+  return arr.reduce((a, b) => (f(b) > f(a) ? b : a));
+}

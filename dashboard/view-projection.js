@@ -1,0 +1,262 @@
+// The Gap projection view (every role): the AI infrastructure revenue gap per
+// scenario. The form starts at the server's documented defaults and sends
+// only the fields that differ from them.
+import { api, ApiError, download } from './api.js';
+import { chartFigure, lineChart } from './charts.js';
+import { alertBox, clearError, downloadButton, field, fill, h, latest, setBusy, showError } from './dom.js';
+import { bn, bnExact, label, pct } from './format.js';
+import { dataTable, keepTableRoles } from './tables.js';
+
+const PROJ_FIELDS = [
+  { key: 'start_year', label: 'Start year', type: 'int' },
+  { key: 'horizon_years', label: 'Horizon (years)', type: 'int', min: 1, max: 30 },
+  { key: 'spend_usd_bn', label: 'AI infrastructure spend, $bn by year', type: 'series' },
+  { key: 'spend_growth', label: 'Spend growth per year (0.1 = 10%)', type: 'num' },
+  { key: 'spend_growth_path', label: 'Spend growth overrides by year', type: 'series', optional: true },
+  { key: 'cost_multiplier', label: 'Cost multiplier', type: 'num' },
+  { key: 'gross_margin', label: 'End-user gross margin (0–1)', type: 'num' },
+  { key: 'revenue_usd_bn', label: 'AI revenue, $bn by year', type: 'series' },
+  { key: 'revenue_growth', label: 'Revenue growth at the reference success rate', type: 'num' },
+  { key: 'reference_success_rate', label: 'Reference success rate (0–1)', type: 'num' },
+  { key: 'elasticity', label: 'Elasticity of revenue growth to success', type: 'num' },
+];
+
+const seriesText = (obj) => Object.entries(obj || {}).map(([y, v]) => `${y}: ${v}`).join(', ');
+
+function parseSeries(text, name) {
+  const out = {};
+  const t = text.trim();
+  if (!t) return out;
+  for (const part of t.split(/[,;\n]+/)) {
+    const m = /^\s*(\d{4})\s*[:=]\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/i.exec(part);
+    if (!m) throw new ApiError(0, { detail: `${name}: write year: value pairs separated by commas, e.g. "2026: 800, 2027: 1000" (could not read "${part.trim()}").` });
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+export function renderProjection(panel) {
+  const box = alertBox();
+  const status = h('p', { class: 'status', role: 'status', id: 'proj-status' }, 'Loading the defaults…');
+  const form = h('form', { class: 'proj-form', id: 'proj-form', 'aria-label': 'Projection parameters' });
+  const results = h('div', { class: 'results', id: 'proj-results' });
+  panel.append(
+    h('div', { class: 'panel-head' }, h('h2', null, 'The AI infrastructure revenue gap'),
+      h('p', { class: 'lede' }, 'Required revenue = spend × cost multiplier ÷ (1 − gross margin). AI revenue grows with the pilot success rate (1 − the organisation zero-return share). Every parameter starts at its documented default; change any and project again.')),
+    box, status, results,
+    h('h3', { class: 'section-title', id: 'proj-params-title' }, 'Parameters'),
+    h('p', { class: 'help' }, 'Each field shows its default and where that default comes from. Fields you leave at the default are not sent, so the response lists them as defaults used.'),
+    form);
+  const resultsTitle = () => results.querySelector('#proj-results-title');
+
+  let defaults = null;
+  let sources = {};
+  const inputs = {};
+
+  function buildForm(resp) {
+    defaults = resp.parameters;
+    sources = resp.defaults_sources || {};
+    form.replaceChildren();
+    const grid = h('div', { class: 'proj-grid' });
+    for (const f of PROJ_FIELDS) {
+      const value = f.type === 'series' ? seriesText(defaults[f.key]) : String(defaults[f.key]);
+      const input = h('input', {
+        id: `proj-${f.key}`, name: f.key, type: f.type === 'series' ? 'text' : 'number', value,
+        step: f.type === 'int' ? '1' : f.type === 'num' ? 'any' : null, min: f.min, max: f.max,
+        inputmode: f.type === 'series' ? 'text' : 'decimal', autocomplete: 'off',
+        placeholder: f.type === 'series' ? 'e.g. 2026: 800, 2027: 1000' : null,
+      });
+      inputs[f.key] = input;
+      grid.append(field(f.label, input, h('span', null, h('span', { class: 'default-badge', dataset: { defaultFor: f.key } }, 'Default'), ` Default ${value || 'none'}. Source: ${sources[f.key] || '—'}`)));
+    }
+    const sr = defaults.success_rate || { source: 'fixed', value: 0.05 };
+    const fixed = h('input', { type: 'radio', name: 'sr-source', id: 'proj-sr-fixed', value: 'fixed', checked: sr.source !== 'measured' });
+    const measured = h('input', { type: 'radio', name: 'sr-source', id: 'proj-sr-measured', value: 'measured', checked: sr.source === 'measured' });
+    const srValue = h('input', { type: 'number', id: 'proj-sr-value', step: 'any', min: '0', max: '1', value: String(sr.value != null ? sr.value : 0.05), inputmode: 'decimal' });
+    const srLow = h('input', { type: 'number', id: 'proj-sr-low', step: 'any', min: '0', max: '1', value: sr.low != null ? String(sr.low) : '', inputmode: 'decimal' });
+    const srHigh = h('input', { type: 'number', id: 'proj-sr-high', step: 'any', min: '0', max: '1', value: sr.high != null ? String(sr.high) : '', inputmode: 'decimal' });
+    Object.assign(inputs, { fixed, measured, srValue, srLow, srHigh });
+    const fixedFields = h('div', { class: 'sr-fixed' },
+      field('Success rate (0–1)', srValue, `Default 0.05. Source: ${sources['success_rate.value'] || sources.success_rate || '—'}`),
+      field('95% low (optional)', srLow), field('95% high (optional)', srHigh));
+    const syncSource = () => {
+      const on = fixed.checked;
+      for (const el of [srValue, srLow, srHigh]) el.disabled = !on;
+      fixedFields.classList.toggle('is-disabled', !on);
+    };
+    fixed.addEventListener('change', syncSource);
+    measured.addEventListener('change', syncSource);
+    const srSet = h('fieldset', { class: 'sr' },
+      h('legend', null, 'Pilot success rate'),
+      h('p', { class: 'help', id: 'proj-sr-help' }, `Default: ${sources['success_rate.source'] || sources.success_rate || 'fixed 0.05'}`),
+      h('div', { class: 'radios', role: 'radiogroup', 'aria-describedby': 'proj-sr-help' },
+        h('div', { class: 'radio' }, fixed, h('label', { for: 'proj-sr-fixed' }, 'Fixed value')),
+        h('div', { class: 'radio' }, measured, h('label', { for: 'proj-sr-measured' }, 'Measured by pilotledger (1 − organisation zero-return share and its trend)'))),
+      fixedFields);
+    syncSource();
+    const mc = h('input', { type: 'checkbox', id: 'proj-mc' });
+    const mcDraws = h('input', { type: 'number', id: 'proj-mc-draws', value: '1000', min: '1', max: '100000', step: '1', inputmode: 'numeric' });
+    const mcSeed = h('input', { type: 'number', id: 'proj-mc-seed', value: '42', min: '0', step: '1', inputmode: 'numeric' });
+    Object.assign(inputs, { mc, mcDraws, mcSeed });
+    const syncMc = () => {
+      mcDraws.disabled = !mc.checked;
+      mcSeed.disabled = !mc.checked;
+    };
+    mc.addEventListener('change', syncMc);
+    syncMc();
+    const mcSet = h('fieldset', { class: 'sr' }, h('legend', null, 'Bands'),
+      h('div', { class: 'radio' }, mc, h('label', { for: 'proj-mc' }, 'Monte Carlo P10/P50/P90 bands instead of low/high')),
+      field('Draws', mcDraws, `Default 1000. ${sources['monte_carlo.draws'] || ''}`), field('Seed', mcSeed, `Default 42. ${sources['monte_carlo.seed'] || ''}`));
+    const actions = h('div', { class: 'filter-actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary', id: 'proj-run' }, 'Project'),
+      h('button', { type: 'button', class: 'btn btn-quiet', id: 'proj-reset' }, 'Reset to defaults'));
+    form.append(grid, srSet, mcSet, actions);
+    form.querySelector('#proj-reset').addEventListener('click', () => {
+      buildForm({ parameters: defaults, defaults_sources: sources });
+      run();
+    });
+  }
+
+  /** The request body: only the fields that differ from the defaults, so the response says which defaults were used. */
+  function body() {
+    const out = {};
+    for (const f of PROJ_FIELDS) {
+      const raw = inputs[f.key].value.trim();
+      if (f.type === 'series') {
+        const mine = parseSeries(raw, f.label);
+        if (JSON.stringify(mine) !== JSON.stringify(parseSeries(seriesText(defaults[f.key]), f.label))) out[f.key] = mine;
+      } else {
+        if (raw === '') continue;
+        const v = Number(raw);
+        if (!Number.isFinite(v)) throw new ApiError(0, { detail: `${f.label} must be a number.` });
+        if (v !== Number(defaults[f.key])) out[f.key] = v;
+      }
+    }
+    if (inputs.measured.checked) out.success_rate = { source: 'measured' };
+    else {
+      const value = Number(inputs.srValue.value);
+      const lo = inputs.srLow.value.trim();
+      const hi = inputs.srHigh.value.trim();
+      const def = defaults.success_rate || {};
+      if (value !== def.value || lo || hi) {
+        out.success_rate = { source: 'fixed', value };
+        if (lo || hi) Object.assign(out.success_rate, { low: Number(lo), high: Number(hi) });
+      }
+    }
+    if (inputs.mc.checked) out.monte_carlo = { draws: Number(inputs.mcDraws.value), seed: Number(inputs.mcSeed.value) };
+    return out;
+  }
+
+  let lastBody = {};
+  const begin = latest();
+  async function run(initial) {
+    const current = begin();
+    clearError(box);
+    setBusy(results, true);
+    status.textContent = 'Projecting…';
+    try {
+      const b = initial ? {} : body();
+      const resp = await api('/v1/projections/gap', { method: 'POST', body: b });
+      if (!current()) return;
+      lastBody = b;
+      if (initial) buildForm(resp);
+      for (const badge of form.querySelectorAll('.default-badge')) {
+        badge.hidden = !(resp.defaults_used || []).includes(badge.dataset.defaultFor);
+      }
+      fill(results, projectionResults(resp, box, () => lastBody));
+      if (!initial && resultsTitle()) resultsTitle().focus();
+      status.textContent = `Projected ${resp.parameters.start_year}–${resp.parameters.start_year + resp.parameters.horizon_years - 1}; ${(resp.defaults_used || []).length} parameters at their defaults.`;
+    } catch (e) {
+      if (!current()) return;
+      showError(box, e);
+      status.textContent = 'The projection failed; see the message above.';
+    } finally {
+      if (current()) setBusy(results, false);
+    }
+  }
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    run(false);
+  });
+  run(true);
+}
+
+const SCENARIO_CLS = { status_quo: 's1', revenue_catches_up: 's3', spending_slows: 's2' };
+
+function projectionResults(resp, box, currentBody) {
+  const sc = resp.scenarios;
+  const years = sc.length ? sc[0].years.map((y) => y.year) : [];
+  const bandOf = (y) => {
+    const b = y.bands;
+    if (!b) return null;
+    if (b.low && b.high) return [b.low.gap_usd_bn, b.high.gap_usd_bn];
+    if (b.p10 && b.p90) return [b.p10.gap_usd_bn, b.p90.gap_usd_bn];
+    return null;
+  };
+  const closes = (s) => (s.gap_closes_in == null ? 'not within horizon' : String(s.gap_closes_in));
+  const table = h('div', { class: 'table-wrap' }, keepTableRoles(h('table', { class: 'data stack', id: 'proj-scenarios' },
+    h('caption', null, 'When each scenario closes the gap'),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col' }, 'Scenario'), h('th', { scope: 'col' }, 'Gap closes in'),
+      h('th', { scope: 'col', class: 'num' }, `Gap ${years[0] || ''}`), h('th', { scope: 'col', class: 'num' }, `Gap ${years[years.length - 1] || ''}`),
+      h('th', { scope: 'col', class: 'num' }, 'Cumulative gap'))),
+    h('tbody', null, sc.map((s) => {
+      const first = s.years[0];
+      const last = s.years[s.years.length - 1];
+      return h('tr', { dataset: { scenario: s.name } },
+        h('th', { scope: 'row' }, h('span', { class: `swatch ${SCENARIO_CLS[s.name] || 's4'}`, 'aria-hidden': 'true' }), label(s.name),
+          h('span', { class: 'scenario-desc' }, s.description)),
+        h('td', { class: 'closes', 'data-label': 'Gap closes in', dataset: { closes: s.gap_closes_in == null ? '' : String(s.gap_closes_in) } }, closes(s)),
+        h('td', { class: 'num', 'data-label': `Gap ${years[0] || ''}` }, first ? bnExact(first.gap_usd_bn) : '—'),
+        h('td', { class: 'num', 'data-label': `Gap ${years[years.length - 1] || ''}` }, last ? bnExact(last.gap_usd_bn) : '—'),
+        h('td', { class: 'num', 'data-label': 'Cumulative gap' }, last ? bnExact(last.cumulative_gap_usd_bn) : '—'));
+    })))));
+
+  const hasBands = sc.some((s) => s.years.some((y) => y.bands));
+  const everything = sc.flatMap((s) => s.years.flatMap((y) => [y.gap_usd_bn, ...(bandOf(y) || [])])).filter(Number.isFinite);
+  const maxGap = Math.max(0, ...everything);
+  const canZoom = maxGap > 0 && Math.min(...everything) < -maxGap * 1.25;
+  const zoom = { on: canZoom };
+  const chart = chartFigure(lineChart({
+    key: 'gap',
+    title: 'Revenue gap per scenario, $bn (required revenue minus AI revenue)',
+    desc: `Line chart of the gap from ${years[0]} to ${years[years.length - 1]} for ${sc.length} scenarios${hasBands ? ', with bands from the success rate’s interval' : ''}. ${sc.map((s) => `${label(s.name)}: closes ${closes(s)}`).join('; ')}. Below zero the gap is closed.`,
+    labels: years.map(String),
+    series: sc.map((s) => ({
+      name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4',
+      values: s.years.map((y) => y.gap_usd_bn),
+      band: hasBands ? s.years.map(bandOf) : null,
+    })),
+    markers: sc.filter((s) => s.gap_closes_in != null).slice(0, 2).map((s) => ({
+      index: years.indexOf(s.gap_closes_in), label: `${label(s.name)}: closes ${s.gap_closes_in}`, short: `closes ${s.gap_closes_in}`, cls: SCENARIO_CLS[s.name] || 's4',
+    })),
+    yMin: () => (zoom.on ? -maxGap : null),
+    subtitle: canZoom ? 'Large surpluses (gap far below zero) can be cut off to keep the years before the gap closes readable.' : null,
+    controls: canZoom ? (redraw) => {
+      const box = h('input', { type: 'checkbox', id: 'proj-zoom', checked: true });
+      box.addEventListener('change', () => {
+        zoom.on = box.checked;
+        redraw();
+      });
+      return h('div', { class: 'radio chart-control' }, box, h('label', { for: 'proj-zoom' }, `Cut the axis off at ${bn(-maxGap)}`));
+    } : null,
+    yFormat: bn,
+    yFormatExact: bnExact,
+    leftMargin: 56,
+    legend: sc.map((s) => ({ name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4', band: hasBands })),
+    table: dataTable('Gap per scenario and year, $bn', ['Year', ...sc.map((s) => label(s.name))],
+      years.map((yr, i) => [String(yr), ...sc.map((s) => {
+        const y = s.years[i];
+        const b = bandOf(y);
+        return `${bnExact(y.gap_usd_bn)}${b ? ` (${bnExact(Math.min(...b))} to ${bnExact(Math.max(...b))})` : ''}`;
+      })])),
+  }));
+
+  const status = sc.find((s) => s.name === 'status_quo') || sc[0];
+  const detail = status ? dataTable(`${label(status.name)}: the model year by year, $bn`, ['Year', 'Spend', 'Required revenue', 'AI revenue', 'Gap', 'Cumulative gap', 'Success rate'],
+    status.years.map((y) => [String(y.year), bnExact(y.spend_usd_bn), bnExact(y.required_revenue_usd_bn), bnExact(y.revenue_usd_bn), bnExact(y.gap_usd_bn), bnExact(y.cumulative_gap_usd_bn), pct(y.success_rate)])) : null;
+  const dl = h('div', { class: 'downloads' },
+    downloadButton('Projection (CSV)', () => download('/v1/projections/gap?format=csv', 'gap-projection.csv', { method: 'POST', body: currentBody() }), box));
+  const heading = h('h3', { class: 'section-title first', id: 'proj-results-title', tabindex: '-1' }, 'Results');
+  return [heading, table, chart, h('details', { class: 'fx' }, h('summary', null, `${label(status && status.name)} year by year`), detail), dl];
+}
