@@ -293,7 +293,7 @@ fn mint_token(
 }
 
 fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow::Result<()> {
-    use crate::routes::import::{apply, parse_file, ImportFormat};
+    use crate::ledger::import::{apply, parse_file, ImportFormat};
     let org = OrgId::parse(org).ok_or_else(|| anyhow::anyhow!("--org must be a UUID"))?;
     let format = match file.extension().and_then(|e| e.to_str()) {
         Some("csv") => ImportFormat::Csv,

@@ -7,7 +7,10 @@
 //! never write rows themselves. No HTTP types here.
 
 pub mod entries;
+pub mod import;
+pub mod input;
 pub mod orgs;
+pub mod pilots;
 pub mod tokens;
 pub mod views;
 

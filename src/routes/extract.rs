@@ -9,9 +9,10 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use crate::error::{ApiError, Code};
+use crate::ledger::input::backticked;
+pub use crate::ledger::input::parse_json;
 
 /// Default and largest page size for every list.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -88,125 +89,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let value = parse_json(&raw)?;
             Ok(Json { value, raw })
         })
-    }
-}
-
-/// Parses JSON strictly (no trailing data), mapping serde's errors to codes: bad
-/// syntax → 400 `malformed_json`; a wrong type, unknown field, unknown enum value
-/// or missing field → 422 naming the field's path.
-pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    let mut value = serde_json::Value::deserialize(&mut de).map_err(|e| json_error(".", e))?;
-    de.end().map_err(|e| json_error(".", e))?;
-    check_shape(&mut value, "", true)?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        json_error(&path, e.into_inner())
-    })
-}
-
-/// Keys whose values are JSON arrays in some request body; everywhere else an
-/// array is refused, because serde would otherwise accept `["Acme", …]` as a
-/// struct by position.
-const ARRAY_KEYS: [&str; 2] = ["tags", "rates"];
-
-/// Refuses positional objects (arrays where an object belongs) and turns whole
-/// floats such as `2026.0` into integers, as JSON Schema reads them.
-fn check_shape(value: &mut serde_json::Value, path: &str, top: bool) -> Result<(), ApiError> {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                let child = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                if let Value::Array(items) = v {
-                    if !ARRAY_KEYS.contains(&k.as_str()) {
-                        return Err(ApiError::field(
-                            Code::INVALID_FIELD,
-                            child,
-                            "expected an object or a value, not an array",
-                        ));
-                    }
-                    for (i, item) in items.iter_mut().enumerate() {
-                        check_shape(item, &format!("{child}[{i}]"), false)?;
-                    }
-                } else {
-                    check_shape(v, &child, false)?;
-                }
-            }
-            Ok(())
-        }
-        _ if top => Err(ApiError::field(
-            Code::INVALID_FIELD,
-            "body",
-            "the body must be a JSON object",
-        )),
-        Value::Array(_) => Err(ApiError::field(
-            Code::INVALID_FIELD,
-            path.to_owned(),
-            "nested arrays are not accepted",
-        )),
-        Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                    *value = Value::from(f as i64);
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn json_error(path: &str, e: serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    let message = strip_position(&e.to_string());
-    match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::new(Code::MALFORMED_JSON, format!("the body is not valid JSON: {message}"))
-        }
-        Category::Data => {
-            let path = if path == "." { String::new() } else { path.to_owned() };
-            let named = backticked(&message);
-            let join = |name: &str| {
-                if path.is_empty() {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                }
-            };
-            if message.starts_with("unknown field") {
-                // serde_path_to_error already ends the path with the unknown key.
-                let name = named.unwrap_or("?");
-                let field = if path == name || path.ends_with(&format!(".{name}")) {
-                    path.clone()
-                } else {
-                    join(name)
-                };
-                ApiError::field(Code::UNKNOWN_FIELD, field, message)
-            } else if message.starts_with("missing field") {
-                ApiError::field(Code::MISSING_FIELD, join(named.unwrap_or("?")), message)
-            } else {
-                let field = if path.is_empty() { "body".to_owned() } else { path };
-                ApiError::field(Code::INVALID_FIELD, field, message)
-            }
-        }
-    }
-}
-
-fn backticked(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
-}
-
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
     }
 }
 

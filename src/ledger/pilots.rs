@@ -1,0 +1,194 @@
+//! Pilots: the body they are created from (HTTP and file import alike), and
+//! their creation and update with everything that goes with a pilot write —
+//! rollups, the audit event, the organisation's ledger version.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::pilot_not_found;
+use super::views::PilotJson;
+use crate::db::audit::Actor;
+use crate::db::pilots::PilotView;
+use crate::db::DbConnection;
+use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
+use crate::domain::ids::{OrgId, PilotId};
+use crate::domain::pilots::{
+    check_date, check_evaluation_order, check_tags, check_text, FieldError, NewPilot, PilotPatch,
+};
+use crate::error::{ApiError, ApiResult, Code};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePilotBody {
+    pub name: String,
+    pub business_function: BusinessFunction,
+    pub sourcing: Sourcing,
+    pub ai_kind: AiKind,
+    pub stage: Option<Stage>,
+    pub started_on: Option<NaiveDate>,
+    pub evaluated_on: Option<NaiveDate>,
+    pub owner_team: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub external_ref: Option<String>,
+}
+
+pub fn optional_text(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+    v.map(|s| check_text(field, &s, max)).transpose()
+}
+
+pub fn optional_date(field: &'static str, v: Option<NaiveDate>) -> Result<Option<NaiveDate>, FieldError> {
+    v.map(|d| check_date(field, d)).transpose()
+}
+
+impl TryFrom<CreatePilotBody> for NewPilot {
+    type Error = FieldError;
+
+    fn try_from(b: CreatePilotBody) -> Result<Self, FieldError> {
+        let started_on = optional_date("started_on", b.started_on)?;
+        let evaluated_on = optional_date("evaluated_on", b.evaluated_on)?;
+        check_evaluation_order(started_on, evaluated_on)?;
+        Ok(NewPilot {
+            name: check_text("name", &b.name, 200)?,
+            business_function: b.business_function,
+            sourcing: b.sourcing,
+            ai_kind: b.ai_kind,
+            stage: b.stage.unwrap_or(Stage::Piloting),
+            started_on,
+            evaluated_on,
+            owner_team: optional_text("owner_team", b.owner_team, 200)?,
+            tags: check_tags(b.tags)?,
+            external_ref: optional_text("external_ref", b.external_ref, 200)?,
+        })
+    }
+}
+
+/// The stored row for a new pilot.
+pub fn new_pilot_row(org: OrgId, id: PilotId, p: NewPilot, today: NaiveDate) -> PilotView {
+    let now = crate::db::now();
+    PilotView {
+        org_id: org.to_string(),
+        id: id.to_string(),
+        name: p.name,
+        business_function: p.business_function.as_str().to_owned(),
+        sourcing: p.sourcing.as_str().to_owned(),
+        ai_kind: p.ai_kind.as_str().to_owned(),
+        stage: p.stage.as_str().to_owned(),
+        stage_entered_on: today,
+        started_on: p.started_on,
+        evaluated_on: p.evaluated_on,
+        owner_team: p.owner_team,
+        tags: serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()),
+        external_ref: p.external_ref,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Applies a patch to a stored pilot, bumping its version and, when the stage
+/// changes, the date it entered that stage.
+pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> Result<PilotView, FieldError> {
+    let mut next = current.clone();
+    if let Some(v) = patch.name {
+        next.name = v;
+    }
+    if let Some(v) = patch.business_function {
+        next.business_function = v.as_str().to_owned();
+    }
+    if let Some(v) = patch.sourcing {
+        next.sourcing = v.as_str().to_owned();
+    }
+    if let Some(v) = patch.ai_kind {
+        next.ai_kind = v.as_str().to_owned();
+    }
+    if let Some(v) = patch.stage {
+        if v.as_str() != current.stage {
+            next.stage = v.as_str().to_owned();
+            next.stage_entered_on = today;
+        }
+    }
+    if let Some(v) = patch.started_on {
+        next.started_on = v;
+    }
+    if let Some(v) = patch.evaluated_on {
+        next.evaluated_on = v;
+    }
+    if let Some(v) = patch.owner_team {
+        next.owner_team = v;
+    }
+    if let Some(v) = patch.tags {
+        next.tags = serde_json::to_string(&v).unwrap_or_else(|_| "[]".into());
+    }
+    if let Some(v) = patch.external_ref {
+        next.external_ref = v;
+    }
+    check_evaluation_order(next.started_on, next.evaluated_on)?;
+    next.version = current.version + 1;
+    next.updated_at = crate::db::now();
+    Ok(next)
+}
+
+/// Stores a new pilot with its (empty) rollup, audits it and moves the
+/// organisation's ledger version.
+pub fn create(conn: &mut DbConnection, row: &PilotView, actor: &Actor) -> ApiResult<()> {
+    let org = OrgId::parse(&row.org_id).ok_or_else(|| ApiError::internal("a pilot row without an organisation id"))?;
+    crate::db::pilots::insert(conn, row)?;
+    // No entries yet, so no rates are needed.
+    let no_rates = crate::analytics::fx_table::FxTable::default();
+    crate::db::rollups::after_bulk_write(conn, &no_rates, std::slice::from_ref(row), &[])?;
+    let after = serde_json::to_value(PilotJson::from(row.clone())).ok();
+    crate::db::audit::record(
+        conn,
+        Some(org),
+        actor,
+        "pilot.create",
+        "pilot",
+        &row.id,
+        None,
+        after.as_ref(),
+    )?;
+    crate::db::orgs::bump_ledger_version(conn, org)?;
+    Ok(())
+}
+
+/// Applies `patch` to pilot `id` when it is still at version `expected`
+/// (any version when `None`): 412 when it moved on, 422 naming a field that
+/// breaks a rule. Recomputes its rollup, audits before and after, and moves
+/// the organisation's ledger version.
+pub fn update(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: PilotId,
+    expected: Option<i64>,
+    patch: PilotPatch,
+    today: NaiveDate,
+    actor: &Actor,
+) -> ApiResult<PilotView> {
+    let current = crate::db::pilots::find(conn, org, id).map_err(pilot_not_found)?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(ApiError::new(
+            Code::PRECONDITION_FAILED,
+            format!("the pilot is at version {}; GET it again and retry", current.version),
+        ));
+    }
+    let next = apply_patch(&current, patch, today).map_err(super::field_error)?;
+    if !crate::db::pilots::update_if_version(conn, &next, current.version)? {
+        return Err(ApiError::new(Code::PRECONDITION_FAILED, "the pilot changed meanwhile"));
+    }
+    crate::db::rollups::recompute(conn, org, id)?;
+    let before = serde_json::to_value(PilotJson::from(current)).ok();
+    let after = serde_json::to_value(PilotJson::from(next.clone())).ok();
+    crate::db::audit::record(
+        conn,
+        Some(org),
+        actor,
+        "pilot.update",
+        "pilot",
+        &next.id,
+        before.as_ref(),
+        after.as_ref(),
+    )?;
+    crate::db::orgs::bump_ledger_version(conn, org)?;
+    Ok(next)
+}
