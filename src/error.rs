@@ -122,6 +122,11 @@ impl ApiError {
         self
     }
 
+    /// Tells the client when to retry (`Retry-After`, in seconds).
+    pub fn retry_after(self, seconds: u64) -> Self {
+        self.with_header(header::RETRY_AFTER, seconds.to_string())
+    }
+
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(Code::UNAUTHORIZED, detail).with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
     }

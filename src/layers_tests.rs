@@ -28,6 +28,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("domain", 0),
 ];
 
+/// Imports the ranks allow but the design does not: the CLI works through the
+/// ledger service, never through a route module.
+const FORBIDDEN: &[(&str, &str)] = &[("cli", "routes")];
+
 /// Where the web framework may be named: the HTTP layers and the error type
 /// that renders problem+json.
 const ACTIX_ALLOWED: &[&str] = &["cli", "startup", "routes", "telemetry", "auth", "error"];
@@ -113,6 +117,12 @@ fn violations_in(file: &str, module: &str, source: &str) -> Vec<String> {
             if target == module {
                 continue;
             }
+            if FORBIDDEN.contains(&(module, target.as_str())) {
+                out.push(format!(
+                    "{file}:{line}: `{module}` imports `{target}`; call the ledger service instead"
+                ));
+                continue;
+            }
             match rank(&target) {
                 Some(r) if r < own => {}
                 Some(_) => out.push(format!(
@@ -186,6 +196,11 @@ fn the_check_names_an_import_from_a_lower_layer_to_a_higher_one() {
     assert!(
         found[0].contains("imports `auth`") && found[1].contains("imports `state`"),
         "{found:?}"
+    );
+    // The CLI calls the service, never a route module.
+    assert_eq!(
+        violations_in("cli.rs", "cli", "use crate::routes::import::apply;"),
+        ["cli.rs:1: `cli` imports `routes`; call the ledger service instead"]
     );
     // Peers of one rank may not import each other either.
     assert_eq!(violations_in("demo.rs", "demo", "use crate::cache::X;").len(), 1);

@@ -7,6 +7,7 @@
 //! never write rows themselves. No HTTP types here.
 
 pub mod entries;
+pub mod idempotency;
 pub mod import;
 pub mod input;
 pub mod orgs;

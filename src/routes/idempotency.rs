@@ -1,4 +1,6 @@
-//! `Idempotency-Key` handling for writes that create money entries or import.
+//! `Idempotency-Key` handling for writes that create money entries or import:
+//! the header, the request's hash, the in-process claim and the replayed
+//! answer. What happens inside the write transaction is `ledger::idempotency`.
 //! The key, the request's hash and the response are stored in the same
 //! transaction as the write, so a retried request either replays the stored
 //! answer or, when the first attempt never committed, is processed once.
@@ -10,9 +12,10 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::auth::AuthContext;
-use crate::db::idempotency::{ClaimError, IdempotencyView};
+use crate::db::idempotency::IdempotencyView;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::ledger::idempotency::Once;
 
 /// Header set on a replayed response.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -47,11 +50,6 @@ fn request_hash(req: &HttpRequest, raw: &[u8]) -> String {
     h.update(b"\n");
     h.update(raw);
     hex::encode(h.finalize())
-}
-
-enum Outcome {
-    Fresh(u16, String),
-    Replay(IdempotencyView),
 }
 
 fn replay(rec: &IdempotencyView, hash: &str) -> ApiResult<HttpResponse> {
@@ -151,57 +149,24 @@ pub async fn idempotent_write(
     write: impl FnOnce(&mut DbConnection) -> ApiResult<(StatusCode, serde_json::Value)> + Send + 'static,
 ) -> ApiResult<HttpResponse> {
     let keyed = Keyed::enter(state, auth, req, raw)?;
-    let mut record = keyed.record(StatusCode::OK, String::new(), crate::db::now());
+    let record = keyed.record(StatusCode::OK, String::new(), crate::db::now());
     let outcome = state
         .write(move |conn| {
-            let not_before = record.created_at - chrono::TimeDelta::hours(KEY_TTL_HOURS);
-            if let Some(rec) =
-                crate::db::idempotency::find(conn, &record.org_id, &record.token_id, &record.idem_key, not_before)?
-            {
-                return Ok(Outcome::Replay(rec));
-            }
-            let claim = |conn: &mut DbConnection, record: &IdempotencyView| {
-                crate::db::idempotency::claim(conn, record).map_err(|e| match e {
-                    ClaimError::Committed => ApiError::new(Code::CONFLICT, IDEMPOTENCY_RACE),
-                    ClaimError::InFlight => in_flight(),
-                    ClaimError::Db(e) => e.into(),
-                })
-            };
-            // PostgreSQL: claim the key first, so another process holding it
-            // answers 409 at once. SQLite serialises writers (and this process
-            // holds the key in `in_flight`), so there the row is written once,
-            // complete, after the write: one statement instead of two.
-            let sqlite = matches!(conn, DbConnection::Sqlite(_));
-            if !sqlite {
-                claim(conn, &record)?;
-            }
-            let (status, body) = write(conn)?;
-            record.response_status = i32::from(status.as_u16());
-            record.response_body = body.to_string();
-            if sqlite {
-                claim(conn, &record)?;
-            } else {
-                crate::db::idempotency::complete(conn, &record)?;
-            }
-            Ok(Outcome::Fresh(status.as_u16(), record.response_body))
+            crate::ledger::idempotency::write_once(conn, record, |conn| {
+                let (status, body) = write(conn)?;
+                Ok((status.as_u16(), body))
+            })
         })
         .await;
     match outcome {
-        Ok(Outcome::Fresh(status, body)) => Ok(fresh(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)),
-        Ok(Outcome::Replay(rec)) => keyed.replay(&rec),
+        Ok(Once::Fresh(status, body)) => Ok(fresh(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)),
+        Ok(Once::Replay(rec)) => keyed.replay(&rec),
         Err(e) if e.code == Code::CONFLICT && e.detail == IDEMPOTENCY_RACE => keyed.replay_committed(state).await,
         Err(e) => Err(e),
     }
 }
 
-pub fn in_flight() -> ApiError {
-    ApiError::field(
-        Code::IDEMPOTENCY_KEY_IN_FLIGHT,
-        "Idempotency-Key",
-        "a request with this key is still being processed; retry shortly",
-    )
-    .with_header(actix_web::http::header::RETRY_AFTER, "1")
-}
+pub use crate::ledger::idempotency::{in_flight, IDEMPOTENCY_RACE};
 
 /// Marks a key as being processed in this process until dropped.
 struct InFlight<'a> {
@@ -225,6 +190,3 @@ impl Drop for InFlight<'_> {
         set.remove(&self.key);
     }
 }
-
-/// Detail text marking a lost race on the idempotency key's unique index.
-pub const IDEMPOTENCY_RACE: &str = "idempotency key race";
