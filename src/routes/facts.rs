@@ -117,3 +117,21 @@ pub fn pilots_as_of(conn: &mut DbConnection, org: OrgId, as_of: Option<NaiveDate
         .map(version_facts)
         .collect()
 }
+
+/// One pilot as it stood at `as_of`, or `None` when it was first written
+/// later. `current` is its row, read already, which is the answer for `None`.
+pub fn pilot_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: crate::domain::ids::PilotId,
+    current: &PilotView,
+    as_of: Option<NaiveDateTime>,
+) -> ApiResult<Option<PilotFacts>> {
+    let Some(at) = as_of else {
+        return pilot_facts(current).map(Some);
+    };
+    crate::db::pilot_versions::find_as_of(conn, org, pilot, at)?
+        .as_ref()
+        .map(version_facts)
+        .transpose()
+}
