@@ -88,37 +88,3 @@ pub fn list(
     }
     Ok(q.load(conn)?)
 }
-
-/// The state of each of an organisation's pilots as it stood at `as_of`: the
-/// `after` of the latest pilot.create/pilot.update event at or before then.
-/// Pilots created later are absent.
-pub fn pilot_states_at(
-    conn: &mut DbConnection,
-    org: OrgId,
-    as_of: NaiveDateTime,
-) -> Result<Vec<(String, String)>, DbError> {
-    let rows: Vec<(String, Option<String>)> = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_string()))
-        .filter(audit_events::object_type.eq("pilot"))
-        .filter(audit_events::at.le(as_of))
-        .order((audit_events::at.asc(), audit_events::id.asc()))
-        .select((audit_events::object_id, audit_events::after_json))
-        .load(conn)?;
-    let mut latest: std::collections::BTreeMap<String, String> = Default::default();
-    for (id, after) in rows {
-        if let Some(a) = after {
-            latest.insert(id, a);
-        }
-    }
-    Ok(latest.into_iter().collect())
-}
-
-/// Ids of the organisation's pilots that have audit snapshots at all.
-pub fn audited_pilots(conn: &mut DbConnection, org: OrgId) -> Result<Vec<String>, DbError> {
-    Ok(audit_events::table
-        .filter(audit_events::org_id.eq(org.to_string()))
-        .filter(audit_events::object_type.eq("pilot"))
-        .select(audit_events::object_id)
-        .distinct()
-        .load(conn)?)
-}

@@ -133,6 +133,26 @@ pub fn all_for_pilot(conn: &mut DbConnection, org: OrgId, pilot: PilotId) -> Res
         .load(conn)?)
 }
 
+/// Every entry of one pilot recorded at or before `as_of` (all when `None`),
+/// in creation order: what one pilot's ROI reads.
+pub fn for_pilot_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: PilotId,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<EntryView>, DbError> {
+    let mut q = entries::table
+        .filter(entries::org_id.eq(org.to_string()))
+        .filter(entries::pilot_id.eq(pilot.to_string()))
+        .select(EntryView::as_select())
+        .order(entries::id.asc())
+        .into_boxed();
+    if let Some(t) = as_of {
+        q = q.filter(entries::created_at.le(t));
+    }
+    Ok(q.load(conn)?)
+}
+
 /// Every entry of one organisation recorded at or before `as_of` (all when
 /// `None`), in creation order.
 pub fn all_for_org(

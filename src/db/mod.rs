@@ -23,6 +23,7 @@ pub mod fx;
 pub mod group_commit;
 pub mod idempotency;
 pub mod orgs;
+pub mod pilot_versions;
 pub mod pilots;
 pub mod research;
 pub mod rollups;

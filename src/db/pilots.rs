@@ -37,9 +37,10 @@ pub struct PilotFilter {
     pub sourcing: Option<&'static str>,
 }
 
+/// Inserts a new pilot and records its first version.
 pub fn insert(conn: &mut DbConnection, pilot: &PilotView) -> Result<(), DbError> {
     diesel::insert_into(pilots::table).values(pilot).execute(conn)?;
-    Ok(())
+    super::pilot_versions::record(conn, std::slice::from_ref(pilot))
 }
 
 pub fn find(conn: &mut DbConnection, org: OrgId, id: PilotId) -> Result<PilotView, DbError> {
@@ -81,7 +82,8 @@ pub fn list(
 }
 
 /// Writes `next` over the stored pilot if its version is still `expected`;
-/// returns false when another write got there first.
+/// returns false when another write got there first. A write records its
+/// version.
 pub fn update_if_version(conn: &mut DbConnection, next: &PilotView, expected: i64) -> Result<bool, DbError> {
     let n = diesel::update(
         pilots::table
@@ -91,6 +93,9 @@ pub fn update_if_version(conn: &mut DbConnection, next: &PilotView, expected: i6
     )
     .set(next)
     .execute(conn)?;
+    if n == 1 {
+        super::pilot_versions::record(conn, std::slice::from_ref(next))?;
+    }
     Ok(n == 1)
 }
 

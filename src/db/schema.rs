@@ -114,6 +114,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     tokens,
     pilots,
+    pilot_versions,
     entries,
     fx_rates,
     audit_events,
@@ -144,5 +145,22 @@ diesel::table! {
         impact_6m_usd_minor -> Nullable<BigInt>,
         impact_12m_usd_minor -> Nullable<BigInt>,
         unconverted_entries -> BigInt,
+    }
+}
+
+diesel::table! {
+    pilot_versions (org_id, pilot_id, version) {
+        org_id -> Text,
+        pilot_id -> Text,
+        version -> BigInt,
+        valid_from -> Timestamp,
+        name -> Text,
+        business_function -> Text,
+        sourcing -> Text,
+        ai_kind -> Text,
+        stage -> Text,
+        stage_entered_on -> Date,
+        started_on -> Nullable<Date>,
+        evaluated_on -> Nullable<Date>,
     }
 }

@@ -19,6 +19,7 @@ const CHUNK: usize = 400;
 /// Rows per array statement on PostgreSQL.
 const PG_CHUNK: usize = 5000;
 
+/// Inserts new pilots (import, demo seed) and records their first versions.
 pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
     for chunk in rows.chunks(CHUNK) {
         match conn {
@@ -26,7 +27,7 @@ pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), 
             DbConnection::Pg(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
         };
     }
-    Ok(())
+    super::pilot_versions::record(conn, rows)
 }
 
 pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(), DbError> {

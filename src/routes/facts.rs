@@ -2,7 +2,6 @@
 //! longer parses is an internal error (the API never stores one).
 
 use chrono::NaiveDateTime;
-use serde::Deserialize;
 
 use crate::analytics::fx_table::FxTable;
 use crate::analytics::roi::{EntryFacts, EntryKind, PilotFacts};
@@ -19,17 +18,56 @@ fn bad(what: &str, value: &str) -> ApiError {
     ApiError::internal(format!("stored {what} {value:?} does not parse"))
 }
 
-pub fn pilot_facts(p: &PilotView) -> ApiResult<PilotFacts> {
+/// The fields of a pilot that the computations read, from a row or a version.
+struct PilotFields<'a> {
+    id: &'a str,
+    name: &'a str,
+    business_function: &'a str,
+    sourcing: &'a str,
+    ai_kind: &'a str,
+    stage: &'a str,
+    stage_entered_on: chrono::NaiveDate,
+    evaluated_on: Option<chrono::NaiveDate>,
+}
+
+fn facts_of(p: PilotFields<'_>) -> ApiResult<PilotFacts> {
     Ok(PilotFacts {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        business_function: BusinessFunction::parse(&p.business_function)
-            .ok_or_else(|| bad("function", &p.business_function))?,
-        sourcing: Sourcing::parse(&p.sourcing).ok_or_else(|| bad("sourcing", &p.sourcing))?,
-        ai_kind: AiKind::parse(&p.ai_kind).ok_or_else(|| bad("ai_kind", &p.ai_kind))?,
-        stage: Stage::parse(&p.stage).ok_or_else(|| bad("stage", &p.stage))?,
+        id: p.id.to_owned(),
+        name: p.name.to_owned(),
+        business_function: BusinessFunction::parse(p.business_function)
+            .ok_or_else(|| bad("function", p.business_function))?,
+        sourcing: Sourcing::parse(p.sourcing).ok_or_else(|| bad("sourcing", p.sourcing))?,
+        ai_kind: AiKind::parse(p.ai_kind).ok_or_else(|| bad("ai_kind", p.ai_kind))?,
+        stage: Stage::parse(p.stage).ok_or_else(|| bad("stage", p.stage))?,
         stage_entered_on: p.stage_entered_on,
         evaluated_on: p.evaluated_on,
+    })
+}
+
+pub fn pilot_facts(p: &PilotView) -> ApiResult<PilotFacts> {
+    facts_of(PilotFields {
+        id: &p.id,
+        name: &p.name,
+        business_function: &p.business_function,
+        sourcing: &p.sourcing,
+        ai_kind: &p.ai_kind,
+        stage: &p.stage,
+        stage_entered_on: p.stage_entered_on,
+        evaluated_on: p.evaluated_on,
+    })
+}
+
+/// The facts of a pilot as one of its versions recorded it.
+pub fn version_facts(v: &crate::db::pilot_versions::PilotVersionView) -> ApiResult<PilotFacts> {
+    facts_of(PilotFields {
+        id: &v.pilot_id,
+        name: &v.name,
+        business_function: &v.business_function,
+        sourcing: &v.sourcing,
+        ai_kind: &v.ai_kind,
+        stage: &v.stage,
+        stage_entered_on: v.stage_entered_on,
+        evaluated_on: v.evaluated_on,
     })
 }
 
@@ -64,49 +102,36 @@ pub fn fx_table(rows: &[FxRateView]) -> FxTable {
     )
 }
 
-/// The fields of a pilot's audit snapshot that the computations need.
-#[derive(Deserialize)]
-struct PilotSnapshot {
-    id: String,
-    name: String,
-    business_function: String,
-    sourcing: String,
-    ai_kind: String,
-    stage: String,
-    stage_entered_on: chrono::NaiveDate,
-    evaluated_on: Option<chrono::NaiveDate>,
+/// An organisation's pilots as they stood at `as_of`, in id order: their
+/// current rows when `None`; else each pilot's latest version recorded by
+/// then (`db::pilot_versions`), pilots first written later being absent.
+pub fn pilots_as_of(conn: &mut DbConnection, org: OrgId, as_of: Option<NaiveDateTime>) -> ApiResult<Vec<PilotFacts>> {
+    let Some(at) = as_of else {
+        return crate::db::pilots::all_for_org(conn, org)?
+            .iter()
+            .map(pilot_facts)
+            .collect();
+    };
+    crate::db::pilot_versions::all_as_of(conn, org, at)?
+        .iter()
+        .map(version_facts)
+        .collect()
 }
 
-/// An organisation's pilots as they stood at `as_of` (now when `None`): from
-/// the audit log's snapshots, falling back to the current row for pilots
-/// written without audit events (bulk demo data) that existed by then.
-pub fn pilots_as_of(conn: &mut DbConnection, org: OrgId, as_of: Option<NaiveDateTime>) -> ApiResult<Vec<PilotFacts>> {
-    let current = crate::db::pilots::all_for_org(conn, org)?;
+/// One pilot as it stood at `as_of`, or `None` when it was first written
+/// later. `current` is its row, read already, which is the answer for `None`.
+pub fn pilot_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: crate::domain::ids::PilotId,
+    current: &PilotView,
+    as_of: Option<NaiveDateTime>,
+) -> ApiResult<Option<PilotFacts>> {
     let Some(at) = as_of else {
-        return current.iter().map(pilot_facts).collect();
+        return pilot_facts(current).map(Some);
     };
-    let snapshots: std::collections::BTreeMap<String, String> =
-        crate::db::audit::pilot_states_at(conn, org, at)?.into_iter().collect();
-    let audited: std::collections::BTreeSet<String> =
-        crate::db::audit::audited_pilots(conn, org)?.into_iter().collect();
-    let mut out = Vec::new();
-    for p in &current {
-        if let Some(json) = snapshots.get(&p.id) {
-            let s: PilotSnapshot = serde_json::from_str(json).map_err(ApiError::internal)?;
-            out.push(pilot_facts(&PilotView {
-                id: s.id,
-                name: s.name,
-                business_function: s.business_function,
-                sourcing: s.sourcing,
-                ai_kind: s.ai_kind,
-                stage: s.stage,
-                stage_entered_on: s.stage_entered_on,
-                evaluated_on: s.evaluated_on,
-                ..p.clone()
-            })?);
-        } else if !audited.contains(&p.id) && p.created_at <= at {
-            out.push(pilot_facts(p)?);
-        }
-    }
-    Ok(out)
+    crate::db::pilot_versions::find_as_of(conn, org, pilot, at)?
+        .as_ref()
+        .map(version_facts)
+        .transpose()
 }

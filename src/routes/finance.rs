@@ -59,18 +59,14 @@ pub async fn get_pilot_roi(
     let wanted = q.currency;
     let roi = state
         .read(move |conn| {
-            crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
+            let current = crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
             let org_row = crate::db::orgs::find(conn, org)?;
             let target = currency_param(wanted.as_deref(), &org_row.reporting_currency)?;
-            let facts = pilots_as_of(conn, org, as_of)?;
-            let id = pilot.to_string();
-            let facts = facts
-                .into_iter()
-                .find(|p| p.id == id)
+            // This pilot's rows only, not the organisation's.
+            let facts = super::facts::pilot_as_of(conn, org, pilot, &current, as_of)?
                 .ok_or_else(|| ApiError::new(Code::PILOT_NOT_FOUND, "the pilot did not exist at as_of"))?;
-            let entries = crate::db::entries::all_for_org(conn, org, as_of)?
+            let entries = crate::db::entries::for_pilot_as_of(conn, org, pilot, as_of)?
                 .iter()
-                .filter(|e| e.pilot_id == id)
                 .map(entry_facts)
                 .collect::<ApiResult<Vec<_>>>()?;
             let fx = fx_table(&crate::db::fx::load_all(conn)?);

@@ -11,6 +11,7 @@ mod cli;
 mod durability;
 mod faults;
 mod finance;
+mod history;
 mod idempotency;
 mod import;
 mod ledger;
