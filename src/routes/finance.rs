@@ -22,7 +22,6 @@ use crate::auth::{AuthContext, PendingAuth, Role};
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
-use crate::export::csv::text;
 use crate::state::summary_cache::{RenderedSummary, SummaryKey, SUMMARY_CSV};
 
 /// Maps the computations' errors: a missing FX rate names currency and date.
@@ -76,7 +75,6 @@ pub async fn get_pilot_roi(
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(roi),
         Format::Csv => {
-            let v = serde_json::to_value(&roi).map_err(ApiError::internal)?;
             let mut rows = vec![csv::row([
                 "pilot_id",
                 "pilot_name",
@@ -87,16 +85,16 @@ pub async fn get_pilot_roi(
                 "cumulative_measured_impact",
                 "currency",
             ])];
-            for m in v["monthly"].as_array().into_iter().flatten() {
+            for m in &roi.monthly {
                 rows.push(csv::row([
-                    text(&v["pilot_id"]),
-                    text(&v["name"]),
-                    text(&m["month"]),
-                    text(&m["spend"]["amount"]),
-                    text(&m["measured_impact"]["amount"]),
-                    text(&m["cumulative_spend"]["amount"]),
-                    text(&m["cumulative_measured_impact"]["amount"]),
-                    text(&v["currency"]),
+                    roi.pilot_id.as_str(),
+                    roi.name.as_str(),
+                    m.month.as_str(),
+                    m.spend.amount.as_str(),
+                    m.measured_impact.amount.as_str(),
+                    m.cumulative_spend.amount.as_str(),
+                    m.cumulative_measured_impact.amount.as_str(),
+                    roi.currency.as_str(),
                 ]));
             }
             csv_response("pilot-roi.csv", rows)
@@ -239,24 +237,22 @@ fn render_summary(summary: &Summary, format: Format) -> ApiResult<RenderedSummar
     Ok(match format {
         Format::Json => RenderedSummary::Json(Bytes::from(serde_json::to_vec(summary).map_err(ApiError::internal)?)),
         Format::Csv => {
-            let v = serde_json::to_value(summary).map_err(ApiError::internal)?;
             let mut rows = vec![csv::row(SUMMARY_COLUMNS)];
-            let groups = std::iter::once(&v["totals"]).chain(v["groups"].as_array().into_iter().flatten());
-            for g in groups {
+            for g in std::iter::once(&summary.totals).chain(&summary.groups) {
                 rows.push(csv::row([
-                    text(&g["key"]),
-                    text(&g["pilots"]),
-                    text(&g["spend"]["amount"]),
-                    text(&g["measured_impact"]["amount"]),
-                    text(&g["estimated_impact"]["amount"]),
-                    text(&g["net_measured"]["amount"]),
-                    text(&g["roi"]),
-                    text(&g["evaluated"]),
-                    text(&g["zero_impact"]),
-                    text(&g["zero_impact_share"]),
-                    text(&g["zero_impact_spend"]["amount"]),
-                    text(&v["currency"]),
-                    text(&v["definition_version"]),
+                    g.key.clone(),
+                    g.pilots.to_string(),
+                    g.spend.amount.clone(),
+                    g.measured_impact.amount.clone(),
+                    g.estimated_impact.amount.clone(),
+                    g.net_measured.amount.clone(),
+                    g.roi.clone().unwrap_or_default(),
+                    g.evaluated.to_string(),
+                    g.zero_impact.to_string(),
+                    g.zero_impact_share.clone().unwrap_or_default(),
+                    g.zero_impact_spend.amount.clone(),
+                    summary.currency.clone(),
+                    summary.definition_version.to_owned(),
                 ]));
             }
             RenderedSummary::Csv(rows.into_iter().map(Bytes::from).collect())

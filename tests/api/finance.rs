@@ -277,11 +277,59 @@ async fn a_hand_built_ledger_summarises_to_the_minor_unit() {
         .chain(s["groups"].as_array().unwrap().iter().cloned())
         .collect();
     assert_eq!(lines.len(), json_rows.len() + 1);
+    let plain = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     for (line, g) in lines[1..].iter().zip(&json_rows) {
-        assert_eq!(line[0], g["key"].as_str().unwrap());
-        assert_eq!(line[2], g["spend"]["amount"].as_str().unwrap());
-        assert_eq!(line[5], g["net_measured"]["amount"].as_str().unwrap());
-        assert_eq!(line[6], g["roi"].as_str().unwrap_or(""));
+        // Every column, against the JSON answer's field of the same name.
+        let expected = [
+            plain(&g["key"]),
+            plain(&g["pilots"]),
+            plain(&g["spend"]["amount"]),
+            plain(&g["measured_impact"]["amount"]),
+            plain(&g["estimated_impact"]["amount"]),
+            plain(&g["net_measured"]["amount"]),
+            plain(&g["roi"]),
+            plain(&g["evaluated"]),
+            plain(&g["zero_impact"]),
+            plain(&g["zero_impact_share"]),
+            plain(&g["zero_impact_spend"]["amount"]),
+            plain(&s["currency"]),
+            plain(&s["definition_version"]),
+        ];
+        assert_eq!(line, &expected, "{text}");
+    }
+
+    // The pilot ROI's CSV: one row per month of the JSON answer, every column.
+    let pilot = s["top_pilots"][0]["id"].as_str().unwrap().to_owned();
+    let roi = json_of(app.get(&format!("/v1/pilots/{pilot}/roi"), &t.finance).await).await;
+    let text = app
+        .get(&format!("/v1/pilots/{pilot}/roi?format=csv"), &t.finance)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let months = roi["monthly"].as_array().unwrap();
+    assert!(!months.is_empty());
+    assert_eq!(lines.len(), months.len() + 1, "{text}");
+    for (line, m) in lines[1..].iter().zip(months) {
+        let expected = [
+            plain(&roi["pilot_id"]),
+            plain(&roi["name"]),
+            plain(&m["month"]),
+            plain(&m["spend"]["amount"]),
+            plain(&m["measured_impact"]["amount"]),
+            plain(&m["cumulative_spend"]["amount"]),
+            plain(&m["cumulative_measured_impact"]["amount"]),
+            plain(&roi["currency"]),
+        ];
+        assert_eq!(line, &expected, "{text}");
     }
 }
 
