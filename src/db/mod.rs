@@ -18,6 +18,7 @@ pub mod changes;
 pub mod entries;
 pub mod entry_batch;
 pub mod executor;
+pub mod facts;
 pub mod fixed_sql;
 pub mod fx;
 pub mod group_commit;
@@ -80,6 +81,9 @@ pub enum DbError {
     /// finish in the background).
     #[error("database work timed out")]
     Timeout,
+    /// A stored value does not parse as its type (the API never stores one).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
     /// The blocking task running the work failed (it panicked, or the runtime
     /// is shutting down).
     #[error("database task failed: {0}")]

@@ -14,11 +14,11 @@ use super::common::{
     Format,
 };
 use super::extract::{path_id, Query};
-use super::facts::{entry_facts, fx_table, pilots_as_of};
 use super::AppState;
 use crate::analytics::roi::{pilot_roi, RoiError};
 use crate::analytics::summary::{summarise, GroupBy, Summary, SummaryQuery};
 use crate::auth::{AuthContext, PendingAuth, Role};
+use crate::db::facts::pilots_as_of;
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
@@ -62,13 +62,10 @@ pub async fn get_pilot_roi(
             let org_row = crate::db::orgs::find(conn, org)?;
             let target = currency_param(wanted.as_deref(), &org_row.reporting_currency)?;
             // This pilot's rows only, not the organisation's.
-            let facts = super::facts::pilot_as_of(conn, org, pilot, &current, as_of)?
+            let facts = crate::db::facts::pilot_as_of(conn, org, pilot, &current, as_of)?
                 .ok_or_else(|| ApiError::new(Code::PILOT_NOT_FOUND, "the pilot did not exist at as_of"))?;
-            let entries = crate::db::entries::for_pilot_as_of(conn, org, pilot, as_of)?
-                .iter()
-                .map(entry_facts)
-                .collect::<ApiResult<Vec<_>>>()?;
-            let fx = fx_table(&crate::db::fx::load_all(conn)?);
+            let entries = crate::db::facts::pilot_entries_as_of(conn, org, pilot, as_of)?;
+            let fx = crate::db::fx::table(conn)?;
             pilot_roi(&facts, &entries, target, &fx, params).map_err(roi_error)
         })
         .await?;
@@ -195,11 +192,8 @@ pub async fn get_summary(
             let org_row = crate::db::orgs::find(conn, org)?;
             let currency = currency_param(wanted.as_deref(), &org_row.reporting_currency)?;
             let pilots = pilots_as_of(conn, org, as_of)?;
-            let entries = crate::db::entries::all_for_org(conn, org, as_of)?
-                .iter()
-                .map(entry_facts)
-                .collect::<ApiResult<Vec<_>>>()?;
-            let fx = fx_table(&crate::db::fx::load_all(conn)?);
+            let entries = crate::db::facts::entries_as_of(conn, org, as_of)?;
+            let fx = crate::db::fx::table(conn)?;
             let query = SummaryQuery {
                 from,
                 to,

@@ -9,7 +9,6 @@ pub mod common;
 pub mod dashboard;
 pub mod entries;
 pub mod extract;
-pub mod facts;
 pub mod finance;
 pub mod fx;
 pub mod health;

@@ -26,7 +26,7 @@ use crate::helpers::*;
 /// converted afresh, the definitions applied pilot by pilot (the way the
 /// aggregates worked before rollups).
 fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
-    let fx: FxTable = pilotledger::routes::facts::fx_table(&inputs.fx_rates);
+    let fx: FxTable = pilotledger::db::facts::fx_table(&inputs.fx_rates);
     let orgs: BTreeMap<&str, (u32, &pilotledger::db::orgs::OrgView)> = inputs
         .orgs
         .iter()

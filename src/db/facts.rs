@@ -1,21 +1,21 @@
-//! Stored rows → the plain facts `analytics` computes on. A stored value that no
-//! longer parses is an internal error (the API never stores one).
+//! Stored rows → the plain facts `analytics` computes on, so the layers above
+//! read domain values, not columns. A stored value that no longer parses is
+//! [`DbError::Corrupt`] (the API never stores one).
 
 use chrono::NaiveDateTime;
 
+use super::entries::EntryView;
+use super::fx::FxRateView;
+use super::pilots::PilotView;
+use super::{DbConnection, DbError};
 use crate::analytics::fx_table::FxTable;
 use crate::analytics::roi::{EntryFacts, EntryKind, PilotFacts};
-use crate::db::entries::EntryView;
-use crate::db::fx::FxRateView;
-use crate::db::pilots::PilotView;
-use crate::db::DbConnection;
 use crate::domain::currency::Currency;
 use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, ImpactKind, Sourcing, SpendCategory, Stage};
 use crate::domain::ids::OrgId;
-use crate::error::{ApiError, ApiResult};
 
-fn bad(what: &str, value: &str) -> ApiError {
-    ApiError::internal(format!("stored {what} {value:?} does not parse"))
+fn bad(what: &str, value: &str) -> DbError {
+    DbError::Corrupt(format!("stored {what} {value:?} does not parse"))
 }
 
 /// The fields of a pilot that the computations read, from a row or a version.
@@ -30,7 +30,7 @@ struct PilotFields<'a> {
     evaluated_on: Option<chrono::NaiveDate>,
 }
 
-fn facts_of(p: PilotFields<'_>) -> ApiResult<PilotFacts> {
+fn facts_of(p: PilotFields<'_>) -> Result<PilotFacts, DbError> {
     Ok(PilotFacts {
         id: p.id.to_owned(),
         name: p.name.to_owned(),
@@ -44,7 +44,7 @@ fn facts_of(p: PilotFields<'_>) -> ApiResult<PilotFacts> {
     })
 }
 
-pub fn pilot_facts(p: &PilotView) -> ApiResult<PilotFacts> {
+pub fn pilot_facts(p: &PilotView) -> Result<PilotFacts, DbError> {
     facts_of(PilotFields {
         id: &p.id,
         name: &p.name,
@@ -58,7 +58,7 @@ pub fn pilot_facts(p: &PilotView) -> ApiResult<PilotFacts> {
 }
 
 /// The facts of a pilot as one of its versions recorded it.
-pub fn version_facts(v: &crate::db::pilot_versions::PilotVersionView) -> ApiResult<PilotFacts> {
+pub fn version_facts(v: &super::pilot_versions::PilotVersionView) -> Result<PilotFacts, DbError> {
     facts_of(PilotFields {
         id: &v.pilot_id,
         name: &v.name,
@@ -71,7 +71,7 @@ pub fn version_facts(v: &crate::db::pilot_versions::PilotVersionView) -> ApiResu
     })
 }
 
-pub fn entry_facts(e: &EntryView) -> ApiResult<EntryFacts> {
+pub fn entry_facts(e: &EntryView) -> Result<EntryFacts, DbError> {
     let kind = if e.entry_type == "spend" {
         EntryKind::Spend {
             category: SpendCategory::parse(&e.category).ok_or_else(|| bad("category", &e.category))?,
@@ -105,14 +105,15 @@ pub fn fx_table(rows: &[FxRateView]) -> FxTable {
 /// An organisation's pilots as they stood at `as_of`, in id order: their
 /// current rows when `None`; else each pilot's latest version recorded by
 /// then (`db::pilot_versions`), pilots first written later being absent.
-pub fn pilots_as_of(conn: &mut DbConnection, org: OrgId, as_of: Option<NaiveDateTime>) -> ApiResult<Vec<PilotFacts>> {
+pub fn pilots_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<PilotFacts>, DbError> {
     let Some(at) = as_of else {
-        return crate::db::pilots::all_for_org(conn, org)?
-            .iter()
-            .map(pilot_facts)
-            .collect();
+        return super::pilots::all_for_org(conn, org)?.iter().map(pilot_facts).collect();
     };
-    crate::db::pilot_versions::all_as_of(conn, org, at)?
+    super::pilot_versions::all_as_of(conn, org, at)?
         .iter()
         .map(version_facts)
         .collect()
@@ -126,12 +127,37 @@ pub fn pilot_as_of(
     pilot: crate::domain::ids::PilotId,
     current: &PilotView,
     as_of: Option<NaiveDateTime>,
-) -> ApiResult<Option<PilotFacts>> {
+) -> Result<Option<PilotFacts>, DbError> {
     let Some(at) = as_of else {
         return pilot_facts(current).map(Some);
     };
-    crate::db::pilot_versions::find_as_of(conn, org, pilot, at)?
+    super::pilot_versions::find_as_of(conn, org, pilot, at)?
         .as_ref()
         .map(version_facts)
         .transpose()
+}
+
+/// The organisation's entries recorded at or before `as_of` (all when `None`).
+pub fn entries_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<EntryFacts>, DbError> {
+    super::entries::all_for_org(conn, org, as_of)?
+        .iter()
+        .map(entry_facts)
+        .collect()
+}
+
+/// One pilot's entries recorded at or before `as_of` (all when `None`).
+pub fn pilot_entries_as_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: crate::domain::ids::PilotId,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<EntryFacts>, DbError> {
+    super::entries::for_pilot_as_of(conn, org, pilot, as_of)?
+        .iter()
+        .map(entry_facts)
+        .collect()
 }
