@@ -13,6 +13,7 @@ use crate::analytics::fx_table::FxTable;
 use crate::demo::{DemoRate, OrgBatch};
 use crate::domain::entries::{NewEntry, Period};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
+use crate::domain::money::Money;
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
@@ -118,8 +119,10 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
                     start: e.period_start,
                     end: e.period_end,
                 },
-                amount_minor: e.amount_minor,
-                currency: e.currency,
+                amount: Money {
+                    minor: e.amount_minor,
+                    currency: e.currency,
+                },
                 kind: e.kind,
                 confidence: e.confidence,
                 note: Some(e.note.clone()),

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
-use super::currency::Currency;
 use super::enums::{AttributionMethod, ImpactKind, SpendCategory};
+use super::money::Money;
 use super::pilots::{check_date, FieldError};
 
 /// A reporting period, start ≤ end, both inside the ledger's date range.
@@ -55,8 +55,8 @@ pub enum EntryKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEntry {
     pub period: Period,
-    pub amount_minor: i64,
-    pub currency: Currency,
+    /// The exact amount, in its currency's minor units.
+    pub amount: Money,
     pub kind: EntryKind,
     /// How sure the team is of an impact (0–1); never set on spend.
     pub confidence: Option<f64>,

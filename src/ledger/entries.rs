@@ -18,7 +18,7 @@ use crate::domain::currency::Currency;
 use crate::domain::entries::{check_confidence, EntryKind, NewEntry, Period};
 use crate::domain::enums::{AttributionMethod, EntryType, ImpactKind, SpendCategory};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
-use crate::domain::money::parse_amount;
+use crate::domain::money::{parse_amount, Money};
 use crate::domain::pilots::check_optional_text;
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -50,12 +50,12 @@ pub struct ImpactBody {
 }
 
 /// Parses the currency then the amount in it; errors name `prefix` + field.
-fn money(prefix: &str, amount: &str, currency: &str) -> ApiResult<(i64, Currency)> {
+fn money(prefix: &str, amount: &str, currency: &str) -> ApiResult<Money> {
     let currency = Currency::parse(currency)
         .map_err(|e| ApiError::field(Code::UNKNOWN_CURRENCY, format!("{prefix}currency"), e.to_string()))?;
     let minor = parse_amount(amount, currency)
         .map_err(|e| ApiError::field(Code::INVALID_AMOUNT, format!("{prefix}amount"), e.to_string()))?;
-    Ok((minor, currency))
+    Ok(Money { minor, currency })
 }
 
 fn prefixed(prefix: &str, e: crate::domain::pilots::FieldError) -> ApiError {
@@ -65,7 +65,7 @@ fn prefixed(prefix: &str, e: crate::domain::pilots::FieldError) -> ApiError {
 impl SpendBody {
     pub fn validate(self, prefix: &str) -> ApiResult<NewEntry> {
         let period = Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
-        let (amount_minor, currency) = money(prefix, &self.amount, &self.currency)?;
+        let amount = money(prefix, &self.amount, &self.currency)?;
         let note = self
             .note
             .map(|n| check_optional_text("note", &n, 2000))
@@ -73,8 +73,7 @@ impl SpendBody {
             .map_err(|e| prefixed(prefix, e))?;
         Ok(NewEntry {
             period,
-            amount_minor,
-            currency,
+            amount,
             kind: EntryKind::Spend {
                 category: self.category,
                 capex: self.capex,
@@ -88,7 +87,7 @@ impl SpendBody {
 impl ImpactBody {
     pub fn validate(self, prefix: &str) -> ApiResult<NewEntry> {
         let period = Period::new(self.period_start, self.period_end).map_err(|e| prefixed(prefix, e))?;
-        let (amount_minor, currency) = money(prefix, &self.amount, &self.currency)?;
+        let amount = money(prefix, &self.amount, &self.currency)?;
         let confidence = self
             .confidence
             .map(check_confidence)
@@ -101,8 +100,7 @@ impl ImpactBody {
             .map_err(|e| prefixed(prefix, e))?;
         Ok(NewEntry {
             period,
-            amount_minor,
-            currency,
+            amount,
             kind: EntryKind::Impact {
                 kind: self.kind,
                 method: self.attribution_method,

@@ -366,8 +366,10 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             };
             let v = entry_row(org, pilot, EntryId::new(), entry, &actor.sub);
             let t = if v.entry_type == "spend" { "spend" } else { "impact" };
-            let sum = totals.entry((pilot, t, entry.currency.code())).or_insert((0, 0, *row));
-            sum.0 += i128::from(entry.amount_minor);
+            let sum = totals
+                .entry((pilot, t, entry.amount.currency.code()))
+                .or_insert((0, 0, *row));
+            sum.0 += i128::from(entry.amount.minor);
             sum.1 += 1;
             if i64::try_from(sum.0).is_err() {
                 errors.push(RowError {
