@@ -141,16 +141,7 @@ pub fn for_pilot_as_of(
     pilot: PilotId,
     as_of: Option<NaiveDateTime>,
 ) -> Result<Vec<EntryView>, DbError> {
-    let mut q = entries::table
-        .filter(entries::org_id.eq(org.to_string()))
-        .filter(entries::pilot_id.eq(pilot.to_string()))
-        .select(EntryView::as_select())
-        .order(entries::id.asc())
-        .into_boxed();
-    if let Some(t) = as_of {
-        q = q.filter(entries::created_at.le(t));
-    }
-    Ok(q.load(conn)?)
+    recorded_by(conn, org, Some(pilot), as_of)
 }
 
 /// Every entry of one organisation recorded at or before `as_of` (all when
@@ -160,11 +151,23 @@ pub fn all_for_org(
     org: OrgId,
     as_of: Option<NaiveDateTime>,
 ) -> Result<Vec<EntryView>, DbError> {
+    recorded_by(conn, org, None, as_of)
+}
+
+fn recorded_by(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pilot: Option<PilotId>,
+    as_of: Option<NaiveDateTime>,
+) -> Result<Vec<EntryView>, DbError> {
     let mut q = entries::table
         .filter(entries::org_id.eq(org.to_string()))
         .select(EntryView::as_select())
         .order(entries::id.asc())
         .into_boxed();
+    if let Some(p) = pilot {
+        q = q.filter(entries::pilot_id.eq(p.to_string()));
+    }
     if let Some(t) = as_of {
         q = q.filter(entries::created_at.le(t));
     }

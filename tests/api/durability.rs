@@ -65,12 +65,7 @@ async fn an_acknowledged_entry_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path());
     let port = free_port();
-    let keys = pilotledger::auth::JwtKeys::hs256(
-        pilotledger::auth::keys::Secret::new(SECRET.as_bytes().to_vec()),
-        "pilotledger",
-        "pilotledger",
-    )
-    .unwrap();
+    let keys = test_keys();
     let operator = mint(&keys, None, Role::Operator);
     let client = reqwest::Client::new();
 
@@ -221,12 +216,7 @@ async fn sigterm_drains_in_flight_requests_before_exit() {
     assert!(seeded.status.success());
     let port = free_port();
     let mut server = start(dir.path(), &database_url, port).await;
-    let keys = pilotledger::auth::JwtKeys::hs256(
-        pilotledger::auth::keys::Secret::new(SECRET.as_bytes().to_vec()),
-        "pilotledger",
-        "pilotledger",
-    )
-    .unwrap();
+    let keys = test_keys();
     let researcher = mint(&keys, None, Role::Researcher);
     let url = format!("{}/v1/aggregates/export?format=csv", server.base);
     let slow = tokio::spawn(async move {

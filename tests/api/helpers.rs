@@ -89,8 +89,7 @@ impl TestApp {
         let app = Application::build(settings).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
-        let keys =
-            Arc::new(JwtKeys::hs256(Secret::new(SECRET.as_bytes().to_vec()), "pilotledger", "pilotledger").unwrap());
+        let keys = Arc::new(test_keys());
         let operator = mint(&keys, None, Role::Operator);
         TestApp {
             base,
@@ -188,6 +187,11 @@ pub struct Tenant {
 }
 
 /// Signs a token with the test secret (not recorded in the tokens table).
+/// The keys every test server verifies with (HS256 over [`SECRET`]).
+pub fn test_keys() -> JwtKeys {
+    JwtKeys::hs256(Secret::new(SECRET.as_bytes().to_vec()), "pilotledger", "pilotledger").unwrap()
+}
+
 pub fn mint(keys: &JwtKeys, org: Option<&str>, role: Role) -> String {
     keys.mint("test-user", org, role, std::time::Duration::from_secs(3600))
         .unwrap()

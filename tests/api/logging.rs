@@ -53,12 +53,7 @@ async fn lines_logged_inside_a_handler_and_its_database_work_carry_the_request_i
         assert!(Instant::now() < deadline, "server did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let keys = pilotledger::auth::JwtKeys::hs256(
-        pilotledger::auth::keys::Secret::new(SECRET.as_bytes().to_vec()),
-        "pilotledger",
-        "pilotledger",
-    )
-    .unwrap();
+    let keys = test_keys();
     let researcher = mint(&keys, None, Role::Researcher);
     let res = client
         .get(format!("{base}/v1/aggregates/zero-impact-rate"))
