@@ -5,10 +5,8 @@
 use chrono::NaiveDateTime;
 
 use super::entries::EntryView;
-use super::fx::FxRateView;
 use super::pilots::PilotView;
 use super::{DbConnection, DbError};
-use crate::analytics::fx_table::FxTable;
 use crate::analytics::roi::{EntryFacts, EntryKind, PilotFacts};
 use crate::domain::currency::Currency;
 use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, ImpactKind, Sourcing, SpendCategory, Stage};
@@ -95,12 +93,7 @@ pub fn entry_facts(e: &EntryView) -> Result<EntryFacts, DbError> {
     })
 }
 
-pub fn fx_table(rows: &[FxRateView]) -> FxTable {
-    FxTable::new(
-        rows.iter()
-            .map(|r| (r.currency.as_str(), r.rate_date, r.rate_to_usd.as_str())),
-    )
-}
+pub use super::fx::fx_table;
 
 /// An organisation's pilots as they stood at `as_of`, in id order: their
 /// current rows when `None`; else each pilot's latest version recorded by

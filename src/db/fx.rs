@@ -82,5 +82,13 @@ pub fn load_all(conn: &mut DbConnection) -> Result<Vec<FxRateView>, DbError> {
 
 /// Every loaded rate as a lookup table.
 pub fn table(conn: &mut DbConnection) -> Result<crate::analytics::fx_table::FxTable, DbError> {
-    Ok(super::facts::fx_table(&load_all(conn)?))
+    Ok(fx_table(&load_all(conn)?))
+}
+
+/// Stored rates as a lookup table.
+pub fn fx_table(rows: &[FxRateView]) -> crate::analytics::fx_table::FxTable {
+    crate::analytics::fx_table::FxTable::new(
+        rows.iter()
+            .map(|r| (r.currency.as_str(), r.rate_date, r.rate_to_usd.as_str())),
+    )
 }

@@ -8,7 +8,6 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::pilots::PilotView;
 use super::schema::pilot_versions;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
@@ -36,40 +35,14 @@ pub struct PilotVersionView {
     pub evaluated_on: Option<NaiveDate>,
 }
 
-impl From<&PilotView> for PilotVersionView {
-    /// The version a write of `p` makes, valid from that write (`updated_at`,
-    /// which is `created_at` for a new row).
-    fn from(p: &PilotView) -> Self {
-        Self {
-            org_id: p.org_id.clone(),
-            pilot_id: p.id.clone(),
-            version: p.version,
-            valid_from: p.updated_at,
-            name: p.name.clone(),
-            business_function: p.business_function.clone(),
-            sourcing: p.sourcing.clone(),
-            ai_kind: p.ai_kind.clone(),
-            stage: p.stage.clone(),
-            stage_entered_on: p.stage_entered_on,
-            started_on: p.started_on,
-            evaluated_on: p.evaluated_on,
-        }
-    }
-}
-
-/// Records the versions that writing `rows` into `pilots` made, in the
-/// caller's transaction, a multi-row INSERT per chunk.
-pub fn record(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
-    for chunk in rows.chunks(CHUNK) {
-        let versions: Vec<PilotVersionView> = chunk.iter().map(PilotVersionView::from).collect();
+/// Records `versions` in the caller's transaction, a multi-row INSERT per
+/// chunk (`db::pilots` makes them from every pilot row it writes).
+pub fn record(conn: &mut DbConnection, versions: &[PilotVersionView]) -> Result<(), DbError> {
+    for chunk in versions.chunks(CHUNK) {
         // Per backend: the multi-row INSERT diesel writes for each differs.
         match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(pilot_versions::table)
-                .values(&versions)
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(pilot_versions::table)
-                .values(&versions)
-                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(pilot_versions::table).values(chunk).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(pilot_versions::table).values(chunk).execute(c)?,
         };
     }
     Ok(())

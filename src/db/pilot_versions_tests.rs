@@ -9,6 +9,7 @@ use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 use super::*;
+use crate::db::pilots::PilotView;
 
 const ORG: &str = "0190a0f0-0000-7000-8000-000000000001";
 /// Created over the API (a create event), then patched.

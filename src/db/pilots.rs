@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::pilot_versions::PilotVersionView;
 use super::schema::pilots;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
@@ -40,7 +41,7 @@ pub struct PilotFilter {
 /// Inserts a new pilot and records its first version.
 pub fn insert(conn: &mut DbConnection, pilot: &PilotView) -> Result<(), DbError> {
     diesel::insert_into(pilots::table).values(pilot).execute(conn)?;
-    super::pilot_versions::record(conn, std::slice::from_ref(pilot))
+    record_versions(conn, std::slice::from_ref(pilot))
 }
 
 pub fn find(conn: &mut DbConnection, org: OrgId, id: PilotId) -> Result<PilotView, DbError> {
@@ -94,7 +95,7 @@ pub fn update_if_version(conn: &mut DbConnection, next: &PilotView, expected: i6
     .set(next)
     .execute(conn)?;
     if n == 1 {
-        super::pilot_versions::record(conn, std::slice::from_ref(next))?;
+        record_versions(conn, std::slice::from_ref(next))?;
     }
     Ok(n == 1)
 }
@@ -106,4 +107,32 @@ pub fn all_for_org(conn: &mut DbConnection, org: OrgId) -> Result<Vec<PilotView>
         .select(PilotView::as_select())
         .order(pilots::id.asc())
         .load(conn)?)
+}
+
+impl From<&PilotView> for PilotVersionView {
+    /// The version a write of `p` makes, valid from that write (`updated_at`,
+    /// which is `created_at` for a new row).
+    fn from(p: &PilotView) -> Self {
+        Self {
+            org_id: p.org_id.clone(),
+            pilot_id: p.id.clone(),
+            version: p.version,
+            valid_from: p.updated_at,
+            name: p.name.clone(),
+            business_function: p.business_function.clone(),
+            sourcing: p.sourcing.clone(),
+            ai_kind: p.ai_kind.clone(),
+            stage: p.stage.clone(),
+            stage_entered_on: p.stage_entered_on,
+            started_on: p.started_on,
+            evaluated_on: p.evaluated_on,
+        }
+    }
+}
+
+/// Records the versions that writing `rows` into `pilots` made, in the
+/// caller's transaction.
+pub fn record_versions(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
+    let versions: Vec<PilotVersionView> = rows.iter().map(PilotVersionView::from).collect();
+    super::pilot_versions::record(conn, &versions)
 }

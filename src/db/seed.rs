@@ -28,7 +28,7 @@ pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), 
             DbConnection::Pg(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
         };
     }
-    super::pilot_versions::record(conn, rows)
+    super::pilots::record_versions(conn, rows)
 }
 
 pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(), DbError> {
