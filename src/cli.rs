@@ -265,8 +265,9 @@ fn mint_token(
     let role: Role = role
         .parse()
         .map_err(|_| anyhow::anyhow!("--role must be member, finance, admin, researcher or operator"))?;
-    if !(1..=3650).contains(&ttl) {
-        anyhow::bail!("--ttl must be from 1 to 3650 days");
+    let max_days = i64::from(settings.max_token_ttl_days);
+    if !(1..=max_days).contains(&ttl) {
+        anyhow::bail!("--ttl must be from 1 to {max_days} days (PILOTLEDGER_MAX_TOKEN_TTL_DAYS)");
     }
     let org = match (org, role.is_org_scoped()) {
         (Some(o), true) => Some(OrgId::parse(&o).ok_or_else(|| anyhow::anyhow!("--org must be a UUID"))?),
@@ -280,8 +281,16 @@ fn mint_token(
     if let Some(o) = org {
         crate::db::orgs::find(&mut conn, o).map_err(|_| anyhow::anyhow!("no organisation {o}"))?;
     }
-    let (jwt, _) = crate::ledger::tokens::issue_token(&mut conn, &keys, org, role, label, ttl, "cli")
-        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let token = crate::ledger::tokens::NewToken {
+        org,
+        role,
+        label,
+        ttl_days: ttl,
+        created_by: "cli",
+        minted_by: None,
+    };
+    let (jwt, _) =
+        crate::ledger::tokens::issue_token(&mut conn, &keys, token).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     if print_url {
         // The token travels in the fragment, which browsers never send to a
         // server; the dashboard moves it into sessionStorage and clears it.
@@ -316,7 +325,8 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
         Ok(rows) => rows,
         Err(errors) => {
             eprintln!();
-            for e in errors.iter().take(50) {
+            let total = errors.total();
+            for e in errors.into_listed().iter().take(50) {
                 eprintln!(
                     "row {}: {}{}",
                     e.row,
@@ -324,7 +334,7 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
                     e.reason
                 );
             }
-            anyhow::bail!("{} row(s) rejected; nothing was imported", errors.len());
+            anyhow::bail!("{total} row(s) rejected; nothing was imported");
         }
     };
     eprintln!();
@@ -338,7 +348,7 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
     let summary = crate::db::write_tx(&mut conn, |c| apply(c, org, &actor, rows)).map_err(|e| {
         let rows: Vec<String> = e
             .errors
-            .as_deref()
+            .map(|errors| errors.into_listed())
             .into_iter()
             .flatten()
             .take(50)

@@ -20,6 +20,10 @@
 //! | `PILOTLEDGER_MAX_IMPORT_BYTES` | 67108864 | larger imports answer 413 |
 //! | `PILOTLEDGER_REQUEST_TIMEOUT_MS` | 30000 | longest a request waits for its database work (503 `request_timeout` beyond) |
 //! | `PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS` | 1500 | longest a request waits for a pool connection (503 `database_unavailable` beyond) |
+//! | `PILOTLEDGER_BODY_READ_TIMEOUT_MS` | 30000 | longest a request body may take to arrive (408 `body_timeout` beyond) |
+//! | `PILOTLEDGER_MAX_TOKEN_TTL_DAYS` | 365 | longest lifetime of any accepted token (`exp` − `iat`), minted here or not |
+//! | `PILOTLEDGER_METRICS_ACCESS` | `operator` | who may read `/metrics`: `operator` (an operator token) or `public` |
+//! | `PILOTLEDGER_MAX_IMPORTS` | 2 | imports running at once across all organisations (one per organisation); more answer 429 |
 //! | `RUST_LOG` | `info` | tracing filter |
 //! | `PILOTLEDGER_LOG_FORMAT` | `pretty` | `pretty` or `json` |
 
@@ -72,6 +76,10 @@ pub struct Settings {
     pub disclosure_min_each_side: u32,
     pub research_queries_per_minute: u32,
     pub requests_per_minute_per_token: u32,
+    pub body_read_timeout: std::time::Duration,
+    pub max_token_ttl_days: u32,
+    pub metrics_public: bool,
+    pub max_imports: u32,
 }
 
 impl Settings {
@@ -123,6 +131,19 @@ impl Settings {
             db_acquire_timeout: std::time::Duration::from_millis(u64::from(
                 number("PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS", 1_500)?.max(1),
             )),
+            body_read_timeout: std::time::Duration::from_millis(u64::from(
+                number("PILOTLEDGER_BODY_READ_TIMEOUT_MS", 30_000)?.max(1),
+            )),
+            max_token_ttl_days: match number("PILOTLEDGER_MAX_TOKEN_TTL_DAYS", 365)? {
+                n @ 1..=3650 => n,
+                _ => return Err("PILOTLEDGER_MAX_TOKEN_TTL_DAYS must be from 1 to 3650".into()),
+            },
+            metrics_public: match var("PILOTLEDGER_METRICS_ACCESS").as_deref() {
+                None | Some("operator") => false,
+                Some("public") => true,
+                Some(_) => return Err("PILOTLEDGER_METRICS_ACCESS must be operator or public".into()),
+            },
+            max_imports: number("PILOTLEDGER_MAX_IMPORTS", 2)?.max(1),
             database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,

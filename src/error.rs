@@ -41,6 +41,7 @@ codes! {
     TOKEN_NOT_FOUND = (404, "token_not_found", "No such token");
     METHOD_NOT_ALLOWED = (405, "method_not_allowed", "Method not allowed on this route");
     NOT_ACCEPTABLE = (406, "not_acceptable", "No acceptable representation");
+    BODY_TIMEOUT = (408, "body_timeout", "The request body arrived too slowly");
     IDEMPOTENCY_KEY_IN_FLIGHT = (409, "idempotency_key_in_flight", "A request with this Idempotency-Key is still being processed");
     CONFLICT = (409, "conflict", "The request conflicts with the current state");
     PRECONDITION_FAILED = (412, "precondition_failed", "If-Match does not match the current version");
@@ -59,9 +60,11 @@ codes! {
     CANNOT_REVERSE_REVERSAL = (422, "cannot_reverse_reversal", "A reversal cannot itself be reversed");
     PRECONDITION_REQUIRED = (428, "precondition_required", "This request needs an If-Match header");
     RATE_LIMITED = (429, "rate_limited", "Too many requests");
+    IMPORT_BUSY = (429, "import_busy", "Too many imports are running; retry shortly");
     INTERNAL = (500, "internal_error", "Internal error");
     REQUEST_TIMEOUT = (503, "request_timeout", "The request took too long; retry shortly");
     DATABASE_UNAVAILABLE = (503, "database_unavailable", "The database is unavailable; retry shortly");
+    OUTCOME_UNKNOWN = (503, "outcome_unknown", "The write may or may not have committed; retry with the same Idempotency-Key");
 }
 
 /// An error answer: a code from the table plus the specifics of this occurrence.
@@ -72,7 +75,56 @@ pub struct ApiError {
     pub field: Option<String>,
     pub headers: Vec<(header::HeaderName, String)>,
     /// Per-row problems of a rejected import (`row`, `field`, `reason`).
-    pub errors: Option<Box<Vec<RowError>>>,
+    pub errors: Option<Box<RowErrors>>,
+}
+
+/// The row problems of a rejected file: the first [`RowErrors::LISTED`] by row,
+/// and how many there were in all. Bounded whatever the file holds, so a file
+/// of millions of bad rows costs no more memory than one of a thousand.
+#[derive(Debug, Default)]
+pub struct RowErrors {
+    listed: Vec<RowError>,
+    total: usize,
+}
+
+impl RowErrors {
+    /// Most problems listed in an answer.
+    pub const LISTED: usize = 1_000;
+
+    /// Counts `e` and keeps it if it is among the first [`Self::LISTED`] by row.
+    pub fn push(&mut self, e: RowError) {
+        self.total += 1;
+        self.listed.push(e);
+        if self.listed.len() >= 2 * Self::LISTED {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        self.listed.sort_by_key(|e| e.row);
+        self.listed.truncate(Self::LISTED);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// How many problems there were in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The listed problems, sorted by row.
+    pub fn into_listed(mut self) -> Vec<RowError> {
+        self.trim();
+        self.listed
+    }
+
+    /// The same, with the listed problems sorted by row.
+    pub fn sorted(mut self) -> Self {
+        self.trim();
+        self
+    }
 }
 
 /// One rejected row of an import.
@@ -96,6 +148,8 @@ struct Problem<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "<[RowError]>::is_empty")]
     errors: &'a [RowError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors_total: Option<usize>,
 }
 
 impl ApiError {
@@ -146,7 +200,7 @@ impl ApiError {
             .with_header(header::RETRY_AFTER, "1")
     }
 
-    /// The request's time limit passed; the work it started may still finish.
+    /// The request's time limit passed; nothing it started will commit.
     pub fn timed_out() -> Self {
         Self::new(Code::REQUEST_TIMEOUT, "the request took too long; retry shortly")
             .with_header(header::RETRY_AFTER, "5")
@@ -176,7 +230,8 @@ impl ResponseError for ApiError {
             code: self.code.code,
             detail: &self.detail,
             field: self.field.as_deref(),
-            errors: self.errors.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+            errors: self.errors.as_deref().map(|e| e.listed.as_slice()).unwrap_or(&[]),
+            errors_total: self.errors.as_deref().map(RowErrors::total),
         };
         let mut res = HttpResponse::build(self.status_code());
         res.content_type("application/problem+json");
@@ -196,6 +251,12 @@ impl From<DbError> for ApiError {
             DbErrorKind::Unavailable(cause) => Self::unavailable(cause),
             DbErrorKind::Conflict(what) => Self::new(Code::CONFLICT, what),
             DbErrorKind::Timeout => Self::timed_out(),
+            DbErrorKind::OutcomeUnknown => Self::new(
+                Code::OUTCOME_UNKNOWN,
+                "the time limit passed while the write was committing: it may or may not have landed; \
+                 retry with the same Idempotency-Key, which answers the stored response if it did",
+            )
+            .with_header(header::RETRY_AFTER, "5"),
             DbErrorKind::Internal(cause) => Self::internal(cause),
         }
     }

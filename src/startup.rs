@@ -45,6 +45,12 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
 /// Loads the verification keys from the configuration; returns whether a new
 /// HS256 secret was generated into the data folder.
 pub fn load_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
+    let lifetime = std::time::Duration::from_secs(u64::from(settings.max_token_ttl_days) * 86_400);
+    let (keys, created) = unbounded_keys(settings)?;
+    Ok((keys.with_max_lifetime(lifetime), created))
+}
+
+fn unbounded_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
     let (iss, aud) = (settings.jwt_issuer.clone(), settings.jwt_audience.clone());
     if let Some(path) = &settings.jwt_public_key {
         let pem =
@@ -75,16 +81,16 @@ impl Application {
             Some(
                 web::block(move || -> anyhow::Result<String> {
                     let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
-                    let (jwt, _) = crate::ledger::tokens::issue_token(
-                        &mut conn,
-                        &keys,
-                        None,
-                        Role::Operator,
-                        "first-start operator",
-                        30,
-                        "pilotledger serve",
-                    )
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let token = crate::ledger::tokens::NewToken {
+                        org: None,
+                        role: Role::Operator,
+                        label: "first-start operator",
+                        ttl_days: 30,
+                        created_by: "pilotledger serve",
+                        minted_by: None,
+                    };
+                    let (jwt, _) = crate::ledger::tokens::issue_token(&mut conn, &keys, token)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     Ok(jwt)
                 })
                 .await??,
@@ -113,6 +119,7 @@ impl Application {
             exec: exec.clone(),
         });
         let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
+        let max_imports = settings.max_imports as usize;
         let state = web::Data::new(AppState {
             exec,
             verifier: verifier.clone(),
@@ -122,6 +129,7 @@ impl Application {
             metrics: crate::metrics::Metrics::default(),
             in_flight: Default::default(),
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            imports: crate::state::import_slots::ImportSlots::new(max_imports),
             stamps,
             summary_cache: crate::state::summary_cache::new_cache(),
         });

@@ -73,7 +73,7 @@ ORG="$(curl -fsS "http://127.0.0.1:$PORT/v1/orgs?limit=1" -H "Authorization: Bea
 ADMIN="$("$BIN" token mint --org "$ORG" --role admin --label fuzz | tail -n1)"
 
 requests_served() {
-  curl -fsS "http://127.0.0.1:$PORT/metrics" | python3 -c '
+  curl -fsS "http://127.0.0.1:$PORT/metrics" -H "Authorization: Bearer $OPERATOR" | python3 -c '
 import sys
 total = 0.0
 for line in sys.stdin:

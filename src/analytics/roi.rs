@@ -304,6 +304,18 @@ impl<'a> Converter<'a> {
         Ok(rate)
     }
 
+    /// Whether `e` can be converted to the target currency (both rates exist),
+    /// without recording any rate as used.
+    pub(crate) fn can_convert(&self, e: &EntryFacts) -> bool {
+        e.currency == self.target
+            || (self.has_rate(e.currency, e.period_end) && self.has_rate(self.target, e.period_end))
+    }
+
+    /// Whether `currency` has a rate on or before `on` (USD always has).
+    pub(crate) fn has_rate(&self, currency: Currency, on: NaiveDate) -> bool {
+        currency == Currency::USD || self.fx.rate_on_or_before(currency, on).is_some()
+    }
+
     fn convert_to(&mut self, e: &EntryFacts, to: Currency) -> Result<i64, RoiError> {
         // Same currency: no rate needed, so none can be missing.
         if e.currency == to {

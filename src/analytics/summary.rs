@@ -145,6 +145,52 @@ pub struct Summary {
     pub bottom_pilots: Vec<PilotRank>,
     /// Every FX rate looked up, sorted by currency, date.
     pub fx_rates_used: Vec<FxRateUsed>,
+    /// What the figures leave out, and why.
+    pub data_quality: DataQuality,
+}
+
+/// What a summary could not include. One entry in a currency without an FX
+/// rate must not make every summary of the organisation fail (a reversal of
+/// it is just as unconvertible): such entries are left out of every figure,
+/// the definition's included, and listed here per currency.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct DataQuality {
+    /// Per currency (sorted): entries that have no rate for their period end.
+    pub entries_excluded_missing_fx_rate: Vec<ExcludedEntries>,
+}
+
+/// Entries of one currency left out for want of an FX rate.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ExcludedEntries {
+    /// The entries' currency.
+    pub currency: String,
+    /// The currency with no rate on or before their period ends: theirs, or
+    /// the reporting currency.
+    pub missing_rate_for: String,
+    /// How many entries (a reversal and its original count as two).
+    pub entries: u64,
+    /// Their signed sum in their own currency; null past the exact range.
+    pub amount: Option<MoneyJson>,
+    /// The earliest and latest period end among them.
+    pub first_period_end: NaiveDate,
+    pub last_period_end: NaiveDate,
+}
+
+#[derive(Default)]
+struct Excluded {
+    entries: u64,
+    sum: i128,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+}
+
+impl Excluded {
+    fn add(&mut self, e: &EntryFacts) {
+        self.entries += 1;
+        self.sum += i128::from(e.amount_minor);
+        self.first = Some(self.first.map_or(e.period_end, |d| d.min(e.period_end)));
+        self.last = Some(self.last.map_or(e.period_end, |d| d.max(e.period_end)));
+    }
 }
 
 /// A group under construction.
@@ -222,10 +268,17 @@ pub fn summarise(
     let mut active = vec![false; pilots.len()];
     let mut ledgers: Vec<Vec<&EntryFacts>> = vec![Vec::new(); pilots.len()];
     let mut quarters: BTreeMap<Quarter, Acc> = BTreeMap::new();
+    let mut excluded: BTreeMap<(Currency, Currency), Excluded> = BTreeMap::new();
     for e in entries {
         let Some(&i) = index.get(e.pilot_id.as_str()) else {
             continue;
         };
+        if !conv.can_convert(e) {
+            let own = conv.has_rate(e.currency, e.period_end);
+            let missing = if own { q.currency } else { e.currency };
+            excluded.entry((e.currency, missing)).or_default().add(e);
+            continue;
+        }
         // The definition looks at every entry, whatever from/to say.
         ledgers[i].push(e);
         if !within(e.period_end) {
@@ -322,6 +375,19 @@ pub fn summarise(
         top_pilots,
         bottom_pilots,
         fx_rates_used: conv.into_used(),
+        data_quality: DataQuality {
+            entries_excluded_missing_fx_rate: excluded
+                .into_iter()
+                .map(|((currency, missing), x)| ExcludedEntries {
+                    currency: currency.code().to_owned(),
+                    missing_rate_for: missing.code().to_owned(),
+                    entries: x.entries,
+                    amount: i64::try_from(x.sum).ok().map(|m| MoneyJson::new(m, currency)),
+                    first_period_end: x.first.unwrap_or_default(),
+                    last_period_end: x.last.unwrap_or_default(),
+                })
+                .collect(),
+        },
     })
 }
 
@@ -508,14 +574,25 @@ mod tests {
 
     #[test]
     #[rustfmt::skip]
-    fn errors_surface_and_only_needed_rates_are_looked_up() {
+    fn unconvertible_entries_are_excluded_and_named_and_overflow_surfaces() {
         let (pilots, mut entries) = ledger();
+        let whole = summarise(&pilots, &entries, &query(None), &ledger_rates()).unwrap();
+        assert!(whole.data_quality.entries_excluded_missing_fx_rate.is_empty());
+        // JPY entries from before the first JPY rate: left out of every figure, named.
         entries.push(e("p3", sp(SpendCategory::Data), "2025-12-31", 100, "JPY"));
-        let err = summarise(&pilots, &entries, &query(None), &ledger_rates()).unwrap_err();
-        assert_eq!(err, RoiError::FxRateMissing { currency: "JPY".into(), date: d("2025-12-31") });
-        // Outside from/to the entry is never converted, so its rate is not needed.
+        entries.push(e("p3", sp(SpendCategory::Data), "2025-11-30", -40, "JPY"));
+        let s = summarise(&pilots, &entries, &query(None), &ledger_rates()).unwrap();
+        assert_eq!((s.totals.clone(), s.groups.clone(), s.fx_rates_used.clone()), (whole.totals, whole.groups, whole.fx_rates_used));
+        assert_eq!(s.data_quality.entries_excluded_missing_fx_rate, vec![ExcludedEntries {
+            currency: "JPY".into(), missing_rate_for: "JPY".into(), entries: 2,
+            amount: Some(MoneyJson::new(60, Currency::parse("JPY").unwrap())),
+            first_period_end: d("2025-11-30"), last_period_end: d("2025-12-31"),
+        }]);
+        // Outside from/to the entry is not summed, but still named.
         let q = SummaryQuery { from: Some(d("2026-01-01")), ..query(None) };
-        assert_eq!(summarise(&pilots, &entries, &q, &ledger_rates()).unwrap().totals.spend.amount_minor, 711_869);
+        let s = summarise(&pilots, &entries, &q, &ledger_rates()).unwrap();
+        assert_eq!(s.totals.spend.amount_minor, 711_869);
+        assert_eq!(s.data_quality.entries_excluded_missing_fx_rate[0].entries, 2);
         // Each pilot's spend fits i64; their sum does not.
         let big = i64::MAX / 2 + 1;
         let entries = ["p1", "p2"].map(|p| e(p, sp(SpendCategory::Data), "2026-01-31", big, "EUR"));

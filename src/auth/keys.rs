@@ -193,6 +193,10 @@ pub enum TokenError {
     /// The header's `alg` is not the one this server is configured for.
     #[error("token algorithm is not accepted")]
     WrongAlgorithm,
+    /// `exp` lies further past `iat` (or past now) than the server's maximum
+    /// token lifetime allows.
+    #[error("token lifetime is longer than this server accepts")]
+    LifetimeTooLong,
 }
 
 impl TokenError {
@@ -208,6 +212,7 @@ impl TokenError {
             TokenError::UnknownRole => "token_unknown_role",
             TokenError::Malformed => "token_malformed",
             TokenError::WrongAlgorithm => "token_wrong_algorithm",
+            TokenError::LifetimeTooLong => "token_lifetime_too_long",
         }
     }
 }
@@ -427,7 +432,12 @@ pub struct JwtKeys {
     audience: String,
     /// Tokens that passed every check, with their claims (see [`Self::verify`]).
     verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
+    /// Longest lifetime (`exp` − `iat`, and `exp` − now) a token may have, in seconds.
+    max_lifetime_secs: i64,
 }
+
+/// The default maximum token lifetime: 366 days.
+pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 366 * 86_400;
 
 /// Most verified tokens remembered; past it the memory starts over.
 const VERIFIED_TOKENS: usize = 4096;
@@ -542,7 +552,21 @@ impl JwtKeys {
             issuer,
             audience,
             verified: Default::default(),
+            max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
         })
+    }
+
+    /// Sets the longest lifetime a token may have (at least one day): a token
+    /// whose `exp` is further than this past its `iat`, or past now, is
+    /// refused, however it was signed; minting past it fails.
+    pub fn with_max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime_secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX).max(86_400);
+        self
+    }
+
+    /// The longest lifetime a token may have.
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_secs as u64)
     }
 
     /// Sets the clock-skew leeway for `exp` and `nbf`, clamped to at most
@@ -589,6 +613,9 @@ impl JwtKeys {
             .ok()
             .filter(|secs| *secs > 0)
             .ok_or(KeyError::InvalidClaims("ttl must be at least one second"))?;
+        if ttl > self.max_lifetime_secs {
+            return Err(KeyError::InvalidClaims("ttl is longer than the maximum token lifetime"));
+        }
         let now = chrono::Utc::now().timestamp();
         let exp = now
             .checked_add(ttl)
@@ -646,6 +673,12 @@ impl JwtKeys {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
             .map_err(map_jwt_error)?;
         let claims = claims_from_map(data.claims)?;
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime_secs
+            || claims.exp.saturating_sub(now) > self.max_lifetime_secs
+        {
+            return Err(TokenError::LifetimeTooLong);
+        }
         let mut remembered = self.remembered();
         if remembered.len() >= VERIFIED_TOKENS {
             remembered.clear();

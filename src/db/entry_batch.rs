@@ -164,34 +164,35 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
 
     // Keys used before: replay those within their lifetime; an expired record
     // is deleted before the new one is written.
-    // By exact key (a row-value IN): three IN lists, one per column, would
-    // probe every combination of the batch's organisations, tokens and keys.
-    let wanted: Vec<[&str; 3]> = writes
+    // By exact key (a row-value IN): two IN lists, one per column, would
+    // probe every combination of the batch's organisations and keys. Keys
+    // belong to the organisation, not to the token that sent them.
+    let wanted: Vec<[&str; 2]> = writes
         .iter()
         .map(|w| {
             let r = &w.idempotency;
-            [r.org_id.as_str(), r.token_id.as_str(), r.idem_key.as_str()]
+            [r.org_id.as_str(), r.idem_key.as_str()]
         })
         .collect();
     let used: Vec<IdempotencyView> = load_by_keys(
         conn,
         "SELECT org_id, token_id, idem_key, request_hash, response_status, response_body, created_at \
-         FROM idempotency_keys WHERE (org_id, token_id, idem_key) IN (VALUES {})",
+         FROM idempotency_keys WHERE (org_id, idem_key) IN (VALUES {})",
         "SELECT i.org_id, i.token_id, i.idem_key, i.request_hash, i.response_status, i.response_body, \
-         i.created_at FROM unnest(?::text[], ?::text[], ?::text[]) AS k(org_id, token_id, idem_key) \
+         i.created_at FROM unnest(?::text[], ?::text[]) AS k(org_id, idem_key) \
          CROSS JOIN LATERAL (SELECT * FROM idempotency_keys x WHERE x.org_id = k.org_id \
-         AND x.token_id = k.token_id AND x.idem_key = k.idem_key LIMIT 1) i",
+         AND x.idem_key = k.idem_key LIMIT 1) i",
         &wanted,
     )?;
-    let used: HashMap<(&str, &str, &str), &IdempotencyView> = used
+    let used: HashMap<(&str, &str), &IdempotencyView> = used
         .iter()
-        .map(|r| ((r.org_id.as_str(), r.token_id.as_str(), r.idem_key.as_str()), r))
+        .map(|r| ((r.org_id.as_str(), r.idem_key.as_str()), r))
         .collect();
     let mut expired = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, w) in writes.iter().enumerate() {
         let r = &w.idempotency;
-        let key = (r.org_id.as_str(), r.token_id.as_str(), r.idem_key.as_str());
+        let key = (r.org_id.as_str(), r.idem_key.as_str());
         if outcome[i].is_some() {
             continue;
         }
@@ -343,7 +344,6 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
                 diesel::delete(
                     idempotency_keys::table
                         .filter(idempotency_keys::org_id.eq(&r.org_id))
-                        .filter(idempotency_keys::token_id.eq(&r.token_id))
                         .filter(idempotency_keys::idem_key.eq(&r.idem_key)),
                 )
                 .execute(conn)?;

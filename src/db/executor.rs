@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::entry_batch::{EntryWrite, Outcome};
+use super::gate::CommitGate;
 use super::group_commit::GroupCommit;
 use super::{backend_of, read_tx, write_tx, Backend, DbConnection, DbError, Pool};
 
@@ -65,6 +66,20 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        self.run_gated(CommitGate::new(), f).await
+    }
+
+    /// [`Executor::run`] for work that holds `gate`: on timeout the answer is
+    /// `Timeout` if the work will not commit, `OutcomeUnknown` if it might.
+    async fn run_gated<T, E>(
+        &self,
+        gate: CommitGate,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         let work = tokio::task::spawn_blocking(move || {
@@ -81,12 +96,13 @@ impl Executor {
             );
             result
         });
-        // Bounded: a request never waits longer than this for the database; the
-        // work it started may finish in the background.
+        // Bounded: a request never waits longer than this for the database; a
+        // read it started may finish in the background, a write only if it
+        // was already committing (see `db::gate`).
         match tokio::time::timeout(self.timeout, work).await {
             Ok(Ok(done)) => done,
             Ok(Err(failed)) => Err(E::from(DbError::Task(failed.to_string()))),
-            Err(_) => Err(E::from(DbError::Timeout)),
+            Err(_) => Err(E::from(gate.timed_out())),
         }
     }
 
@@ -108,8 +124,23 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        let gate = CommitGate::new();
         let Some(group) = &self.group_commit else {
-            return self.run(move |conn| write_tx(conn, f)).await;
+            let at_commit = gate.clone();
+            return self
+                .run_gated(gate, move |conn| {
+                    write_tx(conn, |c| {
+                        let done = f(c)?;
+                        // The request gave up: roll back rather than commit a
+                        // write it has answered `request_timeout` for.
+                        if at_commit.enter_commit() {
+                            Ok(done)
+                        } else {
+                            Err(E::from(DbError::Timeout))
+                        }
+                    })
+                })
+                .await;
         };
         let group = group.clone();
         let span = tracing::Span::current();
@@ -118,24 +149,26 @@ impl Executor {
             f(conn)
         };
         // Submitting may block briefly on a full queue: do it off the executor.
-        let receiver = tokio::task::spawn_blocking(move || group.submit(f))
+        let queued = gate.clone();
+        let receiver = tokio::task::spawn_blocking(move || group.submit(f, queued))
             .await
             .map_err(|e| E::from(DbError::Task(e.to_string())))?;
         match tokio::time::timeout(self.timeout, receiver).await {
             Ok(done) => done.unwrap_or_else(|_| Err(E::from(DbError::Unavailable("the writer stopped".into())))),
-            Err(_) => Err(E::from(DbError::Timeout)),
+            Err(_) => Err(E::from(gate.timed_out())),
         }
     }
 
     /// Appends one spend or impact entry through the batching writer; the
     /// outcome arrives after its batch committed.
     pub async fn append_entry(&self, write: EntryWrite) -> Result<Outcome, DbError> {
+        let gate = CommitGate::new();
         // Straight onto the queue when it has room: no hop to the blocking pool.
-        let receiver = match self.entry_writer.try_submit_entry(Box::new(write)) {
+        let receiver = match self.entry_writer.try_submit_entry(Box::new(write), gate.clone()) {
             Ok(receiver) => receiver,
             Err(write) => {
-                let writer = self.entry_writer.clone();
-                tokio::task::spawn_blocking(move || writer.submit_entry(write))
+                let (writer, queued) = (self.entry_writer.clone(), gate.clone());
+                tokio::task::spawn_blocking(move || writer.submit_entry(write, queued))
                     .await
                     .map_err(|e| DbError::Task(e.to_string()))?
             }
@@ -143,7 +176,7 @@ impl Executor {
         match tokio::time::timeout(self.timeout, receiver).await {
             Ok(Ok(done)) => done,
             Ok(Err(_)) => Err(DbError::Unavailable("the writer stopped".into())),
-            Err(_) => Err(DbError::Timeout),
+            Err(_) => Err(gate.timed_out()),
         }
     }
 }

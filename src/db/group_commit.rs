@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
 use super::entry_batch::{EntryWrite, Outcome};
+use super::gate::CommitGate;
 use super::{DbConnection, DbError};
 
 /// What a queued write does once the batch's commit succeeded or failed.
@@ -28,7 +29,7 @@ type EntryReply = tokio::sync::oneshot::Sender<Result<Outcome, DbError>>;
 /// the writer writes together with the batch's other entry creates.
 enum Job {
     Work(Work),
-    Entry(Box<EntryWrite>, EntryReply),
+    Entry(Box<EntryWrite>, EntryReply, CommitGate),
 }
 
 /// Most writes per batch (bounds one transaction's size and latency).
@@ -119,9 +120,12 @@ impl GroupCommit {
     }
 
     /// Queues `f`; the receiver yields its result after the batch committed.
+    /// When `gate` was abandoned (its request timed out) before `f` finished,
+    /// `f`'s work is rolled back and it answers [`DbError::Timeout`].
     pub fn submit<T, E>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        gate: CommitGate,
     ) -> tokio::sync::oneshot::Receiver<Result<T, E>>
     where
         T: Send + 'static,
@@ -129,7 +133,18 @@ impl GroupCommit {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let work: Work = Box::new(move |conn: &mut DbConnection| -> (Completion, bool) {
-            let result = in_savepoint(conn, f);
+            let result = if gate.abandoned() {
+                Err(E::from(DbError::Timeout))
+            } else {
+                in_savepoint(conn, |c| {
+                    let done = f(c)?;
+                    if gate.enter_commit() {
+                        Ok(done)
+                    } else {
+                        Err(E::from(DbError::Timeout))
+                    }
+                })
+            };
             let failed = result.is_err();
             let done: Completion = Box::new(move |commit: Result<(), String>| {
                 let _ = tx.send(match commit {
@@ -147,9 +162,13 @@ impl GroupCommit {
 
     /// Queues an entry create; the receiver yields its outcome after the batch
     /// committed. Blocks while the queue is full.
-    pub fn submit_entry(&self, write: Box<EntryWrite>) -> tokio::sync::oneshot::Receiver<Result<Outcome, DbError>> {
+    pub fn submit_entry(
+        &self,
+        write: Box<EntryWrite>,
+        gate: CommitGate,
+    ) -> tokio::sync::oneshot::Receiver<Result<Outcome, DbError>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = self.sender.send(Job::Entry(write, tx));
+        let _ = self.sender.send(Job::Entry(write, tx, gate));
         rx
     }
 
@@ -158,10 +177,11 @@ impl GroupCommit {
     pub fn try_submit_entry(
         &self,
         write: Box<EntryWrite>,
+        gate: CommitGate,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<Outcome, DbError>>, Box<EntryWrite>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        match self.sender.try_send(Job::Entry(write, tx)) {
-            Err(mpsc::TrySendError::Full(Job::Entry(write, _))) => Err(write),
+        match self.sender.try_send(Job::Entry(write, tx, gate)) {
+            Err(mpsc::TrySendError::Full(Job::Entry(write, _, _))) => Err(write),
             // Sent, or a dead writer: its receiver reports the closed channel.
             _ => Ok(rx),
         }
@@ -423,9 +443,15 @@ fn writer(
         let mut replies: Vec<EntryReply> = Vec::new();
         for job in batch {
             let work = match job {
-                Job::Entry(write, reply) => {
-                    entries.push(*write);
-                    replies.push(reply);
+                Job::Entry(write, reply, gate) => {
+                    // From here the create is committed to the batch; one
+                    // whose request already gave up is left out.
+                    if gate.enter_commit() {
+                        entries.push(*write);
+                        replies.push(reply);
+                    } else {
+                        let _ = reply.send(Err(DbError::Timeout));
+                    }
                     continue;
                 }
                 Job::Work(work) => work,
@@ -555,14 +581,61 @@ mod tests {
     fn a_panicking_write_does_not_stop_the_writer() {
         let (pool, url, _dir) = pool();
         let group = GroupCommit::start(url.clone());
-        let bad = group.submit(|_c| -> Result<(), DbError> { panic!("a bug in one request") });
+        let bad = group.submit(
+            |_c| -> Result<(), DbError> { panic!("a bug in one request") },
+            CommitGate::new(),
+        );
         assert!(
             bad.blocking_recv().is_err(),
             "the panicking request is answered (channel closed)"
         );
-        let good = group.submit(|c| -> Result<(), DbError> { Ok(c.batch_execute("INSERT INTO t VALUES (1)")?) });
+        let good = group.submit(
+            |c| -> Result<(), DbError> { Ok(c.batch_execute("INSERT INTO t VALUES (1)")?) },
+            CommitGate::new(),
+        );
         assert!(good.blocking_recv().unwrap().is_ok());
         assert_eq!(count(&pool), 1);
+    }
+
+    #[test]
+    fn a_write_whose_request_gave_up_first_rolls_back_and_says_so() {
+        let (pool, url, _dir) = pool();
+        let group = GroupCommit::start(url.clone());
+        // Abandoned while the work runs: the work finishes, sees the request
+        // gone at its commit point, and its rows go with its savepoint.
+        let gate = CommitGate::new();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let late = group.submit(
+            move |c| -> Result<(), DbError> {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Ok(())
+            },
+            gate.clone(),
+        );
+        started_rx.recv().unwrap();
+        assert!(gate.abandon(), "the request gives up before the commit point");
+        go_tx.send(()).unwrap();
+        assert!(matches!(late.blocking_recv().unwrap(), Err(DbError::Timeout)));
+        // Abandoned before it ran: it never runs.
+        let gate = CommitGate::new();
+        gate.abandon();
+        let never = group.submit(
+            |c| -> Result<(), DbError> { Ok(c.batch_execute("INSERT INTO t VALUES (2)")?) },
+            gate,
+        );
+        assert!(matches!(never.blocking_recv().unwrap(), Err(DbError::Timeout)));
+        // A write past its commit point cannot be abandoned: it lands.
+        let gate = CommitGate::new();
+        let done = group.submit(
+            |c| -> Result<(), DbError> { Ok(c.batch_execute("INSERT INTO t VALUES (3)")?) },
+            gate.clone(),
+        );
+        assert!(done.blocking_recv().unwrap().is_ok());
+        assert!(!gate.abandon());
+        assert_eq!(count(&pool), 1, "only the write that reached its commit point is there");
     }
 
     #[test]
@@ -571,13 +644,16 @@ mod tests {
         let group = GroupCommit::start(url.clone());
         let receivers: Vec<_> = (0..20)
             .map(|i| {
-                group.submit(move |c| -> Result<(), DbError> {
-                    c.batch_execute("INSERT INTO t VALUES (1)")?;
-                    if i % 5 == 0 {
-                        return Err(DbError::Conflict("refused"));
-                    }
-                    Ok(())
-                })
+                group.submit(
+                    move |c| -> Result<(), DbError> {
+                        c.batch_execute("INSERT INTO t VALUES (1)")?;
+                        if i % 5 == 0 {
+                            return Err(DbError::Conflict("refused"));
+                        }
+                        Ok(())
+                    },
+                    CommitGate::new(),
+                )
             })
             .collect();
         // Every result arrives only after its batch committed.
@@ -722,12 +798,15 @@ mod tests {
         // reached `RESTART_FRAMES`), it stops growing while the writes go on.
         let mut written = 0_u64;
         let restarted = loop {
-            let done = group.submit(|c| -> Result<(), DbError> {
-                Ok(c.batch_execute(
-                    "INSERT INTO blobs SELECT randomblob(4000) FROM \
+            let done = group.submit(
+                |c| -> Result<(), DbError> {
+                    Ok(c.batch_execute(
+                        "INSERT INTO blobs SELECT randomblob(4000) FROM \
                      (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) SELECT i FROM n)",
-                )?)
-            });
+                    )?)
+                },
+                CommitGate::new(),
+            );
             done.blocking_recv().unwrap().unwrap();
             written += 16 * 4096;
             let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap();

@@ -1,4 +1,5 @@
-//! Stored responses for `Idempotency-Key`, scoped by organisation and token, so a
+//! Stored responses for `Idempotency-Key`, scoped by organisation (any token of
+//! it sending the same key and body gets the same answer), so a
 //! retried request replays the first answer instead of writing twice. Kept in the
 //! database so every API process gives the same answer.
 
@@ -26,13 +27,11 @@ pub struct IdempotencyView {
 pub fn find(
     conn: &mut DbConnection,
     org_id: &str,
-    token_id: &str,
     key: &str,
     not_before: NaiveDateTime,
 ) -> Result<Option<IdempotencyView>, DbError> {
     Ok(idempotency_keys::table
         .filter(idempotency_keys::org_id.eq(org_id))
-        .filter(idempotency_keys::token_id.eq(token_id))
         .filter(idempotency_keys::idem_key.eq(key))
         .filter(idempotency_keys::created_at.ge(not_before))
         .select(IdempotencyView::as_select())
@@ -45,7 +44,6 @@ pub fn insert(conn: &mut DbConnection, record: &IdempotencyView) -> Result<(), D
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::org_id.eq(&record.org_id))
-            .filter(idempotency_keys::token_id.eq(&record.token_id))
             .filter(idempotency_keys::idem_key.eq(&record.idem_key))
             .filter(idempotency_keys::created_at.lt(record.created_at - chrono::TimeDelta::hours(24))),
     )
@@ -100,7 +98,6 @@ pub fn complete(conn: &mut DbConnection, record: &IdempotencyView) -> Result<(),
     diesel::update(
         idempotency_keys::table
             .filter(idempotency_keys::org_id.eq(&record.org_id))
-            .filter(idempotency_keys::token_id.eq(&record.token_id))
             .filter(idempotency_keys::idem_key.eq(&record.idem_key)),
     )
     .set((

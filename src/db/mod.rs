@@ -21,6 +21,7 @@ pub mod executor;
 pub mod facts;
 pub mod fixed_sql;
 pub mod fx;
+pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
 pub mod orgs;
@@ -81,6 +82,10 @@ pub enum DbError {
     /// finish in the background).
     #[error("database work timed out")]
     Timeout,
+    /// The request's time limit passed while its write was committing: it may
+    /// or may not have landed (see `db::gate`).
+    #[error("the write's outcome is unknown")]
+    OutcomeUnknown,
     /// A stored value does not parse as its type (the API never stores one).
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -99,8 +104,10 @@ pub enum DbErrorKind {
     Conflict(&'static str),
     /// Transient: the database is unreachable, busy or read-only; retry.
     Unavailable(String),
-    /// The request's time limit passed first.
+    /// The request's time limit passed first; nothing it started will commit.
     Timeout,
+    /// The time limit passed while the write was committing.
+    OutcomeUnknown,
     /// Anything else: a bug or a broken database; the cause is for the log.
     Internal(String),
 }
@@ -130,6 +137,7 @@ impl DbError {
             }
             DbError::Query(D::BrokenTransactionManager) => DbErrorKind::Unavailable("broken connection".into()),
             DbError::Timeout => DbErrorKind::Timeout,
+            DbError::OutcomeUnknown => DbErrorKind::OutcomeUnknown,
             other => DbErrorKind::Internal(other.to_string()),
         }
     }

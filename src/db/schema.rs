@@ -24,6 +24,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        minted_by -> Nullable<Text>,
     }
 }
 
@@ -97,7 +98,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (org_id, token_id, idem_key) {
+    idempotency_keys (org_id, idem_key) {
         org_id -> Text,
         token_id -> Text,
         idem_key -> Text,

@@ -19,6 +19,8 @@ pub struct TokenView {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The `jti` of the token that minted this one, if it was minted over the API.
+    pub minted_by: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, token: &TokenView) -> Result<(), DbError> {
@@ -65,9 +67,11 @@ pub fn find(conn: &mut DbConnection, org: OrgId, id: TokenId) -> Result<TokenVie
         .ok_or(DbError::NotFound)
 }
 
-/// Marks a token revoked (idempotent: the first revocation time is kept).
-pub fn revoke(conn: &mut DbConnection, org: OrgId, id: TokenId, at: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(
+/// Marks a token revoked, and every token it minted, and every token those
+/// minted, and so on (idempotent: the first revocation time is kept). Returns
+/// how many tokens were newly revoked.
+pub fn revoke(conn: &mut DbConnection, org: OrgId, id: TokenId, at: NaiveDateTime) -> Result<usize, DbError> {
+    let mut revoked = diesel::update(
         tokens::table
             .filter(tokens::org_id.eq(org.to_string()))
             .filter(tokens::id.eq(id.to_string()))
@@ -75,5 +79,27 @@ pub fn revoke(conn: &mut DbConnection, org: OrgId, id: TokenId, at: NaiveDateTim
     )
     .set(tokens::revoked_at.eq(Some(at)))
     .execute(conn)?;
-    Ok(())
+    // Walk down the minting tree a generation at a time. Already revoked
+    // tokens are walked too: their children may predate this column's rule.
+    let mut generation = vec![id.to_string()];
+    let mut seen: std::collections::HashSet<String> = generation.iter().cloned().collect();
+    while !generation.is_empty() {
+        let children: Vec<String> = tokens::table
+            .filter(tokens::minted_by.eq_any(&generation))
+            .select(tokens::id)
+            .load(conn)?;
+        let children: Vec<String> = children.into_iter().filter(|c| seen.insert(c.clone())).collect();
+        if children.is_empty() {
+            break;
+        }
+        revoked += diesel::update(
+            tokens::table
+                .filter(tokens::id.eq_any(&children))
+                .filter(tokens::revoked_at.is_null()),
+        )
+        .set(tokens::revoked_at.eq(Some(at)))
+        .execute(conn)?;
+        generation = children;
+    }
+    Ok(revoked)
 }

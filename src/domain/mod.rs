@@ -3,6 +3,7 @@
 //! validated at the edge.
 
 pub mod currency;
+pub mod dates;
 pub mod entries;
 pub mod enums;
 pub mod fx;

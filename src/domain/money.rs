@@ -26,6 +26,11 @@ pub enum MoneyError {
     /// Not an accepted ISO 4217 code (holds the offending code, shortened).
     #[error("unknown currency code {0:?}")]
     UnknownCurrency(String),
+    /// A written amount with more than 18 digits of minor units: past
+    /// [`MAX_AMOUNT_MINOR`] either way (so its negation, the reversal, is an
+    /// amount too, and the spec's pattern describes every accepted amount).
+    #[error("amount out of range: at most 18 digits of minor units (±999999999999999999)")]
+    TooLarge,
     /// The result does not fit in an `i64` count of minor units.
     #[error("amount out of range")]
     Overflow,
@@ -80,6 +85,10 @@ pub(super) fn split_decimal(s: &str) -> Result<(bool, &str, &str), String> {
     Ok((negative, int_part, frac))
 }
 
+/// The largest magnitude a written amount may have, in minor units: 18 nines.
+/// Sums may go further (up to `i64`); single amounts may not.
+pub const MAX_AMOUNT_MINOR: i64 = 999_999_999_999_999_999;
+
 /// Parses a wire amount such as `"12500.00"`, `"-0.30"` or `"12500"` into
 /// minor units of `currency`.
 ///
@@ -88,8 +97,8 @@ pub(super) fn split_decimal(s: &str) -> Result<(bool, &str, &str), String> {
 /// USD = 1250050). Anything else is an error rather than a rounding: exponents,
 /// `+`, whitespace, separators, NaN/Infinity, "1.", ".5" give
 /// [`MoneyError::InvalidAmount`]; extra decimals ("1.500" USD, "1.5" JPY) give
-/// [`MoneyError::TooManyDecimals`]; values outside `i64` give
-/// [`MoneyError::Overflow`]. Leading zeros ("007.50") are accepted as they
+/// [`MoneyError::TooManyDecimals`]; magnitudes past [`MAX_AMOUNT_MINOR`]
+/// give [`MoneyError::TooLarge`]. Leading zeros ("007.50") are accepted as they
 /// are unambiguous. "-0" is 0.
 pub fn parse_amount(s: &str, currency: Currency) -> Result<i64, MoneyError> {
     let (negative, int_part, frac) =
@@ -109,14 +118,14 @@ pub fn parse_amount(s: &str, currency: Currency) -> Result<i64, MoneyError> {
         magnitude = magnitude
             .checked_mul(10)
             .and_then(|m| m.checked_add(u64::from(digit - b'0')))
-            .ok_or(MoneyError::Overflow)?;
+            .ok_or(MoneyError::TooLarge)?;
     }
-    let signed = if negative {
-        -i128::from(magnitude)
-    } else {
-        i128::from(magnitude)
-    };
-    i64::try_from(signed).map_err(|_| MoneyError::Overflow)
+    if magnitude > MAX_AMOUNT_MINOR as u64 {
+        return Err(MoneyError::TooLarge);
+    }
+    // In range of i64 either way now: the bound is below i64::MAX.
+    let magnitude = magnitude as i64;
+    Ok(if negative { -magnitude } else { magnitude })
 }
 
 /// Formats minor units as the wire string with exactly `exponent` decimals:
@@ -263,13 +272,29 @@ mod tests {
             ("-0", "USD", 0), ("-0.00", "USD", 0), ("007.50", "USD", 750),
             ("1500", "JPY", 1500), ("-1500", "JPY", -1500), ("1.234", "BHD", 1234),
             ("1.2", "BHD", 1200), ("0.001", "KWD", 1), ("-5", "CLP", -5),
-            ("92233720368547758.07", "USD", i64::MAX), ("-92233720368547758.08", "USD", i64::MIN),
-            ("9223372036854775807", "JPY", i64::MAX), ("-9223372036854775808", "KRW", i64::MIN),
-            ("9223372036854775.807", "BHD", i64::MAX),
+            ("9999999999999999.99", "USD", MAX_AMOUNT_MINOR), ("-9999999999999999.99", "USD", -MAX_AMOUNT_MINOR),
+            ("999999999999999999", "JPY", MAX_AMOUNT_MINOR), ("-999999999999999999", "KRW", -MAX_AMOUNT_MINOR),
+            ("999999999999999.999", "BHD", MAX_AMOUNT_MINOR), ("00009999999999999999.99", "USD", MAX_AMOUNT_MINOR),
         ];
         for (s, code, want) in cases {
             assert_eq!(parse(s, code), Ok(want), "{s} {code}");
         }
+    }
+
+    #[test]
+    fn amounts_past_eighteen_digits_are_refused_so_every_amount_reverses() {
+        #[rustfmt::skip]
+        let cases = [
+            ("10000000000000000.00", "USD"), ("-10000000000000000", "USD"), ("1000000000000000000", "JPY"),
+            ("92233720368547758.07", "USD"), ("-92233720368547758.08", "USD"), ("-9223372036854775808", "KRW"),
+            ("9223372036854775.807", "BHD"), ("99999999999999999999999999", "USD"),
+        ];
+        for (s, code) in cases {
+            assert_eq!(parse(s, code), Err(MoneyError::TooLarge), "{s} {code}");
+        }
+        // Every accepted amount's negation is accepted too.
+        let max = parse("9999999999999999.99", "USD").unwrap();
+        assert_eq!(parse(&format_amount(-max, cur("USD")), "USD"), Ok(-max));
     }
 
     #[test]
@@ -300,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_amounts_overflow() {
+    fn out_of_range_amounts_are_too_large() {
         #[rustfmt::skip]
         let cases = [
             ("92233720368547758.08", "USD"), ("-92233720368547758.09", "USD"),
@@ -309,7 +334,7 @@ mod tests {
             ("92233720368547759", "USD"), // fits as digits, not once ×100
         ];
         for (s, code) in cases {
-            assert_eq!(parse(s, code), Err(MoneyError::Overflow), "{s}");
+            assert_eq!(parse(s, code), Err(MoneyError::TooLarge), "{s}");
         }
     }
 
@@ -337,11 +362,16 @@ mod tests {
             assert_eq!(format_amount(minor, cur(code)), want);
         }
         #[rustfmt::skip]
-        let values = [0, 1, -1, 9, -10, 99, 100, -101, 123_456, i64::MAX, i64::MIN, i64::MIN + 1];
+        let values = [0, 1, -1, 9, -10, 99, 100, -101, 123_456, MAX_AMOUNT_MINOR, -MAX_AMOUNT_MINOR];
         for code in ["USD", "JPY", "BHD"] {
             for minor in values {
                 let text = format_amount(minor, cur(code));
                 assert_eq!(parse(&text, code), Ok(minor), "{minor} {code}");
+            }
+            // Totals past one amount's bound format exactly but are not inputs.
+            for minor in [i64::MAX, i64::MIN, i64::MIN + 1, MAX_AMOUNT_MINOR + 1] {
+                let text = format_amount(minor, cur(code));
+                assert_eq!(parse(&text, code), Err(MoneyError::TooLarge), "{minor} {code}");
             }
         }
     }
@@ -354,7 +384,10 @@ mod tests {
             right: "JPY",
         };
         assert_eq!(usd("1.00").checked_add(yen), Err(mismatch));
-        let max = usd("92233720368547758.07");
+        let max = Money {
+            minor: i64::MAX,
+            currency: Currency::USD,
+        };
         assert_eq!(max.checked_add(usd("0.01")), Err(MoneyError::Overflow));
         assert_eq!(max.checked_add(usd("-0.01")).unwrap().minor, i64::MAX - 1);
     }

@@ -47,7 +47,26 @@ pub fn check_text(field: &'static str, s: &str, max: usize) -> Result<String, Fi
     if t.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
+    if let Some(c) = t.chars().find(|c| is_invisible_format(*c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must not contain invisible formatting characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        ));
+    }
     check_optional_text(field, t, max).map(|_| t.to_owned())
+}
+
+/// Bidi controls and zero-width characters: a name holding them can read
+/// differently from what it is (`"Acme\u{202E}gnp.exe"`) or look the same as
+/// another name. The OpenAPI patterns for names exclude the same set.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 /// Checks an optional free-text field (notes, evidence): at most `max` characters,
@@ -152,6 +171,29 @@ mod tests {
             evaluation_date(Some(d("2026-02-01")), Stage::Scaled, d("2026-05-05")),
             Some(d("2026-02-01"))
         );
+    }
+
+    #[test]
+    fn names_refuse_bidi_controls_and_zero_width_characters() {
+        for bad in [
+            "Acme\u{202E}gnp",
+            "Ac\u{200B}me",
+            "\u{FEFF}Acme",
+            "A\u{2066}b\u{2069}",
+            "x\u{200F}",
+            "a\u{061C}b",
+            "a\u{2060}b",
+        ] {
+            let err = check_text("name", bad, 200).unwrap_err();
+            assert_eq!(err.field, "name");
+            assert!(err.reason.contains("invisible"), "{bad:?}: {}", err.reason);
+        }
+        assert_eq!(
+            check_text("name", " Zoë – Ünïcode 名前 ", 200).unwrap(),
+            "Zoë – Ünïcode 名前"
+        );
+        // Free text (notes) may quote such characters.
+        assert!(check_optional_text("note", "a\u{200B}b", 10).is_ok());
     }
 
     #[test]

@@ -26,7 +26,9 @@ use crate::error::{ApiError, ApiResult, Code};
 #[serde(deny_unknown_fields)]
 pub struct SpendBody {
     pub category: SpendCategory,
+    #[serde(deserialize_with = "crate::domain::dates::strict")]
     pub period_start: NaiveDate,
+    #[serde(deserialize_with = "crate::domain::dates::strict")]
     pub period_end: NaiveDate,
     pub amount: String,
     pub currency: String,
@@ -39,7 +41,9 @@ pub struct SpendBody {
 #[serde(deny_unknown_fields)]
 pub struct ImpactBody {
     pub kind: ImpactKind,
+    #[serde(deserialize_with = "crate::domain::dates::strict")]
     pub period_start: NaiveDate,
+    #[serde(deserialize_with = "crate::domain::dates::strict")]
     pub period_end: NaiveDate,
     pub amount: String,
     pub currency: String,

@@ -45,9 +45,7 @@ pub fn write_once(
     write: impl FnOnce(&mut DbConnection) -> ApiResult<(u16, serde_json::Value)>,
 ) -> ApiResult<Once> {
     let not_before = record.created_at - chrono::TimeDelta::hours(KEY_TTL_HOURS);
-    if let Some(rec) =
-        crate::db::idempotency::find(conn, &record.org_id, &record.token_id, &record.idem_key, not_before)?
-    {
+    if let Some(rec) = crate::db::idempotency::find(conn, &record.org_id, &record.idem_key, not_before)? {
         return Ok(Once::Replay(rec));
     }
     let claim = |conn: &mut DbConnection, record: &IdempotencyView| {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::input::parse_json;
+use super::input::{parse_json, strict_value};
 use super::pilots::{new_pilot_row, CreatePilotBody};
 use crate::db::audit::Actor;
 use crate::db::entries::EntryView;
@@ -25,13 +25,11 @@ use crate::db::DbConnection;
 use crate::domain::entries::NewEntry;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 use crate::domain::pilots::NewPilot;
-use crate::error::{ApiError, ApiResult, Code, RowError};
+use crate::error::{ApiError, ApiResult, Code, RowError, RowErrors};
 use crate::ledger::entries::{entry_row, ImpactBody, SpendBody};
 
-/// Most rows one import may carry.
+/// Most rows one import may carry; reading stops at the next one.
 pub const MAX_ROWS: usize = 200_000;
-/// Most row errors reported (the rest are counted).
-pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
 /// The accepted file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,46 +160,67 @@ fn csv_object(headers: &csv::StringRecord, record: &csv::StringRecord) -> Value 
     Value::Object(obj)
 }
 
-/// Parses and validates a whole file; every problem is reported, nothing is
-/// half-accepted. `progress` is called with the number of rows seen so far.
+/// Parses and validates a whole file; every problem is counted, the first
+/// [`RowErrors::LISTED`] by row are kept, nothing is half-accepted. Memory is
+/// bounded whatever the file holds: at most [`MAX_ROWS`] rows are read (the
+/// next one stops the reading with an error) and the error list is capped.
+/// `progress` is called with the number of rows seen so far.
 pub fn parse_file(
     bytes: &[u8],
     format: ImportFormat,
     mut progress: impl FnMut(usize),
-) -> Result<Vec<ImportRow>, Vec<RowError>> {
+) -> Result<Vec<ImportRow>, RowErrors> {
     let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    let mut push = |result: Result<ImportRow, RowError>, errors: &mut Vec<RowError>| match result {
-        Ok(r) => rows.push(r),
-        Err(e) => errors.push(e),
+    let mut errors = RowErrors::default();
+    // Counts a row read and says whether to go on; rows past the cap stop it.
+    let mut seen = 0usize;
+    let mut take = |row: usize, result: Result<ImportRow, RowError>, errors: &mut RowErrors| -> bool {
+        seen += 1;
+        if seen > MAX_ROWS {
+            errors.push(RowError {
+                row,
+                field: None,
+                reason: format!("at most {MAX_ROWS} rows per import; reading stopped here"),
+            });
+            return false;
+        }
+        match result {
+            Ok(r) => rows.push(r),
+            Err(e) => errors.push(e),
+        }
+        if seen.is_multiple_of(10_000) {
+            progress(seen);
+        }
+        true
+    };
+    let file_error = |reason: String| {
+        let mut errors = RowErrors::default();
+        errors.push(RowError {
+            row: 0,
+            field: None,
+            reason,
+        });
+        errors
     };
     match format {
         ImportFormat::Ndjson => {
-            let text = match std::str::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) => {
-                    return Err(vec![RowError {
-                        row: 0,
-                        field: None,
-                        reason: "the file is not UTF-8".into(),
-                    }])
-                }
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return Err(file_error("the file is not UTF-8".into()));
             };
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
                 let row = i + 1;
-                let parsed = serde_json::from_str::<Value>(line)
+                let parsed = strict_value(line.as_bytes())
                     .map_err(|e| RowError {
                         row,
                         field: None,
                         reason: format!("not valid JSON: {e}"),
                     })
                     .and_then(|v| parse_row(row, v));
-                push(parsed, &mut errors);
-                if row % 10_000 == 0 {
-                    progress(row);
+                if !take(row, parsed, &mut errors) {
+                    break;
                 }
             }
         }
@@ -209,13 +228,7 @@ pub fn parse_file(
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
             let headers = match reader.headers() {
                 Ok(h) => h.clone(),
-                Err(e) => {
-                    return Err(vec![RowError {
-                        row: 0,
-                        field: None,
-                        reason: format!("bad CSV header: {e}"),
-                    }])
-                }
+                Err(e) => return Err(file_error(format!("bad CSV header: {e}"))),
             };
             for (i, record) in reader.records().enumerate() {
                 let row = i + 1;
@@ -226,27 +239,19 @@ pub fn parse_file(
                         reason: format!("bad CSV row: {e}"),
                     })
                     .and_then(|r| parse_row(row, csv_object(&headers, &r)));
-                push(parsed, &mut errors);
-                if row % 10_000 == 0 {
-                    progress(row);
+                if !take(row, parsed, &mut errors) {
+                    break;
                 }
             }
         }
     }
-    let total = rows.len() + errors.len();
+    let total = rows.len() + errors.total();
     progress(total);
     if total == 0 {
         errors.push(RowError {
             row: 0,
             field: None,
             reason: "the file has no rows".into(),
-        });
-    }
-    if total > MAX_ROWS {
-        errors.push(RowError {
-            row: 0,
-            field: None,
-            reason: format!("at most {MAX_ROWS} rows per import"),
         });
     }
     // References must be unique and resolvable within the file.
@@ -286,20 +291,19 @@ pub fn parse_file(
     if errors.is_empty() {
         Ok(rows)
     } else {
-        errors.sort_by_key(|e| e.row);
         Err(errors)
     }
 }
 
 /// The 422 for a rejected file.
-pub fn rejected(mut errors: Vec<RowError>) -> ApiError {
-    let total = errors.len();
-    errors.truncate(MAX_REPORTED_ERRORS);
+pub fn rejected(errors: RowErrors) -> ApiError {
+    let errors = errors.sorted();
     let mut e = ApiError::new(
         Code::IMPORT_REJECTED,
         format!(
-            "{total} row(s) were rejected; nothing was imported (first {} listed)",
-            errors.len()
+            "{} row(s) were rejected; nothing was imported (first {} listed)",
+            errors.total(),
+            errors.total().min(RowErrors::LISTED)
         ),
     );
     e.errors = Some(Box::new(errors));
@@ -312,7 +316,7 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
     let mut ids: HashMap<String, PilotId> = HashMap::new();
     let mut pilot_rows = Vec::new();
     let mut pilots_out = BTreeMap::new();
-    let mut errors = Vec::new();
+    let mut errors = RowErrors::default();
     for r in &rows {
         if let ImportRow::Pilot { reference, pilot, .. } = r {
             let id = PilotId::new();

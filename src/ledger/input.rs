@@ -12,14 +12,87 @@ use crate::error::{ApiError, Code};
 /// syntax → 400 `malformed_json`; a wrong type, unknown field, unknown enum value
 /// or missing field → 422 naming the field's path.
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    let mut value = serde_json::Value::deserialize(&mut de).map_err(|e| json_error(".", e))?;
-    de.end().map_err(|e| json_error(".", e))?;
+    let mut value = strict_value(raw).map_err(|e| json_error(".", e))?;
     check_shape(&mut value, "", true)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         json_error(&path, e.into_inner())
     })
+}
+
+/// One JSON document with nothing after it, as a [`serde_json::Value`], refusing
+/// an object that names a key twice (serde would keep the last one silently:
+/// `{"amount": "1", …, "amount": "999"}` would store 999).
+pub fn strict_value(raw: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let StrictValue(value) = StrictValue::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A JSON value whose objects have unique keys.
+struct StrictValue(serde_json::Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        StrictValue::deserialize(d).map(|v| v.0)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(value) = map.next_value()?;
+            if out.contains_key(&key) {
+                let shown: String = key.chars().take(64).collect();
+                return Err(serde::de::Error::custom(format!("duplicate key `{shown}`")));
+            }
+            out.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
 }
 
 /// Keys whose values are JSON arrays in some request body; everywhere else an
@@ -104,6 +177,8 @@ fn json_error(path: &str, e: serde_json::Error) -> ApiError {
                     join(name)
                 };
                 ApiError::field(Code::UNKNOWN_FIELD, field, message)
+            } else if message.starts_with("duplicate key") {
+                ApiError::field(Code::INVALID_FIELD, join(named.unwrap_or("?")), message)
             } else if message.starts_with("missing field") {
                 ApiError::field(Code::MISSING_FIELD, join(named.unwrap_or("?")), message)
             } else {

@@ -25,7 +25,9 @@ pub struct CreatePilotBody {
     pub sourcing: Sourcing,
     pub ai_kind: AiKind,
     pub stage: Option<Stage>,
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
     pub started_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
     pub evaluated_on: Option<NaiveDate>,
     pub owner_team: Option<String>,
     #[serde(default)]

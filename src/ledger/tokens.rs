@@ -7,17 +7,31 @@ use crate::db::DbConnection;
 use crate::domain::ids::OrgId;
 use crate::error::{ApiError, ApiResult, Code};
 
+/// What to mint.
+pub struct NewToken<'a> {
+    /// Present exactly for organisation roles.
+    pub org: Option<OrgId>,
+    pub role: Role,
+    pub label: &'a str,
+    pub ttl_days: i64,
+    /// The caller, as the audit log names it.
+    pub created_by: &'a str,
+    /// The `jti` of the token that asks for this one (None offline), so
+    /// revoking that token revokes this one too.
+    pub minted_by: Option<&'a str>,
+}
+
 /// Mints a token and records it so it can be listed and revoked. Shared by the
 /// route and the offline CLI.
-pub fn issue_token(
-    conn: &mut DbConnection,
-    keys: &JwtKeys,
-    org: Option<OrgId>,
-    role: Role,
-    label: &str,
-    ttl_days: i64,
-    created_by: &str,
-) -> ApiResult<(String, TokenView)> {
+pub fn issue_token(conn: &mut DbConnection, keys: &JwtKeys, t: NewToken<'_>) -> ApiResult<(String, TokenView)> {
+    let NewToken {
+        org,
+        role,
+        label,
+        ttl_days,
+        created_by,
+        minted_by,
+    } = t;
     let org_text = org.map(|o| o.to_string());
     let sub = format!("token:{label}");
     let (jwt, claims) = keys
@@ -41,6 +55,7 @@ pub fn issue_token(
             .unwrap_or_default()
             .naive_utc(),
         revoked_at: None,
+        minted_by: minted_by.map(str::to_owned),
     };
     crate::db::tokens::insert(conn, &row)?;
     Ok((jwt, row))

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::common::{csv_response, definition_params, negotiate, Format};
@@ -51,7 +50,7 @@ pub struct RateParams {
 fn quarter_param(field: &'static str, raw: Option<&str>, default: Quarter) -> ApiResult<Quarter> {
     let Some(s) = raw else { return Ok(default) };
     Quarter::parse(s)
-        .or_else(|| s.parse::<NaiveDate>().ok().map(Quarter::of))
+        .or_else(|| crate::domain::dates::parse(s).map(Quarter::of))
         .filter(|q| (1990..=2100).contains(&q.year))
         .ok_or_else(|| {
             ApiError::field(

@@ -31,18 +31,39 @@ fn body_limit(req: &HttpRequest) -> usize {
         .unwrap_or(1024 * 1024)
 }
 
+/// How long a body may take to arrive, from the app's settings.
+fn body_deadline(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<actix_web::web::Data<super::AppState>>()
+        .map(|s| s.settings.body_read_timeout)
+        .unwrap_or(std::time::Duration::from_secs(30))
+}
+
 /// Reads the whole body, refusing anything over `limit` with 413 before
-/// buffering it.
+/// buffering it, and a body that has not fully arrived within the body read
+/// timeout with 408 (a client trickling bytes holds a connection and a buffer).
 pub async fn read_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut declared = None;
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
         if let Some(n) = len.to_str().ok().and_then(|s| s.parse::<usize>().ok()) {
             if n > limit {
                 return Err(too_large(limit));
             }
+            declared = Some(n);
         }
     }
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    let allowed = body_deadline(req);
+    let deadline = tokio::time::Instant::now() + allowed;
+    // Sized once when the length is declared: growing by doubling would hold
+    // up to twice the body while copying.
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    loop {
+        let next = tokio::time::timeout_at(deadline, payload.next()).await.map_err(|_| {
+            ApiError::new(
+                Code::BODY_TIMEOUT,
+                format!("the body did not arrive within {} ms", allowed.as_millis()),
+            )
+        })?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => too_large(limit),
             _ => ApiError::new(Code::MALFORMED_BODY, "the request body could not be read"),

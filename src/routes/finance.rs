@@ -102,7 +102,9 @@ pub async fn get_pilot_roi(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryParams {
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
     pub from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
     pub to: Option<NaiveDate>,
     pub group_by: Option<GroupBy>,
     pub currency: Option<String>,

@@ -26,6 +26,7 @@ pub struct PutRatesBody {
 #[serde(deny_unknown_fields)]
 pub struct RateBody {
     pub currency: String,
+    #[serde(deserialize_with = "crate::domain::dates::strict")]
     pub date: NaiveDate,
     pub rate_to_usd: String,
 }

@@ -1,8 +1,9 @@
 //! Liveness, readiness and the API spec.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::AppState;
+use crate::auth::AuthContext;
 use crate::error::ApiResult;
 
 /// The OpenAPI document, embedded at build time.
@@ -24,7 +25,12 @@ pub async fn openapi() -> HttpResponse {
 }
 
 /// Prometheus text exposition: requests and latency by matched route, pool use.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Activity counts say how busy the service is, so they need an operator
+/// token unless `PILOTLEDGER_METRICS_ACCESS=public`.
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    if !state.settings.metrics_public {
+        AuthContext::extract(&req).await?.operator()?;
+    }
     let pool = state.exec.pool().state();
     let mut body = state
         .metrics
@@ -49,7 +55,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             body.push_str(&format!("pilotledger_sqlite_wal_frames {frames}\n"));
         }
     }
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .body(body))
 }

@@ -85,7 +85,8 @@ impl<'a> Keyed<'a> {
         let hash = request_hash(req, raw);
         let org_id = auth.org.map(|o| o.to_string()).unwrap_or_default();
         let token_id = auth.jti.clone();
-        let guard = InFlight::enter(state, format!("{org_id}|{token_id}|{key}"))?;
+        // The organisation's key, whichever of its tokens sends it.
+        let guard = InFlight::enter(state, format!("{org_id}|{key}"))?;
         Ok(Self {
             key,
             hash,
@@ -116,13 +117,11 @@ impl<'a> Keyed<'a> {
     /// A concurrent request with the same key committed first: answer with
     /// what it stored.
     pub async fn replay_committed(&self, state: &AppState) -> ApiResult<HttpResponse> {
-        let (org_id, token_id, key) = (self.org_id.clone(), self.token_id.clone(), self.key.clone());
+        let (org_id, key) = (self.org_id.clone(), self.key.clone());
         let rec = state
             .db(move |conn| {
                 let not_before = crate::db::now() - chrono::TimeDelta::hours(KEY_TTL_HOURS);
-                Ok(crate::db::idempotency::find(
-                    conn, &org_id, &token_id, &key, not_before,
-                )?)
+                Ok(crate::db::idempotency::find(conn, &org_id, &key, not_before)?)
             })
             .await?
             .ok_or_else(in_flight)?;

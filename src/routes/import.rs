@@ -52,6 +52,9 @@ pub async fn import(
     let org = auth.org_writer()?;
     let format = format_of(&req)?;
     super::idempotency::key_of(&req)?;
+    // Held until the answer: before the body is read, so waiting imports
+    // hold no memory.
+    let _slot = state.imports.enter(org)?;
     let raw = read_body(&req, payload.into_inner(), state.settings.max_import_bytes).await?;
     let bytes = raw.clone();
     let rows = web::block(move || parse_file(&bytes, format, |_| {}))

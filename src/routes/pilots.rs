@@ -110,9 +110,9 @@ pub struct PatchPilotBody {
     pub ai_kind: Option<AiKind>,
     #[serde(default, deserialize_with = "present")]
     pub stage: Option<Stage>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_nested")]
     pub started_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_nested")]
     pub evaluated_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
     pub owner_team: Option<Option<String>>,

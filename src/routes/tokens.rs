@@ -70,20 +70,29 @@ pub async fn create_token(
     }
     let label = check_text("label", &b.label, 100).map_err(super::common::field_error)?;
     let ttl_days = b.ttl_days.unwrap_or(90);
-    if !(1..=365).contains(&ttl_days) {
+    let max_days = i64::from(state.settings.max_token_ttl_days.min(365));
+    if !(1..=max_days).contains(&ttl_days) {
         return Err(ApiError::field(
             Code::INVALID_FIELD,
             "ttl_days",
-            "ttl_days must be from 1 to 365",
+            format!("ttl_days must be from 1 to {max_days}"),
         ));
     }
     let actor = auth.actor();
+    let minted_by = auth.jti.clone();
     let keys = state.verifier.keys.clone();
     let role = b.role;
     let (jwt, row) = state
         .write(move |conn| {
-            let (jwt, row) =
-                crate::ledger::tokens::issue_token(conn, &keys, Some(org), role, &label, ttl_days, &actor.sub)?;
+            let token = crate::ledger::tokens::NewToken {
+                org: Some(org),
+                role,
+                label: &label,
+                ttl_days,
+                created_by: &actor.sub,
+                minted_by: Some(&minted_by),
+            };
+            let (jwt, row) = crate::ledger::tokens::issue_token(conn, &keys, token)?;
             let after =
                 serde_json::json!({"role": row.role, "label": row.label, "expires_at": rfc3339(row.expires_at)});
             crate::db::audit::record(
@@ -147,9 +156,14 @@ pub async fn revoke_token(
                 other => other.into(),
             })?;
             let now = crate::db::now();
-            crate::db::tokens::revoke(conn, org, id, now)?;
+            let newly = crate::db::tokens::revoke(conn, org, id, now)?;
             let b = serde_json::json!({"revoked_at": before.revoked_at.map(rfc3339)});
-            let a = serde_json::json!({"revoked_at": rfc3339(before.revoked_at.unwrap_or(now))});
+            // Tokens it minted (and theirs) are revoked with it.
+            let minted = newly.saturating_sub(usize::from(before.revoked_at.is_none()));
+            let a = serde_json::json!({
+                "revoked_at": rfc3339(before.revoked_at.unwrap_or(now)),
+                "minted_tokens_revoked": minted,
+            });
             crate::db::audit::record(
                 conn,
                 Some(org),

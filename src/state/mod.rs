@@ -3,6 +3,7 @@
 //! It sits below `routes` (which read it) and above `auth` and `db` (which it
 //! holds); no HTTP types here.
 
+pub mod import_slots;
 pub mod summary_cache;
 
 use std::collections::HashSet;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// One cross-organisation aggregate at a time (they read every ledger).
     pub research_gate: Arc<tokio::sync::Semaphore>,
+    /// Imports running now (one per organisation, a few overall).
+    pub imports: import_slots::ImportSlots,
     /// Idempotency keys being processed by this process right now.
     pub in_flight: Mutex<HashSet<String>>,
     /// Reads the revocation and stamp a cached summary is validated against,

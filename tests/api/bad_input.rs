@@ -17,6 +17,12 @@ struct Case {
     field: Option<&'static str>,
 }
 
+fn with_entry(body: &serde_json::Value, field: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut b = body.clone();
+    b[field] = value;
+    b
+}
+
 fn case(
     name: &'static str,
     path: &str,
@@ -182,6 +188,73 @@ async fn bad_inputs_get_their_problem_and_write_nothing() {
             404,
             "pilot_not_found",
             None,
+        ),
+        Case {
+            // serde keeps the last of two equal keys; the ledger must not.
+            body: br#"{"category": "licences", "period_start": "2026-01-01", "period_end": "2026-01-31",
+                "amount": "1.00", "currency": "USD", "amount": "999.00"}"#
+                .to_vec(),
+            ..case("duplicate key", &spend, json!(null), 422, "invalid_field", Some("amount"))
+        },
+        Case {
+            body: br#"{"name": "a", "name": "b", "business_function": "finance_accounting", "sourcing": "bought", "ai_kind": "genai_agentic"}"#.to_vec(),
+            ..case("duplicate key in pilot", "/v1/pilots", json!(null), 422, "invalid_field", Some("name"))
+        },
+        case(
+            "date with a plus sign",
+            &spend,
+            with_entry(&spend_body("1.00", "USD"), "period_start", json!("+2026-01-01")),
+            422,
+            "invalid_field",
+            Some("period_start"),
+        ),
+        case(
+            "date without leading zeros",
+            &spend,
+            with_entry(&spend_body("1.00", "USD"), "period_end", json!("2026-1-31")),
+            422,
+            "invalid_field",
+            Some("period_end"),
+        ),
+        case(
+            "pilot date without leading zeros",
+            "/v1/pilots",
+            with("started_on", json!("2026-1-1")),
+            422,
+            "invalid_field",
+            Some("started_on"),
+        ),
+        case(
+            "the most negative amount, which could never be reversed",
+            &spend,
+            spend_body("-92233720368547758.08", "USD"),
+            422,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        case(
+            "an amount past the spec's 18 digits",
+            &spend,
+            spend_body("10000000000000000.00", "USD"),
+            422,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        case(
+            "bidi override in a name",
+            "/v1/pilots",
+            with("name", json!("invoice\u{202E}fdp.exe")),
+            422,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "zero-width space in a name",
+            "/v1/pilots",
+            with("name", json!("In\u{200B}voice")),
+            422,
+            "invalid_field",
+            Some("name"),
         ),
         case("unknown route", "/v1/nothing-here", json!({}), 404, "not_found", None),
         Case {

@@ -140,11 +140,12 @@ async fn a_batch_answers_each_write_as_it_would_be_answered_alone() {
         let full = app.create_pilot(&a.member, "full").await;
         let b1 = app.create_pilot(&b.member, "b1").await;
         // A pilot whose USD spend total is already i64::MAX cents.
+        post_nine_largest_usd(&app, &format!("/v1/pilots/{full}/spend"), &a.member).await;
         let res = app
             .post_key(
                 &format!("/v1/pilots/{full}/spend"),
                 &a.member,
-                &spend_body("92233720368547758.07", "USD"),
+                &spend_body("2233720368547758.16", "USD"),
                 "k-full",
             )
             .await;

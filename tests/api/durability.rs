@@ -147,11 +147,7 @@ fn metric(text: &str, name: &str) -> u64 {
 }
 
 async fn metrics_text(app: &TestApp) -> String {
-    app.request(reqwest::Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .unwrap()
+    app.get("/metrics", &app.operator).await.text().await.unwrap()
 }
 
 #[actix_web::test]

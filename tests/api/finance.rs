@@ -334,21 +334,88 @@ async fn a_hand_built_ledger_summarises_to_the_minor_unit() {
 }
 
 #[actix_web::test]
-async fn a_missing_fx_rate_is_422_naming_currency_and_date() {
+async fn an_entry_without_an_fx_rate_is_left_out_and_named_not_fatal() {
     let app = TestApp::spawn().await;
-    let t = app.tenant("No Rates").await;
+    let t = app.tenant("No Rates").await; // reports in EUR
+    let rates = json!({"rates": [{"currency": "EUR", "date": "2026-01-01", "rate_to_usd": "1.25"}]});
+    let res = app
+        .request(reqwest::Method::PUT, "/v1/fx-rates", Some(&app.operator), Some(&rates))
+        .await;
+    assert_eq!(res.status(), 200);
     let p = app.create_pilot(&t.member, "p").await;
     log(
         &app,
         &t.member,
         &p,
         "spend",
-        entry("spend", "licences", "2026-01-31", "10.00", "GBP"),
+        entry("spend", "licences", "2026-01-31", "10.00", "USD"),
     )
     .await;
-    let problem = assert_problem(app.get("/v1/summary", &t.admin).await, 422, "fx_rate_missing").await;
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("GBP") && detail.contains("2026-01-31"), "{detail}");
+    // One entry in a currency nobody loaded a rate for.
+    let ves = log(
+        &app,
+        &t.member,
+        &p,
+        "spend",
+        entry("spend", "licences", "2026-02-28", "5.00", "VES"),
+    )
+    .await;
+    let summary = json_of(app.get("/v1/summary", &t.admin).await).await;
+    assert_eq!(
+        summary["totals"]["spend"]["amount"], "8.00",
+        "10 USD at 1.25 USD per EUR; VES left out"
+    );
+    assert_eq!(
+        summary["data_quality"]["entries_excluded_missing_fx_rate"],
+        json!([{"currency": "VES", "missing_rate_for": "VES", "entries": 1,
+                "amount": {"amount": "5.00", "amount_minor": 500, "currency": "VES"},
+                "first_period_end": "2026-02-28", "last_period_end": "2026-02-28"}])
+    );
+    // Reversing it does not leave the organisation's summaries broken.
+    let res = app
+        .post_idem(
+            &format!("/v1/pilots/{p}/entries/{ves}/reverse"),
+            &t.member,
+            &json!({"reason": "wrong currency"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let summary = json_of(app.get("/v1/summary?group_by=quarter", &t.admin).await).await;
+    assert_eq!(summary["totals"]["spend"]["amount"], "8.00");
+    let excluded = &summary["data_quality"]["entries_excluded_missing_fx_rate"][0];
+    assert_eq!(
+        (excluded["entries"].clone(), excluded["amount"]["amount"].clone()),
+        (json!(2), json!("0.00"))
+    );
+    // A reporting currency without a rate: every entry that needs one is named.
+    let summary = json_of(app.get("/v1/summary?currency=JPY", &t.admin).await).await;
+    assert_eq!(summary["totals"]["spend"]["amount"], "0");
+    let by: Vec<(String, String, u64)> = summary["data_quality"]["entries_excluded_missing_fx_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["currency"].as_str().unwrap().into(),
+                x["missing_rate_for"].as_str().unwrap().into(),
+                x["entries"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        vec![("USD".into(), "JPY".into(), 1), ("VES".into(), "VES".into(), 2)]
+    );
+    // Excluded entries outside from/to are still named: the zero-impact
+    // definition reads every entry of a pilot.
+    let summary = json_of(app.get("/v1/summary?to=2026-01-31", &t.admin).await).await;
+    assert_eq!(
+        summary["data_quality"]["entries_excluded_missing_fx_rate"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[actix_web::test]

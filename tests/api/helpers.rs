@@ -66,6 +66,10 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         disclosure_min_each_side: 3,
         research_queries_per_minute: 600,
         requests_per_minute_per_token: 60_000,
+        body_read_timeout: std::time::Duration::from_secs(30),
+        max_token_ttl_days: 365,
+        metrics_public: false,
+        max_imports: 2,
     }
 }
 
@@ -211,6 +215,18 @@ pub fn pilot_body(name: &str) -> Value {
     json!({"name": name, "business_function": "finance_accounting", "sourcing": "bought",
            "ai_kind": "genai_agentic", "stage": "piloting", "started_on": "2026-01-15",
            "owner_team": "AP", "tags": ["invoices"], "external_ref": "FIN-123"})
+}
+
+/// The largest amount one entry may carry (18 nines of cents).
+pub const MAX_USD_AMOUNT: &str = "9999999999999999.99";
+
+/// Posts nine entries of the largest USD amount to `path` (8999999999999999991
+/// cents); the caller adds the rest, e.g. `2233720368547758.16` for i64::MAX.
+pub async fn post_nine_largest_usd(app: &TestApp, path: &str, token: &str) {
+    for _ in 0..9 {
+        let res = app.post_idem(path, token, &spend_body(MAX_USD_AMOUNT, "USD")).await;
+        assert_eq!(res.status(), 201);
+    }
 }
 
 pub fn spend_body(amount: &str, currency: &str) -> Value {

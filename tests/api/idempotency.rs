@@ -85,17 +85,37 @@ async fn concurrent_requests_with_one_key_write_exactly_once() {
 }
 
 #[actix_web::test]
-async fn keys_are_scoped_to_the_token() {
+async fn keys_are_scoped_to_the_organisation_not_the_token() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Idem").await;
     let p = app.create_pilot(&t.member, "p").await;
     let path = format!("/v1/pilots/{p}/spend");
+    // A second token of the same organisation (a CI job's, say) retrying the
+    // first one's request gets the first answer, not a second entry.
     let other = mint(&app.keys, Some(&t.org), pilotledger::auth::Role::Member);
     let body = spend_body("5.00", "USD");
-    assert_eq!(app.post_key(&path, &t.member, &body, "shared").await.status(), 201);
+    let first = app.post_key(&path, &t.member, &body, "shared").await;
+    assert_eq!(first.status(), 201);
+    let first = json_of(first).await;
     let res = app.post_key(&path, &other, &body, "shared").await;
     assert_eq!(res.status(), 201);
-    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(res).await["id"], first["id"]);
+    // The same key with another body, from either token, is a reuse.
+    assert_problem(
+        app.post_key(&path, &other, &spend_body("6.00", "USD"), "shared").await,
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
     let list = json_of(app.get(&path, &t.member).await).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // Another organisation's key space is its own.
+    let u = app.tenant("Idem Two").await;
+    let q = app.create_pilot(&u.member, "q").await;
+    let res = app
+        .post_key(&format!("/v1/pilots/{q}/spend"), &u.member, &body, "shared")
+        .await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
 }

@@ -151,8 +151,9 @@ async fn an_import_that_would_overflow_a_pilot_total_writes_nothing() {
     let t = app.tenant("Overflow Import").await;
     let p = app.create_pilot(&t.member, "big").await;
     let path = format!("/v1/pilots/{p}/spend");
+    post_nine_largest_usd(&app, &path, &t.member).await;
     assert_eq!(
-        app.post_idem(&path, &t.member, &spend_body("92233720368547758.00", "USD"))
+        app.post_idem(&path, &t.member, &spend_body("2233720368547758.09", "USD"))
             .await
             .status(),
         201
@@ -171,7 +172,7 @@ async fn an_import_that_would_overflow_a_pilot_total_writes_nothing() {
     .await;
     assert_eq!(problem["errors"][0]["field"], "amount");
     let list = json_of(app.get(&path, &t.member).await).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 10);
     assert_eq!(
         list["totals"][0]["amount"], "92233720368547758.00",
         "the running total was rolled back too"
@@ -186,4 +187,70 @@ async fn an_import_that_would_overflow_a_pilot_total_writes_nothing() {
     );
     let list = json_of(app.get(&path, &t.member).await).await;
     assert_eq!(list["totals"][0]["amount_minor"], i64::MAX);
+}
+
+#[actix_web::test]
+async fn imported_rows_meet_the_same_contract_as_single_writes() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Strict Importer").await;
+    let dup = r#"{"type": "spend", "pilot_ref": "P1", "category": "licences", "period_start": "2026-01-01",
+        "period_end": "2026-01-31", "amount": "1.00", "currency": "USD", "amount": "999.00"}"#
+        .replace('\n', " ");
+    let mut loose_date = spend_body("1.00", "USD");
+    loose_date["period_start"] = json!("2026-1-1");
+    let mut bidi = pilot_body("x");
+    bidi["name"] = json!("Claims\u{202E}bot");
+    let file = [
+        line(pilot_body("fine"), "pilot", &[("ref", "P1")]),
+        dup,
+        line(loose_date, "spend", &[("pilot_ref", "P1")]),
+        line(bidi, "pilot", &[("ref", "P2")]),
+        line(
+            spend_body("-92233720368547758.08", "USD"),
+            "spend",
+            &[("pilot_ref", "P1")],
+        ),
+    ]
+    .join("\n");
+    let problem = assert_problem(
+        import(&app, &t.member, "application/x-ndjson", file, "strict").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    let rows: Vec<u64> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5], "{problem}");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key"),
+        "{problem}"
+    );
+    let pilots = json_of(app.get("/v1/pilots", &t.member).await).await;
+    assert_eq!(pilots["items"].as_array().unwrap().len(), 0, "nothing written");
+}
+
+#[actix_web::test]
+async fn a_file_of_only_bad_rows_reports_a_bounded_list_and_counts_them_all() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Junk Importer").await;
+    let file = "x\n".repeat(5_000);
+    let problem = assert_problem(
+        import(&app, &t.member, "application/x-ndjson", file, "junk").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1_000);
+    assert_eq!(problem["errors_total"], 5_000, "{}", problem["detail"]);
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("5000 row(s) were rejected"));
 }

@@ -50,7 +50,15 @@ async fn metrics_count_requests_by_route_pattern_only() {
     let t = app.tenant("Observed").await;
     let pid = app.create_pilot(&t.member, "p").await;
     app.get(&format!("/v1/pilots/{pid}"), &t.member).await;
-    let res = app.request(reqwest::Method::GET, "/metrics", None, None).await;
+    // Activity counts are for the operator only (PILOTLEDGER_METRICS_ACCESS).
+    assert_problem(
+        app.request(reqwest::Method::GET, "/metrics", None, None).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(app.get("/metrics", &t.admin).await, 403, "forbidden").await;
+    let res = app.get("/metrics", &app.operator).await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(

@@ -12,6 +12,7 @@ mod durability;
 mod faults;
 mod finance;
 mod history;
+mod hostile;
 mod idempotency;
 mod import;
 mod ledger;

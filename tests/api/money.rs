@@ -96,9 +96,10 @@ async fn a_sum_past_i64_is_a_422_and_writes_nothing() {
     let app = TestApp::spawn().await;
     let (t, p) = pilot(&app).await;
     let path = format!("/v1/pilots/{p}/spend");
-    // i64::MAX minor units of USD.
+    // i64::MAX minor units of USD, in ten entries (one may carry at most 18 digits).
+    post_nine_largest_usd(&app, &path, &t.member).await;
     let res = app
-        .post_idem(&path, &t.member, &spend_body("92233720368547758.07", "USD"))
+        .post_idem(&path, &t.member, &spend_body("2233720368547758.16", "USD"))
         .await;
     assert_eq!(res.status(), 201);
     let problem = assert_problem(
@@ -109,14 +110,17 @@ async fn a_sum_past_i64_is_a_422_and_writes_nothing() {
     .await;
     assert_eq!(problem["field"], "amount");
     let list = json_of(app.get(&path, &t.member).await).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 10);
     assert_eq!(list["totals"][0]["amount_minor"], i64::MAX);
-    // One past i64 in a single amount is rejected at parse time.
-    assert_problem(
-        app.post_idem(&path, &t.member, &spend_body("92233720368547758.08", "USD"))
-            .await,
-        422,
-        "invalid_amount",
-    )
-    .await;
+    // A single amount past 18 digits is rejected at parse time, either way:
+    // i64::MIN itself could never be reversed.
+    for big in ["92233720368547758.08", "-92233720368547758.08", "10000000000000000.00"] {
+        let problem = assert_problem(
+            app.post_idem(&path, &t.member, &spend_body(big, "USD")).await,
+            422,
+            "invalid_amount",
+        )
+        .await;
+        assert_eq!(problem["field"], "amount", "{big}");
+    }
 }

@@ -30,8 +30,8 @@ enum Access {
 fn access(path: &str, method: &str) -> Option<Access> {
     use Access::*;
     Some(match (path, method) {
-        ("/" | "/assets/{file}" | "/healthz" | "/readyz" | "/metrics" | "/openapi.json", "GET") => Public,
-        ("/v1/orgs", "POST") => Operator,
+        ("/" | "/assets/{file}" | "/healthz" | "/readyz" | "/openapi.json", "GET") => Public,
+        ("/v1/orgs", "POST") | ("/metrics", "GET") => Operator,
         ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnAdmin,
         ("/v1/tokens", "GET" | "POST") | ("/v1/tokens/{token_id}", "DELETE") | ("/v1/audit", "GET") => OrgAdmin,
         ("/v1/pilots", "GET")
