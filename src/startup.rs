@@ -24,16 +24,29 @@ pub struct Application {
     pub first_start_token: Option<String>,
 }
 
-/// Builds the pool and runs migrations; shared by `serve`, `migrate` and the
-/// offline CLI commands.
+/// Builds the pool and runs migrations; shared by `migrate` and the offline
+/// CLI commands, whose statements may run as long as they need.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+    open_pool(settings, &settings.database_url)
+}
+
+/// The server's pool: on PostgreSQL every statement is cut off at the
+/// request time limit (see `db::with_statement_timeout`).
+fn open_request_pool(settings: &Settings) -> anyhow::Result<Pool> {
+    open_pool(
+        settings,
+        &db::with_statement_timeout(&settings.database_url, settings.request_timeout),
+    )
+}
+
+fn open_pool(settings: &Settings, url: &str) -> anyhow::Result<Pool> {
     let size = settings
         .pool_size
         .unwrap_or(match db::backend_of(&settings.database_url) {
             Some(db::Backend::Postgres) => 16,
             _ => 8,
         });
-    let pool = db::build_pool(&settings.database_url, size, settings.db_acquire_timeout)?;
+    let pool = db::build_pool(url, size, settings.db_acquire_timeout)?;
     // Start-up may wait longer for its first connection than a request does.
     let mut conn = pool
         .get_timeout(std::time::Duration::from_secs(10))
@@ -70,7 +83,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let s = settings.clone();
         let (pool, keys, created) = web::block(move || -> anyhow::Result<_> {
-            let pool = open_database(&s)?;
+            let pool = open_request_pool(&s)?;
             let (keys, created) = load_keys(&s)?;
             Ok((pool, keys, created))
         })

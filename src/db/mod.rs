@@ -136,6 +136,13 @@ impl DbError {
                 DbErrorKind::Unavailable(info.message().to_owned())
             }
             DbError::Query(D::BrokenTransactionManager) => DbErrorKind::Unavailable("broken connection".into()),
+            // PostgreSQL's statement_timeout (the request's time limit, see
+            // `with_statement_timeout`) cancelled the statement.
+            DbError::Query(D::DatabaseError(_, info))
+                if info.message().contains("canceling statement due to statement timeout") =>
+            {
+                DbErrorKind::Timeout
+            }
             DbError::Timeout => DbErrorKind::Timeout,
             DbError::OutcomeUnknown => DbErrorKind::OutcomeUnknown,
             other => DbErrorKind::Internal(other.to_string()),
@@ -237,6 +244,22 @@ pub fn connect(url: &str) -> Result<DbConnection, DbError> {
     r2d2::ManageConnection::connect(&manager).map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
+/// `url` with PostgreSQL's `statement_timeout` set to `limit` for every session
+/// it opens (libpq's `options`), so a request's statement that outlasts the
+/// request is cancelled and gives its connection back instead of running on
+/// after the 503. SQLite URLs, and URLs that already carry `options`, are
+/// returned as they are.
+pub fn with_statement_timeout(url: &str, limit: Duration) -> String {
+    if backend_of(url) != Some(Backend::Postgres) || url.contains("options=") {
+        return url.to_owned();
+    }
+    let join = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{join}options=-c%20statement_timeout%3D{}",
+        limit.as_millis().max(1)
+    )
+}
+
 /// Builds the pool. The connection timeout is short so a dead database, or an
 /// overloaded pool, is a fast 503, not a hung request.
 pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result<Pool, DbError> {
@@ -275,6 +298,10 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
             // Several API processes may start at once over one database: a
             // session advisory lock lets one migrate while the others wait.
             use diesel::RunQueryDsl;
+            // Migrations may take longer than a request's statement limit.
+            diesel::sql_query("SET statement_timeout = 0")
+                .execute(c)
+                .map_err(DbError::from)?;
             diesel::sql_query("SELECT pg_advisory_lock(724538117)")
                 .execute(c)
                 .map_err(DbError::from)?;
@@ -287,6 +314,9 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
                 unreachable!("matched above")
             };
             diesel::sql_query("SELECT pg_advisory_unlock(724538117)")
+                .execute(c)
+                .map_err(DbError::from)?;
+            diesel::sql_query("RESET statement_timeout")
                 .execute(c)
                 .map_err(DbError::from)?;
             filled.transpose()?;
@@ -378,4 +408,29 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), DbError> {
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::with_statement_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn only_postgres_urls_without_options_get_the_statement_limit() {
+        let ms = Duration::from_millis(30_000);
+        assert_eq!(
+            with_statement_timeout("postgres://u@h:5432/db", ms),
+            "postgres://u@h:5432/db?options=-c%20statement_timeout%3D30000"
+        );
+        assert_eq!(
+            with_statement_timeout("postgres://u@h/db?sslmode=disable", ms),
+            "postgres://u@h/db?sslmode=disable&options=-c%20statement_timeout%3D30000"
+        );
+        let own = "postgres://u@h/db?options=-c%20search_path%3Dx";
+        assert_eq!(with_statement_timeout(own, ms), own);
+        assert_eq!(
+            with_statement_timeout("sqlite://./data/x.db", ms),
+            "sqlite://./data/x.db"
+        );
+    }
 }
