@@ -151,6 +151,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(verifier.clone())
+                .wrap(from_fn(crate::telemetry::org_share))
                 .wrap(from_fn(crate::telemetry::request_log))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .configure(routes::configure)

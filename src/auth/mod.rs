@@ -238,6 +238,21 @@ impl FromRequest for AuthContext {
     }
 }
 
+/// The organisation a request's bearer token names, when the token verifies
+/// (signature and claims; not the revocation list, which the extractors
+/// check). For accounting only, such as the organisation's share of the
+/// database: it never authorises anything.
+pub fn claimed_org(req: &HttpRequest) -> Option<OrgId> {
+    let verifier = req.app_data::<web::Data<Verifier>>()?;
+    let token = bearer(req.headers().get(header::AUTHORIZATION)?.to_str().ok()?)?;
+    let claims = verifier.keys.verify(token).ok()?;
+    claims
+        .role
+        .is_org_scoped()
+        .then(|| OrgId::parse(claims.org.as_deref()?))
+        .flatten()
+}
+
 fn bearer(h: &str) -> Option<&str> {
     let (scheme, token) = h.trim().split_once(' ')?;
     let token = token.trim();

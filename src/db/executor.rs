@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::entry_batch::{EntryWrite, Outcome};
 use super::gate::CommitGate;
 use super::group_commit::GroupCommit;
+use super::org_share::{current_org, OrgShares};
 use super::{backend_of, read_tx, write_tx, Backend, DbConnection, DbError, Pool};
 
 /// Runs database work for requests. Cheap to clone (everything is shared).
@@ -26,6 +27,8 @@ pub struct Executor {
     entry_writer: Arc<GroupCommit>,
     /// How long a request waits for its work; the work may finish later.
     timeout: Duration,
+    /// Each organisation's share of the pool.
+    shares: Arc<OrgShares>,
 }
 
 impl Executor {
@@ -36,12 +39,21 @@ impl Executor {
     pub fn start(url: &str, pool: Pool, timeout: Duration) -> Self {
         let entry_writer = Arc::new(GroupCommit::start(url.to_owned()));
         let group_commit = (backend_of(url) == Some(Backend::Sqlite)).then(|| entry_writer.clone());
+        // Half the pool per organisation: whatever one tenant runs, the
+        // others find a connection.
+        let shares = Arc::new(OrgShares::new(pool.max_size() as usize / 2));
         Self {
             pool,
             group_commit,
             entry_writer,
             timeout,
+            shares,
         }
+    }
+
+    /// How many pool connections one organisation may hold at once.
+    pub fn share_per_org(&self) -> usize {
+        self.shares.each()
     }
 
     /// The pool, for work that must outlive a request's time limit on a
@@ -82,7 +94,19 @@ impl Executor {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        // The organisation's share first (waiting no longer than for a
+        // connection), held until the work ends, past a timed-out request too.
+        let share = match current_org() {
+            Some(org) => Some(
+                self.shares
+                    .acquire(org, pool.connection_timeout())
+                    .await
+                    .map_err(E::from)?,
+            ),
+            None => None,
+        };
         let work = tokio::task::spawn_blocking(move || {
+            let _share = share;
             let _in_request = span.enter();
             let started = std::time::Instant::now();
             let mut conn = pool.get().map_err(|e| E::from(DbError::from(e)))?;

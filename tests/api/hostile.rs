@@ -329,3 +329,75 @@ fn a_postgres_statement_outlasting_the_request_is_cancelled() {
     // The connection is free for the next request.
     diesel::sql_query("SELECT 1").execute(&mut *conn).unwrap();
 }
+
+#[actix_web::test]
+async fn one_tenant_cannot_take_the_whole_pool() {
+    // Two connections, so one per organisation; no patience for a busy pool.
+    let app = app_with(|s| {
+        s.pool_size = Some(2);
+        s.db_acquire_timeout = Duration::from_millis(1);
+    })
+    .await;
+    let a = app.tenant("Greedy").await;
+    let b = app.tenant("Neighbour").await;
+    assert_eq!(import(&app, &a.member, big_import(5_000), "greedy").await.status(), 201);
+    let b_pilot = app.create_pilot(&b.member, "b").await;
+    // Both connections open first (PostgreSQL takes longer than 1 ms to open one).
+    for _ in 0..200 {
+        let (x, y) = tokio::join!(app.get("/v1/pilots", &a.member), app.get("/v1/pilots", &b.member));
+        drop((x, y));
+        let metrics = app.get("/metrics", &app.operator).await.text().await.unwrap();
+        if metrics.lines().any(|l| l == "pilotledger_db_pool_connections 2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A keeps 16 summaries `as_of` a fresh instant in flight (each reads its
+    // whole ledger; none can come from the cache), round after round.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut greedy = Vec::new();
+    for _ in 0..16 {
+        let (client, base, token, stop) = (app.client.clone(), app.base.clone(), a.admin.clone(), stop.clone());
+        greedy.push(tokio::spawn(async move {
+            let (mut served, mut shed) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let as_of = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+                let res = client
+                    .get(format!("{base}/v1/summary?as_of={as_of}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                match res.status().as_u16() {
+                    200 => served += 1,
+                    503 => shed += 1,
+                    other => panic!("A's summary answered {other}"),
+                }
+            }
+            (served, shed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B's reads all find a connection meanwhile.
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(
+            app.get(&format!("/v1/pilots/{b_pilot}/roi"), &b.member)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut served, mut shed) = (0, 0);
+    for g in greedy {
+        let (s, x) = g.await.unwrap();
+        served += s;
+        shed += x;
+    }
+    assert!(
+        served > 0 && shed > 0,
+        "A was served ({served}) and shed past its share ({shed})"
+    );
+    assert!(statuses.iter().all(|s| *s == 200), "B was refused: {statuses:?}");
+}
