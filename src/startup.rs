@@ -82,10 +82,12 @@ fn unbounded_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let s = settings.clone();
-        let (pool, keys, created) = web::block(move || -> anyhow::Result<_> {
+        let (pool, keys, created, research_seed) = web::block(move || -> anyhow::Result<_> {
             let pool = open_request_pool(&s)?;
             let (keys, created) = load_keys(&s)?;
-            Ok((pool, keys, created))
+            let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
+            let research_seed = db::secrets::research_seed(&mut conn)?;
+            Ok((pool, keys, created, research_seed))
         })
         .await??;
         let keys = Arc::new(keys);
@@ -143,6 +145,8 @@ impl Application {
             in_flight: Default::default(),
             research_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             imports: crate::state::import_slots::ImportSlots::new(max_imports),
+            research_seed,
+            measured_cache: Default::default(),
             stamps,
             summary_cache: crate::state::summary_cache::new_cache(),
         });

@@ -20,7 +20,12 @@
 //! `0xcbf29ce484222325`, prime `0x100000001b3`) of the UTF-8 text
 //! `"{seed}|{quarter}|{dimension}|{value}"`, e.g. `"42|2026Q1|region|DE"` or
 //! `"42|2026Q1|all|all"`; the pilot rate and the organisation average of a
-//! cell use that same seed (the same resamples). See [`cell_seed`].
+//! cell use that same seed (the same resamples). See [`cell_seed`]. Over
+//! HTTP the base seed is the deployment's secret (`db::secrets`), never chosen
+//! by a caller nor published, and every bootstrap bound is rounded to 0.001
+//! ([`coarse`]): with a known seed and full-precision bounds, a researcher
+//! could rebuild the resampling offline and find the one per-organisation
+//! breakdown that reproduces them (issue 18).
 //!
 //! **Trends** use only quarters whose `all` cell is published. Over a window
 //! of two quarters the organisation trend is a closed-form function of the two
@@ -256,8 +261,6 @@ pub struct Parameters {
     pub min_impact: i64,
     /// Months after evaluation that impact counts.
     pub window_months: u32,
-    /// Base bootstrap seed.
-    pub seed: u64,
     /// Bootstrap replicates.
     pub bootstrap_reps: u32,
     /// Disclosure threshold.
@@ -373,6 +376,22 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Decimal places of a published bootstrap bound.
+pub const BOUND_DECIMALS: i32 = 3;
+
+/// A bootstrap interval as published: the estimate (a ratio of published
+/// counts) exact, the bounds rounded to 0.001, which is all a rate in 0..1
+/// needs and leaves the resampling unrecoverable from them.
+pub fn coarse(i: Interval) -> Interval {
+    let scale = 10f64.powi(BOUND_DECIMALS);
+    let round = |x: f64| (x * scale).round() / scale;
+    Interval {
+        estimate: i.estimate,
+        low: round(i.low),
+        high: round(i.high),
+    }
+}
+
 /// A cell's bootstrap seed: FNV-1a 64 of `"{seed}|{quarter}|{dimension}|{value}"`.
 /// Depending on nothing else keeps a cell's interval the same whichever window
 /// or breakdown it was requested with.
@@ -388,7 +407,6 @@ fn parameters(q: &RateQuery, policy: &DisclosurePolicy) -> Parameters {
         by: q.by,
         min_impact: q.params.min_impact,
         window_months: q.params.window_months,
-        seed: q.seed,
         bootstrap_reps: q.bootstrap_reps,
         min_organisations: policy.min_organisations(),
         max_org_share: policy.max_org_share(),
@@ -627,7 +645,8 @@ fn cell(
     out.pilots = Some(data.values().map(|c| c.pilots).sum());
     out.zero_return_organisations = Some(zero_return);
     out.org_zero_return_share = wilson(zero_return, orgs);
-    (out.pilot_rate, out.org_average_rate) = bootstrap::both_rates(&clusters, q.bootstrap_reps, seed);
+    let (pilot_rate, org_average_rate) = bootstrap::both_rates(&clusters, q.bootstrap_reps, seed);
+    (out.pilot_rate, out.org_average_rate) = (pilot_rate.map(coarse), org_average_rate.map(coarse));
     out.spend_band = Some(money_band(spend));
     out.measured_impact_band = impact_safe.then(|| money_band(impact));
     out

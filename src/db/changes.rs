@@ -147,3 +147,68 @@ pub fn stamp(conn: &mut DbConnection, org: OrgId) -> Result<LedgerStamp, DbError
         fx_loaded_at,
     })
 }
+
+/// A change token of everything the research aggregates read, over every
+/// organisation: their count and ledger versions, every pilot and pilot
+/// version, every entry, and the FX table. Equal stamps mean no write that
+/// can change an aggregate happened in between (the same reasoning as
+/// [`LedgerStamp`], summed over organisations). Scans the pilots and running
+/// totals: for caching work much heavier than that, such as the measured
+/// success rate behind the gap projection.
+pub fn research_stamp(conn: &mut DbConnection) -> Result<(i64, LedgerStamp), DbError> {
+    let org_count = orgs::table.select(count_star()).single_value();
+    let pilot_count = pilots::table.select(count_star()).single_value();
+    let fx_count = fx_rates::table.select(count_star()).single_value();
+    let fx_loaded_at = fx_rates::table.select(max(fx_rates::loaded_at)).single_value();
+    type Row = (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<NaiveDateTime>,
+    );
+    let row: Row = match conn {
+        DbConnection::Sqlite(c) => diesel::select((
+            org_count,
+            orgs::table.select(sum_i64(orgs::ledger_version)).single_value(),
+            pilot_count,
+            pilots::table.select(sum_i64(pilots::version)).single_value(),
+            pilot_totals::table
+                .select(sum_i64(pilot_totals::entries))
+                .single_value(),
+            fx_count,
+            fx_loaded_at,
+        ))
+        .get_result(c)?,
+        DbConnection::Pg(c) => diesel::select((
+            org_count,
+            orgs::table
+                .select(int8(diesel::dsl::sum(orgs::ledger_version)))
+                .single_value(),
+            pilot_count,
+            pilots::table
+                .select(int8(diesel::dsl::sum(pilots::version)))
+                .single_value(),
+            pilot_totals::table
+                .select(int8(diesel::dsl::sum(pilot_totals::entries)))
+                .single_value(),
+            fx_count,
+            fx_loaded_at,
+        ))
+        .get_result(c)?,
+    };
+    let (orgs, ledger_version, pilots, pilot_versions, entries, fx_rates, fx_loaded_at) = row;
+    Ok((
+        orgs.unwrap_or(0),
+        LedgerStamp {
+            ledger_version: ledger_version.unwrap_or(0),
+            pilots: pilots.unwrap_or(0),
+            pilot_versions: pilot_versions.unwrap_or(0),
+            entries: entries.unwrap_or(0),
+            fx_rates: fx_rates.unwrap_or(0),
+            fx_loaded_at,
+        },
+    ))
+}

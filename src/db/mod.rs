@@ -31,6 +31,7 @@ pub mod pilots;
 pub mod research;
 pub mod rollups;
 pub mod schema;
+pub mod secrets;
 pub mod seed;
 pub mod stamp_reader;
 pub mod tokens;

@@ -15,6 +15,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     tokens (id) {
         id -> Text,
         org_id -> Nullable<Text>,

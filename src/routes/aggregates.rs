@@ -28,10 +28,9 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
 use crate::export::csv::text;
 
-/// Default seed of the bootstrap, so a plain request is reproducible.
-pub const DEFAULT_SEED: u64 = 20_250_701;
-pub const DEFAULT_REPS: u32 = 1_000;
-pub const MAX_REPS: u32 = 10_000;
+/// Bootstrap replicates of every published interval. Callers choose neither
+/// this nor the seed (the deployment's secret, `AppState::research_seed`).
+pub const BOOTSTRAP_REPS: u32 = 1_000;
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
@@ -41,8 +40,6 @@ pub struct RateParams {
     pub by: Option<Dimension>,
     pub min_impact: Option<i64>,
     pub window_months: Option<u32>,
-    pub seed: Option<u64>,
-    pub bootstrap_reps: Option<u32>,
     pub format: Option<Format>,
 }
 
@@ -61,7 +58,7 @@ fn quarter_param(field: &'static str, raw: Option<&str>, default: Quarter) -> Ap
         })
 }
 
-fn rate_query(p: &RateParams) -> ApiResult<RateQuery> {
+fn rate_query(p: &RateParams, seed: u64) -> ApiResult<RateQuery> {
     let now = Quarter::of(chrono::Utc::now().date_naive());
     let three_years_back = Quarter {
         year: now.year - 3,
@@ -79,21 +76,13 @@ fn rate_query(p: &RateParams) -> ApiResult<RateQuery> {
             "at most 80 quarters per request",
         ));
     }
-    let reps = p.bootstrap_reps.unwrap_or(DEFAULT_REPS);
-    if !(100..=MAX_REPS).contains(&reps) {
-        return Err(ApiError::field(
-            Code::INVALID_QUERY,
-            "bootstrap_reps",
-            format!("bootstrap_reps must be from 100 to {MAX_REPS}"),
-        ));
-    }
     Ok(RateQuery {
         from,
         to,
         by: p.by,
         params: definition_params(p.min_impact, p.window_months)?,
-        seed: p.seed.unwrap_or(DEFAULT_SEED),
-        bootstrap_reps: reps,
+        seed,
+        bootstrap_reps: BOOTSTRAP_REPS,
     })
 }
 
@@ -246,7 +235,7 @@ pub async fn zero_impact_rate(
     q: Query<RateParams>,
 ) -> ApiResult<HttpResponse> {
     auth.researcher()?;
-    let query = rate_query(&q.0)?;
+    let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
     let format = negotiate(&req, q.0.format);
     let (mut responses, excluded) = compute(&state, vec![query]).await?;
@@ -279,7 +268,7 @@ pub async fn export(
     q: Query<RateParams>,
 ) -> ApiResult<HttpResponse> {
     auth.researcher()?;
-    let query = rate_query(&q.0)?;
+    let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "export", &q.0)?;
     let format = negotiate(&req, q.0.format.or(Some(Format::Csv)));
     let policy = state.disclosure;
@@ -442,14 +431,13 @@ impl ExportBody {
 }
 
 /// The self-describing CSV columns: every row carries its parameters and versions.
-pub const EXPORT_COLUMNS: [&str; 27] = [
+pub const EXPORT_COLUMNS: [&str; 26] = [
     "definition_version",
     "disclosure_policy_version",
     "from",
     "to",
     "min_impact_usd",
     "window_months",
-    "seed",
     "bootstrap_reps",
     "quarter",
     "dimension",
@@ -494,7 +482,6 @@ fn cell_row(head: &serde_json::Value, c: &serde_json::Value) -> String {
         text(&p["to"]),
         text(&p["min_impact"]),
         text(&p["window_months"]),
-        text(&p["seed"]),
         text(&p["bootstrap_reps"]),
         text(&c["quarter"]),
         text(&c["dimension"]),
@@ -524,16 +511,33 @@ fn cell_row(head: &serde_json::Value, c: &serde_json::Value) -> String {
 /// fitted, the latest published quarter's share. Disclosure control applies:
 /// only published figures are used.
 pub async fn measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> {
-    let query = rate_query(&RateParams {
-        from: None,
-        to: None,
-        by: None,
-        min_impact: None,
-        window_months: None,
-        seed: None,
-        bootstrap_reps: None,
-        format: None,
-    })?;
+    // Cached per data version (and quarter, which moves the default window):
+    // the aggregate reads every ledger, the stamp only sums a few columns.
+    let quarter = Quarter::of(chrono::Utc::now().date_naive());
+    let stamp = state.read(|conn| Ok(crate::db::changes::research_stamp(conn)?)).await?;
+    let key = format!("{quarter}|{stamp:?}");
+    if let Some((cached_key, rate)) = state.measured_cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if *cached_key == key {
+            return Ok(rate.clone());
+        }
+    }
+    let rate = compute_measured_success_rate(state).await?;
+    *state.measured_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, rate.clone()));
+    Ok(rate)
+}
+
+async fn compute_measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> {
+    let query = rate_query(
+        &RateParams {
+            from: None,
+            to: None,
+            by: None,
+            min_impact: None,
+            window_months: None,
+            format: None,
+        },
+        state.research_seed,
+    )?;
     let (mut responses, _) = compute(state, vec![query]).await?;
     let r = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
     let flip = |estimate: f64, low: f64, high: f64| RateEstimate {

@@ -34,6 +34,11 @@ pub struct AppState {
     pub metrics: Metrics,
     /// One cross-organisation aggregate at a time (they read every ledger).
     pub research_gate: Arc<tokio::sync::Semaphore>,
+    /// The measured success rate behind the gap projection, with the data
+    /// version (`db::changes::research_stamp`) and quarter it was computed for.
+    pub measured_cache: Mutex<Option<(String, crate::analytics::projection::MeasuredRate)>>,
+    /// The base seed of every aggregate's bootstrap (`db::secrets`).
+    pub research_seed: u64,
     /// Imports running now (one per organisation, a few overall).
     pub imports: import_slots::ImportSlots,
     /// Idempotency keys being processed by this process right now.

@@ -328,3 +328,70 @@ async fn the_measured_rate_moves_the_projection() {
         revenue(&after)
     );
 }
+
+#[actix_web::test]
+async fn callers_choose_no_seed_and_bounds_carry_three_decimals() {
+    let app = TestApp::spawn().await;
+    seed(&app, 40, 25, 7);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    // The resampling cannot be steered or rebuilt: no seed, no replicate count.
+    for param in ["seed=1", "bootstrap_reps=100"] {
+        let res = app
+            .get(&format!("/v1/aggregates/zero-impact-rate?{param}"), &researcher)
+            .await;
+        let problem = assert_problem(res, 400, "invalid_query").await;
+        assert_eq!(problem["field"], param.split('=').next().unwrap());
+    }
+    let path = "/v1/aggregates/zero-impact-rate?by=sourcing";
+    let first = json_of(app.get(path, &researcher).await).await;
+    assert!(first["parameters"].get("seed").is_none(), "the seed is never published");
+    assert_eq!(first["parameters"]["bootstrap_reps"], 1000);
+    let mut bounds = 0;
+    for cell in first["cells"].as_array().unwrap() {
+        for rate in ["pilot_rate", "org_average_rate"] {
+            if cell[rate].is_null() {
+                continue;
+            }
+            for end in ["low", "high"] {
+                let x = cell[rate][end].as_f64().unwrap();
+                assert_eq!(x, (x * 1000.0).round() / 1000.0, "{rate}.{end} = {x}");
+                bounds += 1;
+            }
+        }
+    }
+    assert!(bounds > 8, "published cells were checked ({bounds} bounds)");
+    // Reproducible for the same data, by this process and a restarted one.
+    assert_eq!(json_of(app.get(path, &researcher).await).await["cells"], first["cells"]);
+    let again = TestApp::spawn_with(
+        test_settings(&app.database_url, app.dir.path()),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        json_of(again.get(path, &researcher).await).await["cells"],
+        first["cells"]
+    );
+}
+
+#[actix_web::test]
+async fn the_measured_projection_spends_the_research_budget_of_any_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&fresh_database_url(dir.path()), dir.path());
+    settings.research_queries_per_minute = 2;
+    let app = TestApp::spawn_with(settings, dir).await;
+    seed(&app, 40, 25, 11);
+    let t = app.tenant("Projector").await;
+    let measured = json!({"success_rate": {"source": "measured"}});
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("/v1/projections/gap", &t.member, &measured).await.status(),
+            200
+        );
+    }
+    let res = app.post("/v1/projections/gap", &t.member, &measured).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 429, "rate_limited").await;
+    // A projection from fixed rates reads no aggregate and spends nothing.
+    let fixed = json!({"success_rate": {"source": "fixed", "value": 0.05}});
+    assert_eq!(app.post("/v1/projections/gap", &t.member, &fixed).await.status(), 200);
+}
