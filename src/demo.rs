@@ -177,7 +177,7 @@ pub struct DemoPilot {
 impl DemoPilot {
     /// Its evaluation date (docs/DEFINITIONS.md#evaluated); `None` while running.
     pub fn evaluation_date(&self) -> Option<NaiveDate> {
-        crate::domain::pilots::evaluation_date(self.evaluated_on, self.stage, self.stage_entered_on)
+        crate::domain::pilots::evaluation_date(self.evaluated_on, self.stage, Some(self.stage_entered_on))
     }
 }
 

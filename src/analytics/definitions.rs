@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use crate::domain::enums::AttributionMethod;
 
 /// Version of these definitions, echoed in every aggregate response.
-pub const DEFINITION_VERSION: &str = "pilotledger-def-1";
+pub const DEFINITION_VERSION: &str = "pilotledger-def-2";
 
 /// The published grid of `min_impact` values, in whole USD.
 pub const MIN_IMPACT_GRID_USD: [i64; 4] = [0, 1_000, 10_000, 100_000];
@@ -218,15 +218,17 @@ mod tests {
 
     #[test]
     fn evaluation_follows_the_definition() {
-        assert_eq!(evaluation_date(None, Stage::Piloting, d("2026-01-01")), None);
+        assert_eq!(evaluation_date(None, Stage::Piloting, Some(d("2026-01-01"))), None);
         assert_eq!(
-            evaluation_date(None, Stage::Production, d("2026-01-02")),
+            evaluation_date(None, Stage::Production, Some(d("2026-01-02"))),
             Some(d("2026-01-02"))
         );
         assert_eq!(
-            evaluation_date(Some(d("2025-12-01")), Stage::Proposed, d("2026-01-02")),
+            evaluation_date(Some(d("2025-12-01")), Stage::Proposed, Some(d("2026-01-02"))),
             Some(d("2025-12-01"))
         );
+        // Evaluated, but nobody said when: not dated at all.
+        assert_eq!(evaluation_date(None, Stage::Scaled, None), None);
     }
 
     #[test]

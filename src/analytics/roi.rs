@@ -47,8 +47,9 @@ pub struct PilotFacts {
     pub ai_kind: AiKind,
     /// Current stage.
     pub stage: Stage,
-    /// When the pilot entered its current stage.
-    pub stage_entered_on: NaiveDate,
+    /// When the pilot first entered an evaluated stage (None: not in one, or
+    /// the date is unknown).
+    pub evaluation_stage_on: Option<NaiveDate>,
     /// When the team judged the outcome, if it has.
     pub evaluated_on: Option<NaiveDate>,
 }
@@ -360,7 +361,7 @@ pub(crate) fn standing<'e>(
     conv: &mut Converter<'_>,
     params: &DefinitionParams,
 ) -> Result<Option<Standing>, RoiError> {
-    let eval = definitions::evaluation_date(pilot.evaluated_on, pilot.stage, pilot.stage_entered_on);
+    let eval = definitions::evaluation_date(pilot.evaluated_on, pilot.stage, pilot.evaluation_stage_on);
     let Some(eval) = eval else {
         return Ok(None);
     };

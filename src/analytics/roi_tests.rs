@@ -48,7 +48,7 @@ pub(crate) fn pilot(id: &str, stage: Stage, entered: &str, eval: Option<&str>) -
         sourcing: Sourcing::Bought,
         ai_kind: AiKind::GenaiAssistant,
         stage,
-        stage_entered_on: d(entered),
+        evaluation_stage_on: Some(d(entered)),
         evaluated_on: eval.map(d),
     }
 }

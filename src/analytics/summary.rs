@@ -157,6 +157,9 @@ pub struct Summary {
 pub struct DataQuality {
     /// Per currency (sorted): entries that have no rate for their period end.
     pub entries_excluded_missing_fx_rate: Vec<ExcludedEntries>,
+    /// Pilots in an evaluated stage whose evaluation date nobody recorded: not
+    /// counted as evaluated anywhere (docs/DEFINITIONS.md#evaluated).
+    pub pilots_with_unknown_evaluation_date: u64,
 }
 
 /// Entries of one currency left out for want of an FX rate.
@@ -269,6 +272,7 @@ pub fn summarise(
     let mut ledgers: Vec<Vec<&EntryFacts>> = vec![Vec::new(); pilots.len()];
     let mut quarters: BTreeMap<Quarter, Acc> = BTreeMap::new();
     let mut excluded: BTreeMap<(Currency, Currency), Excluded> = BTreeMap::new();
+    let mut unknown_dates = 0u64;
     for e in entries {
         let Some(&i) = index.get(e.pilot_id.as_str()) else {
             continue;
@@ -306,7 +310,10 @@ pub fn summarise(
             acc.sums.add_all(&per_pilot[i]);
         }
         // Only pilots evaluated in the period need the definition (and its rates).
-        let eval = definitions::evaluation_date(p.evaluated_on, p.stage, p.stage_entered_on);
+        let eval = definitions::evaluation_date(p.evaluated_on, p.stage, p.evaluation_stage_on);
+        if eval.is_none() && p.stage.is_evaluating() {
+            unknown_dates += 1;
+        }
         if !eval.is_some_and(within) {
             continue;
         }
@@ -387,6 +394,7 @@ pub fn summarise(
                     last_period_end: x.last.unwrap_or_default(),
                 })
                 .collect(),
+            pilots_with_unknown_evaluation_date: unknown_dates,
         },
     })
 }

@@ -24,7 +24,7 @@ struct PilotFields<'a> {
     sourcing: &'a str,
     ai_kind: &'a str,
     stage: &'a str,
-    stage_entered_on: chrono::NaiveDate,
+    evaluation_stage_on: Option<chrono::NaiveDate>,
     evaluated_on: Option<chrono::NaiveDate>,
 }
 
@@ -37,7 +37,7 @@ fn facts_of(p: PilotFields<'_>) -> Result<PilotFacts, DbError> {
         sourcing: Sourcing::parse(p.sourcing).ok_or_else(|| bad("sourcing", p.sourcing))?,
         ai_kind: AiKind::parse(p.ai_kind).ok_or_else(|| bad("ai_kind", p.ai_kind))?,
         stage: Stage::parse(p.stage).ok_or_else(|| bad("stage", p.stage))?,
-        stage_entered_on: p.stage_entered_on,
+        evaluation_stage_on: p.evaluation_stage_on,
         evaluated_on: p.evaluated_on,
     })
 }
@@ -50,7 +50,7 @@ pub fn pilot_facts(p: &PilotView) -> Result<PilotFacts, DbError> {
         sourcing: &p.sourcing,
         ai_kind: &p.ai_kind,
         stage: &p.stage,
-        stage_entered_on: p.stage_entered_on,
+        evaluation_stage_on: p.evaluation_stage_on,
         evaluated_on: p.evaluated_on,
     })
 }
@@ -64,7 +64,7 @@ pub fn version_facts(v: &super::pilot_versions::PilotVersionView) -> Result<Pilo
         sourcing: &v.sourcing,
         ai_kind: &v.ai_kind,
         stage: &v.stage,
-        stage_entered_on: v.stage_entered_on,
+        evaluation_stage_on: v.evaluation_stage_on,
         evaluated_on: v.evaluated_on,
     })
 }

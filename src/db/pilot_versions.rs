@@ -31,6 +31,7 @@ pub struct PilotVersionView {
     pub ai_kind: String,
     pub stage: String,
     pub stage_entered_on: NaiveDate,
+    pub evaluation_stage_on: Option<NaiveDate>,
     pub started_on: Option<NaiveDate>,
     pub evaluated_on: Option<NaiveDate>,
 }

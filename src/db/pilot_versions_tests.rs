@@ -283,6 +283,7 @@ fn every_pilot_write_records_its_version() {
         ai_kind: "other".into(),
         stage: "piloting".into(),
         stage_entered_on: now.date(),
+        evaluation_stage_on: None,
         started_on: None,
         evaluated_on: None,
         owner_team: None,

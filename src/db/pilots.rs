@@ -19,6 +19,9 @@ pub struct PilotView {
     pub ai_kind: String,
     pub stage: String,
     pub stage_entered_on: NaiveDate,
+    /// When it first entered an evaluated stage; None when it is not in one,
+    /// or when that date is unknown (docs/DEFINITIONS.md#evaluated).
+    pub evaluation_stage_on: Option<NaiveDate>,
     pub started_on: Option<NaiveDate>,
     pub evaluated_on: Option<NaiveDate>,
     pub owner_team: Option<String>,
@@ -124,6 +127,7 @@ impl From<&PilotView> for PilotVersionView {
             ai_kind: p.ai_kind.clone(),
             stage: p.stage.clone(),
             stage_entered_on: p.stage_entered_on,
+            evaluation_stage_on: p.evaluation_stage_on,
             started_on: p.started_on,
             evaluated_on: p.evaluated_on,
         }

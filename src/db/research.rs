@@ -63,6 +63,21 @@ pub fn org_attributes(conn: &mut DbConnection) -> Result<Vec<(String, String, St
         .load(conn)?)
 }
 
+/// How many pilots are in an evaluated stage with no evaluation date known
+/// (no `evaluated_on`, no date for the stage): left out of every aggregate
+/// and counted in `data_quality` instead of being dated the day they were
+/// loaded (docs/DEFINITIONS.md#evaluated).
+pub fn count_unknown_evaluation_dates(conn: &mut DbConnection) -> Result<u64, DbError> {
+    use super::schema::pilots;
+    let n: i64 = pilots::table
+        .filter(pilots::evaluated_on.is_null())
+        .filter(pilots::evaluation_stage_on.is_null())
+        .filter(pilots::stage.eq_any(["production", "scaled", "abandoned"]))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// How many pilots are evaluated: what [`for_each_evaluated`] will stream
 /// in the same snapshot, so its caller can size what it keeps up front.
 pub fn count_evaluated(conn: &mut DbConnection) -> Result<usize, DbError> {

@@ -84,7 +84,7 @@ impl RollupRow {
 /// The pilot's evaluation date under the definitions (None: not evaluated, or
 /// a stored stage that no longer parses, which the API never writes).
 pub fn evaluation_of(p: &PilotView) -> Option<NaiveDate> {
-    evaluation_date(p.evaluated_on, Stage::parse(&p.stage)?, p.stage_entered_on)
+    evaluation_date(p.evaluated_on, Stage::parse(&p.stage)?, p.evaluation_stage_on)
 }
 
 /// An entry as the rollup sees it, converted with `fx`.

@@ -45,6 +45,7 @@ diesel::table! {
         ai_kind -> Text,
         stage -> Text,
         stage_entered_on -> Date,
+        evaluation_stage_on -> Nullable<Date>,
         started_on -> Nullable<Date>,
         evaluated_on -> Nullable<Date>,
         owner_team -> Nullable<Text>,
@@ -168,6 +169,7 @@ diesel::table! {
         ai_kind -> Text,
         stage -> Text,
         stage_entered_on -> Date,
+        evaluation_stage_on -> Nullable<Date>,
         started_on -> Nullable<Date>,
         evaluated_on -> Nullable<Date>,
     }

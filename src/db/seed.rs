@@ -97,6 +97,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
             ai_kind: p.ai_kind.as_str().to_owned(),
             stage: p.stage.as_str().to_owned(),
             stage_entered_on: p.stage_entered_on,
+            evaluation_stage_on: p.stage.is_evaluating().then_some(p.stage_entered_on),
             started_on: Some(p.started_on),
             evaluated_on: p.evaluated_on,
             owner_team: Some(p.owner_team.clone()),

@@ -89,6 +89,9 @@ pub struct NewPilot {
     pub sourcing: Sourcing,
     pub ai_kind: AiKind,
     pub stage: Stage,
+    /// When it entered `stage`, if the caller knows (else: today for a stage
+    /// that is not evaluated; unknown for one that is).
+    pub stage_entered_on: Option<NaiveDate>,
     pub started_on: Option<NaiveDate>,
     pub evaluated_on: Option<NaiveDate>,
     pub owner_team: Option<String>,
@@ -104,6 +107,9 @@ pub struct PilotPatch {
     pub sourcing: Option<Sourcing>,
     pub ai_kind: Option<AiKind>,
     pub stage: Option<Stage>,
+    /// When the pilot entered its (new or current) stage; today if absent
+    /// when the stage changes.
+    pub stage_entered_on: Option<NaiveDate>,
     pub started_on: Option<Option<NaiveDate>>,
     pub evaluated_on: Option<Option<NaiveDate>>,
     pub owner_team: Option<Option<String>>,
@@ -139,13 +145,18 @@ pub fn check_evaluation_order(
 
 /// docs/DEFINITIONS.md#evaluated: a pilot is evaluated when `evaluated_on` is set or its stage is
 /// production, scaled or abandoned; the evaluation date is `evaluated_on`, else
-/// the date it entered that stage.
+/// the date it first entered one of those stages (`evaluation_stage_on`; None
+/// when unknown, and then the pilot is not dated at all).
 pub fn evaluation_date(
     evaluated_on: Option<NaiveDate>,
     stage: Stage,
-    stage_entered_on: NaiveDate,
+    evaluation_stage_on: Option<NaiveDate>,
 ) -> Option<NaiveDate> {
-    evaluated_on.or(stage.is_evaluating().then_some(stage_entered_on))
+    evaluated_on.or(if stage.is_evaluating() {
+        evaluation_stage_on
+    } else {
+        None
+    })
 }
 
 #[cfg(test)]
@@ -159,16 +170,16 @@ mod tests {
     #[test]
     fn evaluation_date_prefers_evaluated_on_then_stage_entry() {
         assert_eq!(
-            evaluation_date(Some(d("2026-03-01")), Stage::Piloting, d("2026-01-01")),
+            evaluation_date(Some(d("2026-03-01")), Stage::Piloting, Some(d("2026-01-01"))),
             Some(d("2026-03-01"))
         );
         assert_eq!(
-            evaluation_date(None, Stage::Abandoned, d("2026-01-05")),
+            evaluation_date(None, Stage::Abandoned, Some(d("2026-01-05"))),
             Some(d("2026-01-05"))
         );
-        assert_eq!(evaluation_date(None, Stage::Piloting, d("2026-01-05")), None);
+        assert_eq!(evaluation_date(None, Stage::Piloting, Some(d("2026-01-05"))), None);
         assert_eq!(
-            evaluation_date(Some(d("2026-02-01")), Stage::Scaled, d("2026-05-05")),
+            evaluation_date(Some(d("2026-02-01")), Stage::Scaled, Some(d("2026-05-05"))),
             Some(d("2026-02-01"))
         );
     }

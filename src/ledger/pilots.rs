@@ -25,6 +25,11 @@ pub struct CreatePilotBody {
     pub sourcing: Sourcing,
     pub ai_kind: AiKind,
     pub stage: Option<Stage>,
+    /// When the pilot entered `stage`; for a pilot created already evaluated
+    /// (production, scaled, abandoned) without `evaluated_on`, its evaluation
+    /// date. Absent there, the date is unknown and the pilot is not dated.
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
+    pub stage_entered_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
     pub started_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
@@ -43,19 +48,30 @@ pub fn optional_date(field: &'static str, v: Option<NaiveDate>) -> Result<Option
     v.map(|d| check_date(field, d)).transpose()
 }
 
+/// A date that has happened (a stage cannot have been entered tomorrow).
+fn not_in_future(field: &'static str, v: Option<NaiveDate>, today: NaiveDate) -> Result<(), FieldError> {
+    match v {
+        Some(d) if d > today => Err(FieldError::new(field, format!("{d} is in the future"))),
+        _ => Ok(()),
+    }
+}
+
 impl TryFrom<CreatePilotBody> for NewPilot {
     type Error = FieldError;
 
     fn try_from(b: CreatePilotBody) -> Result<Self, FieldError> {
         let started_on = optional_date("started_on", b.started_on)?;
         let evaluated_on = optional_date("evaluated_on", b.evaluated_on)?;
+        let stage_entered_on = optional_date("stage_entered_on", b.stage_entered_on)?;
         check_evaluation_order(started_on, evaluated_on)?;
+        not_in_future("stage_entered_on", stage_entered_on, chrono::Utc::now().date_naive())?;
         Ok(NewPilot {
             name: check_text("name", &b.name, 200)?,
             business_function: b.business_function,
             sourcing: b.sourcing,
             ai_kind: b.ai_kind,
             stage: b.stage.unwrap_or(Stage::Piloting),
+            stage_entered_on,
             started_on,
             evaluated_on,
             owner_team: optional_text("owner_team", b.owner_team, 200)?,
@@ -76,7 +92,14 @@ pub fn new_pilot_row(org: OrgId, id: PilotId, p: NewPilot, today: NaiveDate) -> 
         sourcing: p.sourcing.as_str().to_owned(),
         ai_kind: p.ai_kind.as_str().to_owned(),
         stage: p.stage.as_str().to_owned(),
-        stage_entered_on: today,
+        stage_entered_on: p.stage_entered_on.unwrap_or(today),
+        // Created already evaluated: its evaluation date is the stage date it
+        // was given, or unknown; never the day it was loaded.
+        evaluation_stage_on: if p.stage.is_evaluating() {
+            p.stage_entered_on
+        } else {
+            None
+        },
         started_on: p.started_on,
         evaluated_on: p.evaluated_on,
         owner_team: p.owner_team,
@@ -104,12 +127,36 @@ pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> 
     if let Some(v) = patch.ai_kind {
         next.ai_kind = v.as_str().to_owned();
     }
-    if let Some(v) = patch.stage {
-        if v.as_str() != current.stage {
+    let was_evaluating = Stage::parse(&current.stage).is_some_and(Stage::is_evaluating);
+    match patch.stage.filter(|v| v.as_str() != current.stage) {
+        Some(v) => {
+            // A new stage, entered on the date given or today.
+            let on = patch.stage_entered_on.unwrap_or(today);
             next.stage = v.as_str().to_owned();
-            next.stage_entered_on = today;
+            next.stage_entered_on = on;
+            next.evaluation_stage_on = match (was_evaluating, v.is_evaluating()) {
+                // Production to scaled (or abandoned): still evaluated when it
+                // first was; the evaluation date does not move.
+                (true, true) => current.evaluation_stage_on,
+                (false, true) => Some(on),
+                (_, false) => None,
+            };
+        }
+        None => {
+            // The same stage: a date given corrects when it was entered, and
+            // with it an evaluation date that was that entry (or unknown).
+            if let Some(on) = patch.stage_entered_on {
+                next.stage_entered_on = on;
+                let was_this_entry = current
+                    .evaluation_stage_on
+                    .is_none_or(|d| d == current.stage_entered_on);
+                if was_evaluating && was_this_entry {
+                    next.evaluation_stage_on = Some(on);
+                }
+            }
         }
     }
+    not_in_future("stage_entered_on", Some(next.stage_entered_on), today)?;
     if let Some(v) = patch.started_on {
         next.started_on = v;
     }

@@ -58,6 +58,10 @@ pub struct PilotJson {
     pub stage_entered_on: chrono::NaiveDate,
     pub started_on: Option<chrono::NaiveDate>,
     pub evaluated_on: Option<chrono::NaiveDate>,
+    /// The date the definitions evaluate the pilot on (`evaluated_on`, else
+    /// when it first entered an evaluated stage); null when it is not
+    /// evaluated or that date is unknown.
+    pub evaluation_date: Option<chrono::NaiveDate>,
     pub owner_team: Option<String>,
     pub tags: Vec<String>,
     pub external_ref: Option<String>,
@@ -69,6 +73,7 @@ pub struct PilotJson {
 impl From<PilotView> for PilotJson {
     fn from(p: PilotView) -> Self {
         Self {
+            evaluation_date: crate::db::rollups::evaluation_of(&p),
             tags: serde_json::from_str(&p.tags).unwrap_or_default(),
             id: p.id,
             org_id: p.org_id,

@@ -192,7 +192,15 @@ async fn research_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaph
 }
 
 /// Computes the response for each query (the total and, with `by`, its breakdown).
-async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, u64)> {
+/// What the cells leave out: pilots with an entry that has no FX rate, and
+/// pilots evaluated on a date nobody recorded.
+#[derive(Clone, Copy, Debug, Default)]
+struct LeftOut {
+    missing_fx_rate: u64,
+    unknown_evaluation_date: u64,
+}
+
+async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, LeftOut)> {
     let policy = state.disclosure;
     let permit = research_permit(state).await?;
     state
@@ -208,12 +216,15 @@ async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<Ra
                 }
             }
             let built = observations(conn, &params)?;
-            let mut excluded = 0;
+            let mut excluded = LeftOut {
+                unknown_evaluation_date: crate::db::research::count_unknown_evaluation_dates(conn)?,
+                ..LeftOut::default()
+            };
             let mut out = Vec::new();
             for q in &queries {
                 let i = params.iter().position(|p| *p == q.params).unwrap_or(0);
                 let (obs, n) = &built[i];
-                excluded = *n;
+                excluded.missing_fx_rate = *n;
                 out.push(zero_impact_rates(obs, q, &policy));
             }
             Ok((out, excluded))
@@ -243,7 +254,10 @@ pub async fn zero_impact_rate(
     Ok(match format {
         Format::Json => {
             let mut v = serde_json::to_value(&response).map_err(ApiError::internal)?;
-            v["data_quality"] = serde_json::json!({"pilots_excluded_missing_fx_rate": excluded});
+            v["data_quality"] = serde_json::json!({
+                "pilots_excluded_missing_fx_rate": excluded.missing_fx_rate,
+                "pilots_excluded_unknown_evaluation_date": excluded.unknown_evaluation_date,
+            });
             HttpResponse::Ok().json(v)
         }
         Format::Csv => csv_response("zero-impact-rate.csv", response_csv(&response)?),

@@ -110,6 +110,10 @@ pub struct PatchPilotBody {
     pub ai_kind: Option<AiKind>,
     #[serde(default, deserialize_with = "present")]
     pub stage: Option<Stage>,
+    /// When the pilot entered its stage (with `stage`: the new one's date;
+    /// alone: a correction of the current one's).
+    #[serde(default, deserialize_with = "crate::domain::dates::strict_option")]
+    pub stage_entered_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::domain::dates::strict_nested")]
     pub started_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "crate::domain::dates::strict_nested")]
@@ -144,6 +148,7 @@ impl TryFrom<PatchPilotBody> for PilotPatch {
             sourcing: b.sourcing,
             ai_kind: b.ai_kind,
             stage: b.stage,
+            stage_entered_on: optional_date("stage_entered_on", b.stage_entered_on)?,
             started_on: nested_date("started_on", b.started_on)?,
             evaluated_on: nested_date("evaluated_on", b.evaluated_on)?,
             owner_team: nested_text("owner_team", b.owner_team)?,

@@ -9,6 +9,7 @@ mod bad_input;
 mod batching;
 mod cli;
 mod durability;
+mod evaluation;
 mod faults;
 mod finance;
 mod history;

@@ -43,7 +43,7 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
         let (Some(stage), Some(&(org_index, org))) = (Stage::parse(&p.stage), orgs.get(p.org_id.as_str())) else {
             continue;
         };
-        let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.stage_entered_on) else {
+        let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.evaluation_stage_on) else {
             continue;
         };
         let entries = by_pilot.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
