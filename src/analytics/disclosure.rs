@@ -11,14 +11,24 @@
 //! 1. `empty`: no organisation contributes;
 //! 2. `min_organisations`: fewer than `min_organisations` organisations;
 //! 3. `dominance`: one organisation holds more than `max_org_share` of its pilots;
-//! 4. `p_percent`: with `a_i = |Σ spend of organisation i|`, total `T`, largest
-//!    `l1`, second `l2`: publish only if `100·(T − l1 − l2) ≥ p·l1`;
+//! 4. (`p_percent` is a rule for money, not for counts: see below.)
 //! 5. `one_sided`: fewer than `min_each_side` organisations contribute
 //!    zero-impact pilots, or fewer than `min_each_side` contribute pilots with
 //!    impact, or fewer than `min_each_side` have zero return. The last clause
 //!    is stricter than the product contract's wording and is there for its stated aim: an
 //!    organisation zero-return share of 0% would otherwise be publishable (every
 //!    member mixed), revealing that every member had a pilot with impact.
+//!
+//! **Money bands and the p%-rule.** A published cell shows money only as
+//! decade bands. With `a_i = |Σ spend of organisation i|`, total `T`, largest
+//! `l1`, second `l2`, the spend band is shown only if `100·(T − l1 − l2) ≥
+//! p·l1` (the same for measured impact); otherwise the band is null and every
+//! count and rate of the cell stays published. Until `pilotledger-disclosure-2`
+//! a failing p%-rule suppressed the whole cell (`p_percent`), so one member
+//! could blank the research output: ten entries of 90 quadrillion USD, one a
+//! quarter, made every quarterly total fail it (issue 18). The p%-rule protects
+//! a magnitude, the largest contributor's spend, and only the band discloses
+//! one; the counts are protected by the threshold and dominance rules.
 //!
 //! Complementary suppression ([`protect_breakdown`]) then works on one
 //! quarter's total and the value cells of one breakdown. Anyone can compute
@@ -34,7 +44,7 @@
 //! they hold nothing.
 //!
 //! This runs twice. First with only the rules that do not depend on the
-//! zero-impact definition (`min_organisations`, `dominance`, `p_percent`),
+//! zero-impact definition (`min_organisations`, `dominance`),
 //! then with all of them. The first pass picks the same complements for every
 //! `min_impact`/`window_months` on the grid, so counts hidden for those rules
 //! cannot be recovered by comparing responses for different parameters.
@@ -46,7 +56,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 /// Version of these rules, echoed in every aggregate response.
-pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-1";
+pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-2";
 
 /// The floors (docs/DEFINITIONS.md#disclosure): thresholds may be raised by configuration, never lowered.
 pub const FLOOR_MIN_ORGANISATIONS: u32 = 5;
@@ -120,7 +130,7 @@ impl DisclosurePolicy {
         self.max_org_share
     }
 
-    /// The `p` of the p%-rule on spend.
+    /// The `p` of the p%-rule on the money bands.
     pub fn p_percent(&self) -> u32 {
         self.p_percent
     }
@@ -139,8 +149,6 @@ pub enum SuppressionReason {
     MinOrganisations,
     /// One organisation holds too large a share of the pilots.
     Dominance,
-    /// The p%-rule on spend fails.
-    PPercent,
     /// Too few organisations on one side of the outcome.
     OneSided,
     /// Suppressed so that another suppressed cell cannot be recovered by subtraction.
@@ -208,10 +216,6 @@ fn check(cell: &Contributions, policy: &DisclosurePolicy, rules: Rules) -> Optio
     // Exact for counts below 2^53, and exact at the 0.5 floor.
     if largest as f64 > policy.max_org_share * pilots as f64 {
         return Some(Dominance);
-    }
-    let spends = cell.values().map(|c| c.spend_usd_minor.unsigned_abs());
-    if !p_percent_holds(spends, policy.p_percent) {
-        return Some(PPercent);
     }
     if rules == Rules::All {
         let k = u64::from(policy.min_each_side);
@@ -427,16 +431,14 @@ mod tests {
             }
             c
         };
+        let spends = |c: &Contributions| c.values().map(|o| o.spend_usd_minor.unsigned_abs()).collect::<Vec<_>>();
         let fails = with_spends([1000, 100, 25, 25, 25, 24]);
-        assert_eq!(primary_suppression(&fails, &p()), Some(PPercent));
-        assert_eq!(
-            primary_suppression(&with_spends([1000, 100, 25, 25, 25, 25]), &p()),
-            None
-        );
+        assert!(!p_percent_holds(spends(&fails), 10));
+        assert!(p_percent_holds(spends(&with_spends([1000, 100, 25, 25, 25, 25])), 10));
         // Absolute values: a negative largest contributor is just as revealing.
-        let negative = with_spends([-1000, 100, 25, 25, 25, 24]);
-        assert_eq!(primary_suppression(&negative, &p()), Some(PPercent));
-        assert_eq!(serde_json::to_value(PPercent).unwrap(), "p_percent");
+        assert!(!p_percent_holds(spends(&with_spends([-1000, 100, 25, 25, 25, 24])), 10));
+        // It withholds money bands, never the cell: the counts stay published.
+        assert_eq!(primary_suppression(&fails, &p()), None);
         assert!(p_percent_holds([0, 0, 0], 10));
         assert!(!p_percent_holds([5], 10));
     }

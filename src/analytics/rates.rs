@@ -639,7 +639,7 @@ fn cell(
         let total = abs().fold(0u128, u128::saturating_add);
         (total, p_percent_holds(abs(), policy.p_percent()))
     };
-    let (spend, _) = band(|c| c.spend_usd_minor);
+    let (spend, spend_safe) = band(|c| c.spend_usd_minor);
     let (impact, impact_safe) = band(|c| c.impact_usd_minor);
     out.organisations = Some(orgs);
     out.pilots = Some(data.values().map(|c| c.pilots).sum());
@@ -647,7 +647,7 @@ fn cell(
     out.org_zero_return_share = wilson(zero_return, orgs);
     let (pilot_rate, org_average_rate) = bootstrap::both_rates(&clusters, q.bootstrap_reps, seed);
     (out.pilot_rate, out.org_average_rate) = (pilot_rate.map(coarse), org_average_rate.map(coarse));
-    out.spend_band = Some(money_band(spend));
+    out.spend_band = spend_safe.then(|| money_band(spend));
     out.measured_impact_band = impact_safe.then(|| money_band(impact));
     out
 }

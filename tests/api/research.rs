@@ -395,3 +395,69 @@ async fn the_measured_projection_spends_the_research_budget_of_any_role() {
     let fixed = json!({"success_rate": {"source": "fixed", "value": 0.05}});
     assert_eq!(app.post("/v1/projections/gap", &t.member, &fixed).await.status(), 200);
 }
+
+#[actix_web::test]
+async fn ten_absurd_entries_from_one_organisation_blank_nothing_else() {
+    let app = TestApp::spawn().await;
+    seed(&app, 40, 25, 7);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let path = "/v1/aggregates/export?format=json";
+    let before = json_of(app.get(path, &researcher).await).await;
+    let trend_before = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await["trend"].clone();
+    // One member of one organisation logs the largest spend an entry may
+    // carry on ten of its pilots, one a quarter.
+    let data = inputs(&app);
+    let org = &data.orgs[0].id;
+    let member = mint(&app.keys, Some(org), Role::Member);
+    let pilots: Vec<&str> = data
+        .pilots
+        .iter()
+        .filter(|p| &p.org_id == org)
+        .map(|p| p.id.as_str())
+        .take(10)
+        .collect();
+    assert_eq!(pilots.len(), 10);
+    for (i, pilot) in pilots.iter().enumerate() {
+        let year = 2024 + (i / 4) as i32;
+        let month = (i % 4) * 3 + 1;
+        let mut body = spend_body(MAX_USD_AMOUNT, "USD");
+        body["period_start"] = json!(format!("{year}-{month:02}-01"));
+        body["period_end"] = json!(format!("{year}-{month:02}-28"));
+        assert_eq!(
+            app.post_idem(&format!("/v1/pilots/{pilot}/spend"), &member, &body)
+                .await
+                .status(),
+            201
+        );
+    }
+    let after = json_of(app.get(path, &researcher).await).await;
+    let (cells_before, cells_after) = (before["cells"].as_array().unwrap(), after["cells"].as_array().unwrap());
+    assert_eq!(cells_before.len(), cells_after.len());
+    let mut published = 0;
+    let mut bands_withheld = 0;
+    for (b, a) in cells_before.iter().zip(cells_after) {
+        let key = (&b["quarter"], &b["dimension"], &b["value"]);
+        assert_eq!(key, (&a["quarter"], &a["dimension"], &a["value"]));
+        if b["suppressed"] == false {
+            published += 1;
+            // Counts and rates exactly as before; only money bands may change
+            // or be withheld.
+            for field in [
+                "suppressed",
+                "organisations",
+                "pilots",
+                "zero_return_organisations",
+                "org_zero_return_share",
+                "pilot_rate",
+                "org_average_rate",
+            ] {
+                assert_eq!(a[field], b[field], "{key:?} {field}");
+            }
+            bands_withheld += usize::from(a["spend_band"].is_null());
+        }
+    }
+    assert!(published > 20, "the seeded data publishes cells ({published})");
+    assert!(bands_withheld > 0, "the p%-rule still guards the spend bands");
+    let trend_after = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await["trend"].clone();
+    assert_eq!(trend_after, trend_before, "the trend is untouched");
+}
