@@ -181,7 +181,7 @@ function researchOverview(r) {
   const dq = r.data_quality && r.data_quality.pilots_excluded_missing_fx_rate
     ? h('p', { class: 'meta' }, `${r.data_quality.pilots_excluded_missing_fx_rate} pilots were left out because an FX rate is missing.`) : null;
   const p = r.parameters;
-  const meta = h('p', { class: 'meta' }, `Zero impact: measured net impact ≤ ${p.min_impact} USD within ${p.window_months} months of evaluation. Disclosure: at least ${p.min_organisations} organisations per cell, no organisation above ${pct(p.max_org_share)} of pilots, p%-rule on money bands p = ${p.p_percent}, at least ${p.min_each_side} organisations on each side. Bootstrap ${p.bootstrap_reps} replicates (server-held seed, bounds to 0.1 pp).`);
+  const meta = h('p', { class: 'meta' }, `Zero impact: measured net impact ≤ ${p.min_impact} USD within ${p.window_months} months of evaluation. Disclosure: at least ${p.min_organisations} organisations per cell, no organisation above ${pct(p.max_org_share)} of pilots, p%-rule on money bands p = ${p.p_percent}, at least ${p.min_each_side} organisations on each side. Bootstrap rates from 20 organisations per cell (n/a below), ${p.bootstrap_reps} replicates, server-held seed, bounds to 0.1 pp.`);
   return [trends, chart, dq, meta];
 }
 

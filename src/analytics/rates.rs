@@ -376,6 +376,17 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Fewest organisations a cell needs for its bootstrap rates (`pilot_rate`,
+/// `org_average_rate`) to be shown; below it both are null and the cell shows
+/// its counts and the Wilson share, which are functions of the counts alone.
+/// A cluster bootstrap's bounds are close to a deterministic function of the
+/// per-organisation breakdown: for issue 18's cell of 6 organisations (pilots
+/// [2,1,1,1,2,5], zero-impact [1,1,1,1,1,2]) only 2 of the 66 breakdowns with
+/// its counts give the pooled rate's bounds under any seed, whether the
+/// bounds are rounded to 0.001 or to 0.1; and the organisation average alone
+/// (a sum of small fractions) fits 1 of them.
+pub const BOOTSTRAP_MIN_ORGANISATIONS: u64 = 20;
+
 /// Decimal places of a published bootstrap bound.
 pub const BOUND_DECIMALS: i32 = 3;
 
@@ -646,7 +657,8 @@ fn cell(
     out.zero_return_organisations = Some(zero_return);
     out.org_zero_return_share = wilson(zero_return, orgs);
     let (pilot_rate, org_average_rate) = bootstrap::both_rates(&clusters, q.bootstrap_reps, seed);
-    (out.pilot_rate, out.org_average_rate) = (pilot_rate.map(coarse), org_average_rate.map(coarse));
+    let shown = |i: Option<Interval>| i.filter(|_| orgs >= BOOTSTRAP_MIN_ORGANISATIONS).map(coarse);
+    (out.pilot_rate, out.org_average_rate) = (shown(pilot_rate), shown(org_average_rate));
     out.spend_band = spend_safe.then(|| money_band(spend));
     out.measured_impact_band = impact_safe.then(|| money_band(impact));
     out

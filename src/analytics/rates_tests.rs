@@ -113,9 +113,8 @@ fn fixed_dataset_rates_match_hand_counts_and_closed_forms() {
         assert_eq!(share.estimate, zr as f64 / 8.0);
         near(share.low, lo);
         near(share.high, hi);
-        let (pr, oa) = (cell.pilot_rate.unwrap(), cell.org_average_rate.unwrap());
-        assert_eq!(pr.estimate, zeros as f64 / pilots as f64);
-        near(oa.estimate, avg);
+        // 8 organisations: too few for the bootstrap rates to be shown.
+        assert_eq!((cell.pilot_rate, cell.org_average_rate), (None, None));
         // The bootstrap over organisations in index order, seeded from the
         // documented key recomputed here, its bounds rounded to 0.001.
         let cl: Vec<Cluster> = spec
@@ -126,9 +125,12 @@ fn fixed_dataset_rates_match_hand_counts_and_closed_forms() {
             })
             .collect();
         let seed = fnv_by_hand(&format!("7|{}|all|all", cell.quarter));
-        assert_eq!(Some(pr), bootstrap::pilot_rate(&cl, 200, seed).map(coarse));
-        assert_eq!(Some(oa), bootstrap::org_average_rate(&cl, 200, seed).map(coarse));
-        for bound in [pr.low, pr.high, oa.low, oa.high] {
+        // What they would be, from the same resamples.
+        let pr = bootstrap::pilot_rate(&cl, 200, seed).unwrap();
+        assert_eq!(pr.estimate, zeros as f64 / pilots as f64);
+        let oa = bootstrap::org_average_rate(&cl, 200, seed).unwrap();
+        near(oa.estimate, avg);
+        for bound in [coarse(pr).low, coarse(pr).high] {
             assert_eq!(
                 bound,
                 (bound * 1000.0).round() / 1000.0,
@@ -211,7 +213,11 @@ fn suppressed_cells_carry_only_their_reason() {
         "measured_impact_band": null, "suppressed": true, "suppression_reason": "min_organisations"
     });
     assert_eq!(json["cells"][1], de);
-    assert_eq!(json["cells"][0]["pilot_rate"]["estimate"], 11.0 / 16.0);
+    assert_eq!(
+        json["cells"][0]["pilot_rate"],
+        json!(null),
+        "8 organisations: no bootstrap rate"
+    );
     assert_eq!(json["definition_version"], DEFINITION_VERSION);
     assert_eq!(json["disclosure_policy_version"], DISCLOSURE_POLICY_VERSION);
     let parameters = json!({
@@ -489,4 +495,128 @@ fn complementary_suppression_leaves_nothing_recoverable_by_subtraction() {
         ("SE", m),
     ];
     assert_eq!(got, want);
+}
+
+/// Observations of one quarter from (pilots, zero-impact pilots) per organisation.
+fn cell_of(orgs: &[(u64, u64)], date: &str) -> Vec<Observation> {
+    let mut out = Vec::new();
+    for (org, &(total, zero)) in (0..).zip(orgs) {
+        for i in 0..total {
+            let mut o = ob(org, "DE", BusinessFunction::Hr, date, i < zero);
+            o.spend_usd_minor = 0;
+            out.push(o);
+        }
+    }
+    out
+}
+
+#[test]
+fn bootstrap_rates_are_shown_from_twenty_organisations_as_documented() {
+    let nineteen: Vec<(u64, u64)> = (0..19).map(|i| (2, i % 3 / 2 + (i % 2))).collect();
+    let q = query("2026Q1", "2026Q1", None);
+    let small = run(&cell_of(&nineteen, "2026-02-01"), &q);
+    assert!(!small.cells[0].suppressed);
+    assert_eq!(
+        (small.cells[0].pilot_rate, small.cells[0].org_average_rate),
+        (None, None)
+    );
+    let mut twenty = nineteen.clone();
+    twenty.push((3, 1));
+    let big = run(&cell_of(&twenty, "2026-02-01"), &q);
+    let cell = &big.cells[0];
+    let clusters: Vec<Cluster> = twenty.iter().map(|&(total, zero)| Cluster { zero, total }).collect();
+    let seed = fnv_by_hand("7|2026Q1|all|all");
+    assert_eq!(cell.pilot_rate, bootstrap::pilot_rate(&clusters, 200, seed).map(coarse));
+    assert_eq!(
+        cell.org_average_rate,
+        bootstrap::org_average_rate(&clusters, 200, seed).map(coarse)
+    );
+    let by_hand = twenty.iter().map(|&(t, z)| z as f64 / t as f64).sum::<f64>() / 20.0;
+    near(cell.org_average_rate.unwrap().estimate, by_hand);
+}
+
+/// Every multiset of `orgs` (pilots, zero-impact pilots) pairs with `pilots`
+/// pilots in all, `zero_return` of them all zero-impact and, when given,
+/// `zeros` zero-impact pilots in all.
+fn breakdowns(orgs: u64, pilots: u64, zeros: Option<u64>, zero_return: u64) -> Vec<Vec<Cluster>> {
+    fn search(
+        pairs: &[(u64, u64)],
+        from: usize,
+        left: u64,
+        (t, z, zr): (u64, Option<u64>, u64),
+        acc: &mut Vec<(u64, u64)>,
+        out: &mut Vec<Vec<Cluster>>,
+    ) {
+        if left == 0 {
+            if t == 0 && z.is_none_or(|z| z == 0) && zr == 0 {
+                out.push(acc.iter().map(|&(total, zero)| Cluster { zero, total }).collect());
+            }
+            return;
+        }
+        for (i, &(pt, pz)) in pairs.iter().enumerate().skip(from) {
+            if pt > t || z.is_some_and(|z| pz > z) || (pz == pt && zr == 0) {
+                continue;
+            }
+            acc.push((pt, pz));
+            let rest = (t - pt, z.map(|z| z - pz), zr - u64::from(pz == pt));
+            search(pairs, i, left - 1, rest, acc, out);
+            acc.pop();
+        }
+    }
+    let pairs: Vec<(u64, u64)> = (1..=pilots).flat_map(|t| (0..=t).map(move |z| (t, z))).collect();
+    let mut out = Vec::new();
+    search(&pairs, 0, orgs, (pilots, zeros, zero_return), &mut Vec::new(), &mut out);
+    out
+}
+
+/// Whether `clusters`' pooled-rate bootstrap gives bounds `(low, high)` under
+/// one of 60 seeds the attacker tries (bounds as published, to 0.001).
+fn could_give(clusters: &[Cluster], low: f64, high: f64) -> bool {
+    let (mut lo, mut hi) = ((f64::MAX, f64::MIN), (f64::MAX, f64::MIN));
+    for s in 0..60u64 {
+        let b = coarse(bootstrap::pilot_rate(clusters, 1000, s.wrapping_mul(0x9e37_79b9)).unwrap());
+        lo = (lo.0.min(b.low), lo.1.max(b.low));
+        hi = (hi.0.min(b.high), hi.1.max(b.high));
+    }
+    (lo.0..=lo.1).contains(&low) && (hi.0..=hi.1).contains(&high)
+}
+
+/// Issue 18's attacker, given everything a researcher can fetch for a cell of
+/// 6 organisations, searches every per-organisation breakdown consistent with
+/// it. With the bootstrap bounds shown (even under a secret seed, rounded to
+/// 0.001) it would be left with a handful; as published, with only the counts
+/// and the Wilson share, with many.
+#[test]
+fn a_bootstrap_attacker_cannot_pin_a_six_organisation_cell() {
+    let truth = [(2, 1), (1, 1), (1, 1), (1, 1), (2, 1), (5, 2)];
+    let secret = 0x9e37_79b9_7f4a_7c15;
+    let q = RateQuery {
+        seed: secret,
+        bootstrap_reps: 1000,
+        ..query("2026Q3", "2026Q3", None)
+    };
+    let published = run(&cell_of(&truth, "2026-08-03"), &q);
+    let cell = &published.cells[0];
+    assert!(!cell.suppressed, "{cell:?}");
+    let (orgs, pilots, zero_return) = (
+        cell.organisations.unwrap(),
+        cell.pilots.unwrap(),
+        cell.zero_return_organisations.unwrap(),
+    );
+    assert_eq!((orgs, pilots, zero_return), (6, 12, 3));
+    // What the attacker can use as published: no bootstrap rate at all.
+    let zeros = cell.pilot_rate.map(|r| (r.estimate * pilots as f64).round() as u64);
+    let fit: Vec<Vec<Cluster>> = breakdowns(orgs, pilots, zeros, zero_return)
+        .into_iter()
+        .filter(|c| cell.pilot_rate.is_none_or(|r| could_give(c, r.low, r.high)))
+        .collect();
+    assert!(fit.len() >= 20, "only {} breakdowns fit what is published", fit.len());
+    // Had the pooled rate been shown, bounds and all, the search would pin it.
+    let clusters: Vec<Cluster> = truth.iter().map(|&(total, zero)| Cluster { zero, total }).collect();
+    let shown = coarse(bootstrap::pilot_rate(&clusters, 1000, cell_seed(secret, qtr("2026Q3"), "all", "all")).unwrap());
+    let pinned = breakdowns(orgs, pilots, Some(7), zero_return)
+        .into_iter()
+        .filter(|c| could_give(c, shown.low, shown.high))
+        .count();
+    assert!(pinned <= 4, "{pinned}");
 }
