@@ -6,9 +6,9 @@
 //! names or free text come in; organisations are opaque indices.
 //!
 //! **Cells.** Every quarter in `from..=to` gets one `all` cell and, with `by`,
-//! one cell per value of that dimension's full vocabulary (for region: every
-//! region in the whole input, in or out of the window), so which cells exist
-//! reveals nothing. Each cell covers exactly one quarter, and everything in it
+//! one cell per value of that dimension that enough organisations have in the
+//! whole input, in or out of the window ([`Listed`]), so which cells exist
+//! reveals nothing about the window. Each cell covers exactly one quarter, and everything in it
 //! — counts, rates, bootstrap seed, suppression — depends only on that
 //! quarter's observations, never on `from`/`to`. Overlapping or neighbouring
 //! windows therefore agree on every shared quarter (given `org` indices whose
@@ -132,20 +132,100 @@ impl Dimension {
         Dimension::Region,
     ];
 
-    /// Every value a cell is emitted for, whether or not it has data; for
-    /// region, `regions` (every region of the whole input).
-    fn vocabulary(self, regions: &BTreeSet<RegionCode>) -> Vec<String> {
+    /// Every value a cell is emitted for, whether or not it has data in the
+    /// window: the values `listed` holds, in vocabulary order (regions sorted).
+    fn vocabulary(self, listed: &Listed) -> Vec<String> {
         fn names<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
             all.iter().map(ToString::to_string).collect()
         }
-        match self {
+        let all = match self {
             Dimension::Function => names(BusinessFunction::ALL),
             Dimension::Sourcing => names(Sourcing::ALL),
             Dimension::AiKind => names(AiKind::ALL),
             Dimension::Industry => names(Industry::ALL),
             Dimension::SizeBand => names(SizeBand::ALL),
-            Dimension::Region => regions.iter().map(|r| r.as_str().to_owned()).collect(),
+            Dimension::Region => listed.values(self).cloned().collect(),
+        };
+        all.into_iter().filter(|v| listed.contains(self, v)).collect()
+    }
+
+    fn index(self) -> usize {
+        Dimension::ALL.iter().position(|d| *d == self).unwrap_or(0)
+    }
+}
+
+/// The breakdown values that get cells: those with at least the disclosure
+/// threshold of organisations in the whole input, in or out of the window.
+/// A value with fewer would show, quarter by quarter, whether its few
+/// organisations evaluated anything (`empty` against `min_organisations`):
+/// a single-customer region published its customer's activity (issue 18).
+/// Whether a value is listed says only that at least that many organisations
+/// have it, ever.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listed {
+    values: [BTreeSet<String>; 6],
+}
+
+impl Listed {
+    /// The listed values of every dimension in `obs`, with at least
+    /// `min_organisations` distinct organisations each.
+    pub fn of(obs: &[Observation], min_organisations: u32) -> Self {
+        let mut b = ListedBuilder::new(min_organisations);
+        obs.iter().for_each(|o| b.add(o));
+        b.finish()
+    }
+
+    fn contains(&self, d: Dimension, value: &str) -> bool {
+        self.values[d.index()].contains(value)
+    }
+
+    fn values(&self, d: Dimension) -> impl Iterator<Item = &String> {
+        self.values[d.index()].iter()
+    }
+}
+
+/// Builds a [`Listed`] from observations streamed one at a time. Per value it
+/// keeps at most `min_organisations` distinct organisations: enough to decide.
+pub struct ListedBuilder {
+    min: usize,
+    orgs: [BTreeMap<String, Vec<u32>>; 6],
+}
+
+impl ListedBuilder {
+    pub fn new(min_organisations: u32) -> Self {
+        Self {
+            min: min_organisations as usize,
+            orgs: Default::default(),
         }
+    }
+
+    pub fn add(&mut self, o: &Observation) {
+        for d in Dimension::ALL {
+            let seen = &mut self.orgs[d.index()];
+            let value = d.value_of(o);
+            match seen.get_mut(value) {
+                Some(orgs) => {
+                    if orgs.len() < self.min && !orgs.contains(&o.org) {
+                        orgs.push(o.org);
+                    }
+                }
+                None => {
+                    seen.insert(value.to_owned(), vec![o.org]);
+                }
+            }
+        }
+    }
+
+    pub fn finish(self) -> Listed {
+        let mut listed = Listed::default();
+        for (i, seen) in self.orgs.into_iter().enumerate() {
+            listed.values[i] = seen
+                .into_iter()
+                .filter(|(_, orgs)| orgs.len() >= self.min)
+                .map(|(value, _)| value)
+                .collect();
+        }
+        listed
     }
 }
 
@@ -155,12 +235,12 @@ pub struct Cuts {
 }
 
 impl Cuts {
-    /// `regions` must be the regions of every observation of the input, in or
-    /// out of the window, so which region cells exist reveals nothing about
-    /// the window (module docs).
-    pub fn new(dims: &[Dimension], regions: &BTreeSet<RegionCode>) -> Self {
+    /// `listed` must come from every observation of the input, in or out of
+    /// the window, so which cells exist reveals nothing about the window
+    /// (module docs).
+    pub fn new(dims: &[Dimension], listed: &Listed) -> Self {
         Self {
-            cuts: dims.iter().map(|&d| (d, d.vocabulary(regions))).collect(),
+            cuts: dims.iter().map(|&d| (d, d.vocabulary(listed))).collect(),
         }
     }
 
@@ -439,11 +519,6 @@ pub fn response_head(q: &RateQuery, policy: &DisclosurePolicy) -> RateResponse {
     }
 }
 
-/// The regions of `obs`, the region breakdown's vocabulary.
-pub fn regions(obs: &[Observation]) -> BTreeSet<RegionCode> {
-    obs.iter().map(|o| o.region).collect()
-}
-
 /// Computes every cell and the trend. Pure and deterministic: the same
 /// observations (in any order), query and policy give the same bits.
 pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &DisclosurePolicy) -> RateResponse {
@@ -458,7 +533,7 @@ pub fn zero_impact_rates(obs: &[Observation], q: &RateQuery, policy: &Disclosure
     for o in obs {
         by_quarter.entry(Quarter::of(o.evaluation_date)).or_default().push(o);
     }
-    let cuts = Cuts::new(q.by.as_slice(), &regions(obs));
+    let cuts = Cuts::new(q.by.as_slice(), &Listed::of(obs, policy.min_organisations()));
     let mut cells = Vec::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut jobs: Vec<CellJob> = Vec::new();
@@ -500,11 +575,11 @@ pub const EXPORT_PASSES: [&[Dimension]; 3] = [
 ];
 
 /// The cuts of each pass of an export: `by` alone, or [`EXPORT_PASSES`].
-/// `regions` as for [`Cuts::new`].
-pub fn export_passes(by: Option<Dimension>, regions: &BTreeSet<RegionCode>) -> Vec<Cuts> {
+/// `listed` as for [`Cuts::new`].
+pub fn export_passes(by: Option<Dimension>, listed: &Listed) -> Vec<Cuts> {
     match by {
-        Some(d) => vec![Cuts::new(&[d], regions)],
-        None => EXPORT_PASSES.iter().map(|dims| Cuts::new(dims, regions)).collect(),
+        Some(d) => vec![Cuts::new(&[d], listed)],
+        None => EXPORT_PASSES.iter().map(|dims| Cuts::new(dims, listed)).collect(),
     }
 }
 

@@ -203,9 +203,19 @@ fn trends_match_the_closed_form_of_a_binary_time_split() {
 
 #[test]
 fn suppressed_cells_carry_only_their_reason() {
-    // Each region has 4 organisations: both fail min_organisations.
-    let r = run(&fixed(), &query("2026Q1", "2026Q1", Some(Dimension::Region)));
+    // Five more DE organisations, evaluated in another quarter only: DE is
+    // listed (9 organisations in all) but has 4 in 2026Q1, too few.
+    let mut obs = fixed();
+    for org in 20..25 {
+        obs.push(ob(org, "DE", BusinessFunction::Hr, "2026-11-01", true));
+    }
+    let r = run(&obs, &query("2026Q1", "2026Q1", Some(Dimension::Region)));
     let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json["cells"].as_array().unwrap().len(),
+        2,
+        "FR (4 organisations in all) is not listed"
+    );
     let de = json!({
         "quarter": "2026Q1", "dimension": "region", "value": "DE", "organisations": null,
         "pilots": null, "zero_return_organisations": null, "org_zero_return_share": null,
@@ -229,24 +239,33 @@ fn suppressed_cells_carry_only_their_reason() {
 }
 
 #[test]
-fn every_quarter_and_every_vocabulary_value_is_present() {
+fn every_quarter_and_every_value_with_enough_organisations_is_present() {
     let mut obs = fixed();
-    obs.push(ob(9, "SE", BusinessFunction::Hr, "2027-03-01", true)); // outside the window
+    // Outside the window: SE gets 5 organisations in all, "built" 1.
+    for org in 30..35 {
+        obs.push(ob(org, "SE", BusinessFunction::Hr, "2027-03-01", true));
+    }
+    let mut built = ob(40, "DE", BusinessFunction::Hr, "2027-03-01", true);
+    built.sourcing = Sourcing::Built;
+    obs.push(built);
     let r = run(&obs, &query("2025Q4", "2026Q2", Some(Dimension::Sourcing)));
     let keys: Vec<_> = r.cells.iter().map(|c| format!("{}/{}", c.quarter, c.value)).collect();
+    // "bought" (13 organisations) in every quarter, even empty ones; "built"
+    // (one organisation, ever) and "partnered" (none) nowhere.
     let want: Vec<_> = ["2025Q4", "2026Q1", "2026Q2"]
         .iter()
-        .flat_map(|q| ["all", "built", "bought", "partnered"].map(|v| format!("{q}/{v}")))
+        .flat_map(|q| ["all", "bought"].map(|v| format!("{q}/{v}")))
         .collect();
     assert_eq!(keys, want);
-    assert!(r.cells[..4].iter().all(|c| c.suppression_reason == Some(Empty)));
-    // Only "bought" has data: it equals the total and is published, as
-    // empty siblings are never complements.
-    assert_eq!((r.cells[5].suppressed, r.cells[6].suppressed), (true, false));
+    assert!(r.cells[..2].iter().all(|c| c.suppression_reason == Some(Empty)));
+    // "bought" holds all the data: it equals the total and is published.
+    assert_eq!((r.cells[2].suppressed, r.cells[3].suppressed), (false, false));
+    // Regions: SE is listed though empty in the window; DE and FR (4
+    // organisations each, and DE's fifth) are not listed unless they reach 5.
     let regions = run(&obs, &query("2026Q1", "2026Q1", Some(Dimension::Region)));
     let values: Vec<_> = regions.cells.iter().map(|c| c.value.as_str()).collect();
-    assert_eq!(values, ["all", "DE", "FR", "SE"]);
-    assert_eq!(regions.cells[3].suppression_reason, Some(Empty));
+    assert_eq!(values, ["all", "DE", "SE"]);
+    assert_eq!(regions.cells[2].suppression_reason, Some(Empty));
 }
 
 #[test]
@@ -340,15 +359,18 @@ fn same_request_same_bits_whatever_the_input_order() {
 #[test]
 fn the_export_gives_each_breakdowns_cells_quarter_by_quarter() {
     let mut obs = synthetic();
-    // Outside the window, yet in the region vocabulary of every quarter.
-    obs.push(ob(3, "PT", BusinessFunction::Hr, "2024-06-01", true));
-    obs.push(ob(5, "AT", BusinessFunction::Hr, "2026-03-01", false));
+    // Outside the window, yet listed in every quarter (5 organisations each;
+    // a region with fewer anywhere would not be listed at all).
+    for org in 100..105 {
+        obs.push(ob(org, "PT", BusinessFunction::Hr, "2024-06-01", true));
+        obs.push(ob(org + 10, "AT", BusinessFunction::Hr, "2026-03-01", false));
+    }
     let policy = DisclosurePolicy::default();
     // 2024Q4 has no pilots and still gets its (suppressed) cells.
     let q = query("2024Q4", "2025Q4", None);
     let quarters = ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4"].map(qtr);
     let export = |by: Option<Dimension>| -> Vec<Cell> {
-        let passes = export_passes(by, &regions(&obs));
+        let passes = export_passes(by, &Listed::of(&obs, DisclosurePolicy::default().min_organisations()));
         let mut reads = 0;
         let mut cells = Vec::new();
         for quarter in quarters {
@@ -398,10 +420,9 @@ fn the_export_gives_each_breakdowns_cells_quarter_by_quarter() {
     let published = streamed.iter().filter(|c| !c.suppressed).count();
     assert!(published >= 12, "a test of published figures: {published}");
     assert!(streamed.iter().any(|c| c.value == "PT") && streamed.iter().any(|c| c.value == "AT"));
-    assert!(streamed
-        .iter()
-        .take(1 + 34)
-        .all(|c| c.suppressed && c.quarter == qtr("2024Q4")));
+    // The first quarter comes first, every cell of it suppressed.
+    let first: Vec<_> = streamed.iter().take_while(|c| c.quarter == qtr("2024Q4")).collect();
+    assert!(first.len() > 1 && first.iter().all(|c| c.suppressed));
 
     // One breakdown: its request's cells, in its order.
     let by_region = run(
@@ -475,24 +496,23 @@ fn complementary_suppression_leaves_nothing_recoverable_by_subtraction() {
     let obs = synthetic();
     assert!(assert_unrecoverable(&obs, Dimension::Region) > 0);
     assert_unrecoverable(&obs, Dimension::Function);
-    // PL (3 organisations) and SE (1) fail; together they are still only 4,
-    // so NL, the smallest other region (6), is suppressed as well. IT is
-    // one-sided in 2025Q1, which does not change the choice of NL.
+    // PL (3 organisations in all) and SE (1) are not listed; the residual
+    // they leave beside DE, FR, IT and NL is still only 4 organisations, so
+    // NL, the smallest other region (6), is suppressed. IT is one-sided in
+    // 2025Q1, which does not change the choice of NL.
     let r = run(&obs, &query("2025Q1", "2025Q1", Some(Dimension::Region)));
     let got: Vec<_> = r
         .cells
         .iter()
         .map(|c| (c.value.as_str(), c.suppression_reason))
         .collect();
-    let (c, m) = (Some(Complementary), Some(MinOrganisations));
+    let c = Some(Complementary);
     let want = [
         ("all", None),
         ("DE", None),
         ("FR", None),
         ("IT", Some(OneSided)),
         ("NL", c),
-        ("PL", m),
-        ("SE", m),
     ];
     assert_eq!(got, want);
 }
@@ -619,4 +639,31 @@ fn a_bootstrap_attacker_cannot_pin_a_six_organisation_cell() {
         .filter(|c| could_give(c, shown.low, shown.high))
         .count();
     assert!(pinned <= 4, "{pinned}");
+}
+
+#[test]
+fn a_single_customer_region_is_never_listed() {
+    // One organisation in LU, evaluating pilots in one quarter and not the
+    // next: listed, its cells would say `min_organisations`, then `empty`.
+    let mut obs = fixed();
+    obs.push(ob(50, "LU", BusinessFunction::Hr, "2026-02-10", true));
+    for by in [Some(Dimension::Region), None] {
+        let q = query("2026Q1", "2026Q2", by);
+        let cells = match by {
+            Some(_) => run(&obs, &q).cells,
+            None => {
+                let listed = Listed::of(&obs, DisclosurePolicy::default().min_organisations());
+                let passes = export_passes(None, &listed);
+                let read = |f: &mut dyn FnMut(&Observation)| -> Result<(), ()> {
+                    obs.iter().for_each(&mut *f);
+                    Ok(())
+                };
+                let mut cells = export_quarter(qtr("2026Q1"), &passes, &q, &DisclosurePolicy::default(), read).unwrap();
+                cells.extend(export_quarter(qtr("2026Q2"), &passes, &q, &DisclosurePolicy::default(), read).unwrap());
+                cells
+            }
+        };
+        assert!(cells.iter().all(|c| c.value != "LU"), "{by:?}");
+        assert!(cells.iter().any(|c| c.dimension == "all"));
+    }
 }

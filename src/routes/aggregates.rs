@@ -4,7 +4,7 @@
 //! organisation id, name, pilot or free text ever reaches these responses.
 //! Queries are logged (who, what parameters) and rate-limited per token.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,8 +16,8 @@ use super::AppState;
 use crate::analytics::definitions::{self, DefinitionParams, Quarter};
 use crate::analytics::projection::{MeasuredRate, RateEstimate};
 use crate::analytics::rates::{
-    export_passes, export_quarter, response_head, zero_impact_rates, Cell, Dimension, Observation, RateQuery,
-    RateResponse,
+    export_passes, export_quarter, response_head, zero_impact_rates, Cell, Dimension, ListedBuilder, Observation,
+    RateQuery, RateResponse,
 };
 use crate::auth::AuthContext;
 use crate::db::rollups::RollupRow;
@@ -344,15 +344,14 @@ fn stream_export(
         crate::db::research::snapshot(conn)?;
         let observer = Observer::load(conn)?;
         let params = query.params;
-        let mut regions = BTreeSet::new();
-        if query.by.is_none_or(|d| d == Dimension::Region) {
-            crate::db::research::for_each_evaluated(conn, |row| {
-                if let Some(o) = observer.observe(row, &params) {
-                    regions.insert(o.region);
-                }
-            })?;
-        }
-        let passes = export_passes(query.by, &regions);
+        // Which values get cells: a pass over every observation first.
+        let mut listed = ListedBuilder::new(policy.min_organisations());
+        crate::db::research::for_each_evaluated(conn, |row| {
+            if let Some(o) = observer.observe(row, &params) {
+                listed.add(&o);
+            }
+        })?;
+        let passes = export_passes(query.by, &listed.finish());
         let mut body = ExportBody::new(format, &response_head(query, policy))?;
         if let Some(started) = started.take() {
             let _ = started.send(Ok(()));
