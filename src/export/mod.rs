@@ -2,6 +2,7 @@
 //! database code, so escaping is tested on its own.
 
 pub mod csv;
+pub mod parquet;
 
 /// Response representation of a table: JSON or CSV (from `format=` or the
 /// Accept header, negotiated in `routes::common`).

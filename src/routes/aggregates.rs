@@ -40,7 +40,41 @@ pub struct RateParams {
     pub by: Option<Dimension>,
     pub min_impact: Option<i64>,
     pub window_months: Option<u32>,
-    pub format: Option<Format>,
+    pub format: Option<TableFormat>,
+}
+
+/// `format=` of the research routes: JSON, CSV, or (the export only) Parquet.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TableFormat {
+    Json,
+    Csv,
+    Parquet,
+}
+
+/// The media type of the Parquet export.
+pub const PARQUET_MEDIA_TYPE: &str = "application/vnd.apache.parquet";
+
+/// What the export is sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportAs {
+    Text(Format),
+    Parquet,
+}
+
+impl TableFormat {
+    /// The text format, or 400 for Parquet on a route that does not offer it.
+    fn text(self) -> ApiResult<Format> {
+        match self {
+            TableFormat::Json => Ok(Format::Json),
+            TableFormat::Csv => Ok(Format::Csv),
+            TableFormat::Parquet => Err(ApiError::field(
+                Code::INVALID_QUERY,
+                "format",
+                "format=parquet is offered by GET /v1/aggregates/export only",
+            )),
+        }
+    }
 }
 
 /// `from`/`to` as a quarter (`2026Q1`) or a date, snapped to its quarter.
@@ -248,7 +282,7 @@ pub async fn zero_impact_rate(
     auth.researcher()?;
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
-    let format = negotiate(&req, q.0.format);
+    let format = negotiate(&req, q.0.format.map(TableFormat::text).transpose()?);
     let (mut responses, excluded) = compute(&state, vec![query]).await?;
     let response = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
     Ok(match format {
@@ -284,7 +318,15 @@ pub async fn export(
     auth.researcher()?;
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "export", &q.0)?;
-    let format = negotiate(&req, q.0.format.or(Some(Format::Csv)));
+    // `format=` only, CSV by default: the Accept header is not consulted here.
+    let format = if q.0.format == Some(TableFormat::Parquet) {
+        ExportAs::Parquet
+    } else {
+        ExportAs::Text(negotiate(
+            &req,
+            q.0.format.map(TableFormat::text).transpose()?.or(Some(Format::Csv)),
+        ))
+    };
     let policy = state.disclosure;
     let permit = research_permit(&state).await?;
     let pool = state.exec.pool().clone();
@@ -320,8 +362,9 @@ pub async fn export(
         Some((item.map_err(actix_web::error::ErrorInternalServerError), rx))
     });
     let (content_type, name) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "pilotledger-aggregates.csv"),
-        Format::Json => ("application/json", "pilotledger-aggregates.json"),
+        ExportAs::Text(Format::Csv) => ("text/csv; charset=utf-8", "pilotledger-aggregates.csv"),
+        ExportAs::Text(Format::Json) => ("application/json", "pilotledger-aggregates.json"),
+        ExportAs::Parquet => (PARQUET_MEDIA_TYPE, "pilotledger-aggregates.parquet"),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
@@ -336,7 +379,7 @@ fn stream_export(
     conn: &mut DbConnection,
     query: &RateQuery,
     policy: &crate::analytics::disclosure::DisclosurePolicy,
-    format: Format,
+    format: ExportAs,
     tx: &tokio::sync::mpsc::Sender<Result<web::Bytes, String>>,
     started: &mut Option<tokio::sync::oneshot::Sender<ApiResult<()>>>,
 ) -> ApiResult<()> {
@@ -352,6 +395,35 @@ fn stream_export(
             }
         })?;
         let passes = export_passes(query.by, &listed.finish());
+        let read_quarter = |conn: &mut DbConnection, quarter: crate::analytics::definitions::Quarter| {
+            let read = |f: &mut dyn FnMut(&Observation)| {
+                crate::db::research::for_each_evaluated_between(conn, quarter.start(), quarter.end(), |row| {
+                    if let Some(o) = observer.observe(row, &params) {
+                        f(&o);
+                    }
+                })
+            };
+            export_quarter(quarter, &passes, query, policy, read)
+        };
+        let format = match format {
+            ExportAs::Text(f) => f,
+            ExportAs::Parquet => {
+                // Parquet's footer describes the whole file: the cells are
+                // gathered (a few thousand rows), then written at once.
+                let mut cells = Vec::new();
+                let mut quarter = query.from;
+                while quarter <= query.to {
+                    cells.extend(read_quarter(conn, quarter)?);
+                    quarter = quarter.next();
+                }
+                let bytes = export_parquet(&response_head(query, policy), &cells)?;
+                if let Some(started) = started.take() {
+                    let _ = started.send(Ok(()));
+                }
+                let _ = tx.blocking_send(Ok(web::Bytes::from(bytes)));
+                return Ok(());
+            }
+        };
         let mut body = ExportBody::new(format, &response_head(query, policy))?;
         if let Some(started) = started.take() {
             let _ = started.send(Ok(()));
@@ -367,14 +439,7 @@ fn stream_export(
         }
         let mut quarter = query.from;
         while quarter <= query.to {
-            let read = |f: &mut dyn FnMut(&Observation)| {
-                crate::db::research::for_each_evaluated_between(conn, quarter.start(), quarter.end(), |row| {
-                    if let Some(o) = observer.observe(row, &params) {
-                        f(&o);
-                    }
-                })
-            };
-            let cells = export_quarter(quarter, &passes, query, policy, read)?;
+            let cells = read_quarter(conn, quarter)?;
             if !send(body.cells(&cells)) {
                 return Ok(());
             }
@@ -383,6 +448,83 @@ fn stream_export(
         send(Ok(body.end()));
         Ok(())
     })
+}
+
+/// The export as Parquet: the CSV's columns, typed (text, INT64 counts,
+/// DOUBLE rates, BOOLEAN `suppressed`; nulls are nulls), one row per cell,
+/// built from the cells themselves (docs/DEFINITIONS.md#export-columns).
+fn export_parquet(head: &RateResponse, cells: &[Cell]) -> ApiResult<Vec<u8>> {
+    use crate::export::parquet::{write, Column};
+    let p = &head.parameters;
+    let n = cells.len();
+    let same = |s: String| Column::Text(vec![s; n]);
+    let count = |f: fn(&Cell) -> Option<u64>| Column::OptInt(cells.iter().map(|c| f(c).map(|v| v as i64)).collect());
+    let part = |f: fn(&Cell) -> Option<crate::analytics::intervals::Interval>,
+                g: fn(&crate::analytics::intervals::Interval) -> f64| {
+        Column::OptFloat(cells.iter().map(|c| f(c).as_ref().map(g)).collect())
+    };
+    let band =
+        |f: fn(&Cell) -> Option<&'static str>| Column::OptText(cells.iter().map(|c| f(c).map(str::to_owned)).collect());
+    let columns = [
+        ("definition_version", same(head.definition_version.to_owned())),
+        (
+            "disclosure_policy_version",
+            same(head.disclosure_policy_version.to_owned()),
+        ),
+        ("from", same(p.from.to_string())),
+        ("to", same(p.to.to_string())),
+        ("min_impact_usd", Column::Int(vec![p.min_impact; n])),
+        ("window_months", Column::Int(vec![i64::from(p.window_months); n])),
+        ("bootstrap_reps", Column::Int(vec![i64::from(p.bootstrap_reps); n])),
+        (
+            "quarter",
+            Column::Text(cells.iter().map(|c| c.quarter.to_string()).collect()),
+        ),
+        (
+            "dimension",
+            Column::Text(cells.iter().map(|c| c.dimension.to_owned()).collect()),
+        ),
+        ("value", Column::Text(cells.iter().map(|c| c.value.clone()).collect())),
+        ("organisations", count(|c| c.organisations)),
+        ("pilots", count(|c| c.pilots)),
+        ("zero_return_organisations", count(|c| c.zero_return_organisations)),
+        (
+            "org_zero_return_share",
+            part(|c| c.org_zero_return_share, |i| i.estimate),
+        ),
+        (
+            "org_zero_return_share_low",
+            part(|c| c.org_zero_return_share, |i| i.low),
+        ),
+        (
+            "org_zero_return_share_high",
+            part(|c| c.org_zero_return_share, |i| i.high),
+        ),
+        ("pilot_rate", part(|c| c.pilot_rate, |i| i.estimate)),
+        ("pilot_rate_low", part(|c| c.pilot_rate, |i| i.low)),
+        ("pilot_rate_high", part(|c| c.pilot_rate, |i| i.high)),
+        ("org_average_rate", part(|c| c.org_average_rate, |i| i.estimate)),
+        ("org_average_rate_low", part(|c| c.org_average_rate, |i| i.low)),
+        ("org_average_rate_high", part(|c| c.org_average_rate, |i| i.high)),
+        ("spend_band", band(|c| c.spend_band)),
+        ("measured_impact_band", band(|c| c.measured_impact_band)),
+        ("suppressed", Column::Bool(cells.iter().map(|c| c.suppressed).collect())),
+        (
+            "suppression_reason",
+            Column::OptText(
+                cells
+                    .iter()
+                    .map(|c| {
+                        c.suppression_reason
+                            .and_then(|r| serde_json::to_value(r).ok())
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                    })
+                    .collect(),
+            ),
+        ),
+    ];
+    debug_assert!(columns.iter().map(|(name, _)| *name).eq(EXPORT_COLUMNS));
+    write("pilotledger_aggregates", &columns).map_err(ApiError::internal)
 }
 
 /// The export's text, in either format, written cell by cell.

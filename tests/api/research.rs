@@ -461,3 +461,39 @@ async fn ten_absurd_entries_from_one_organisation_blank_nothing_else() {
     let trend_after = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await["trend"].clone();
     assert_eq!(trend_after, trend_before, "the trend is untouched");
 }
+
+#[actix_web::test]
+async fn the_export_comes_as_parquet_with_the_csv_columns() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let app = TestApp::spawn().await;
+    seed(&app, 40, 25, 5);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let csv = app
+        .get("/v1/aggregates/export?format=csv", &researcher)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let res = app.get("/v1/aggregates/export?format=parquet", &researcher).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/vnd.apache.parquet");
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("pilotledger-aggregates.parquet"));
+    let bytes = res.bytes().await.unwrap();
+    let reader = SerializedFileReader::new(bytes).unwrap();
+    let meta = reader.metadata().file_metadata();
+    let names: Vec<&str> = meta.schema_descr().columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, pilotledger::routes::aggregates::EXPORT_COLUMNS);
+    assert_eq!(meta.num_rows() as usize, csv.lines().count() - 1, "one row per CSV row");
+    // Parquet is offered by the export only.
+    let problem = assert_problem(
+        app.get("/v1/aggregates/zero-impact-rate?format=parquet", &researcher)
+            .await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(problem["field"], "format");
+}
