@@ -24,6 +24,7 @@ pub mod fx;
 pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
+pub mod observe;
 pub mod org_share;
 pub mod orgs;
 pub mod pilot_versions;

@@ -24,15 +24,6 @@ pub fn cell(value: &str) -> String {
     }
 }
 
-/// A JSON value as a CSV cell's text: strings unquoted, null empty.
-pub fn text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// One CSV line (with CRLF) from cells.
 pub fn row<I, S>(cells: I) -> String
 where

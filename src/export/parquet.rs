@@ -47,6 +47,27 @@ impl Column {
     }
 }
 
+/// The table's rows as CSV lines (CRLF, formula-safe cells): text as it is,
+/// numbers as JSON writes them (`0.5`, `1.0`), booleans `true`/`false`,
+/// nulls empty. The same typed columns give the Parquet file, so the two
+/// formats cannot disagree on a cell.
+pub fn csv_rows(columns: &[(&str, Column)]) -> Vec<String> {
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    let float = |x: f64| serde_json::Value::from(x).to_string();
+    (0..rows)
+        .map(|i| {
+            super::csv::row(columns.iter().map(|(_, c)| match c {
+                Column::Text(v) => v[i].clone(),
+                Column::OptText(v) => v[i].clone().unwrap_or_default(),
+                Column::Int(v) => v[i].to_string(),
+                Column::OptInt(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
+                Column::OptFloat(v) => v[i].map(float).unwrap_or_default(),
+                Column::Bool(v) => v[i].to_string(),
+            }))
+        })
+        .collect()
+}
+
 /// Splits optional values into the present ones and their definition levels.
 fn levels<T: Clone>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
     let present = values.iter().flatten().cloned().collect();

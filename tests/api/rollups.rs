@@ -12,12 +12,12 @@ use pilotledger::analytics::definitions::{self, UsdImpact};
 use pilotledger::analytics::fx_table::FxTable;
 use pilotledger::analytics::rates::Observation;
 use pilotledger::analytics::roi::FxSource;
+use pilotledger::db::observe::observations;
 use pilotledger::db::research::ResearchInputs;
 use pilotledger::domain::currency::Currency;
 use pilotledger::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
 use pilotledger::domain::fx::to_usd_minor;
 use pilotledger::domain::region::RegionCode;
-use pilotledger::routes::aggregates::observations;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
