@@ -9,6 +9,7 @@ pub mod fx_table;
 pub mod intervals;
 pub mod logistic;
 pub mod projection;
+pub mod published;
 pub mod rates;
 pub mod roi;
 pub mod rollup;

@@ -56,6 +56,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/v1/summary", methods: &["GET"] },
     RouteSpec { path: "/v1/aggregates/zero-impact-rate", methods: &["GET"] },
     RouteSpec { path: "/v1/aggregates/export", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/definitions", methods: &["GET"] },
     RouteSpec { path: "/v1/projections/gap", methods: &["POST"] },
     RouteSpec { path: "/v1/fx-rates", methods: &["PUT"] },
     RouteSpec { path: "/v1/audit", methods: &["GET"] },
@@ -128,6 +129,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/import").route(web::post().to(import::import)))
         .service(resource("/v1/aggregates/zero-impact-rate").route(web::get().to(aggregates::zero_impact_rate)))
         .service(resource("/v1/aggregates/export").route(web::get().to(aggregates::export)))
+        .service(resource("/v1/aggregates/definitions").route(web::get().to(aggregates::definitions)))
         .service(resource("/v1/audit").route(web::get().to(audit::list_audit)))
         .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)));
 }

@@ -497,3 +497,57 @@ async fn the_export_comes_as_parquet_with_the_csv_columns() {
     .await;
     assert_eq!(problem["field"], "format");
 }
+
+#[actix_web::test]
+async fn published_definitions_are_listed_and_asked_for_by_key() {
+    let app = TestApp::spawn().await;
+    seed(&app, 40, 25, 7);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let list = json_of(app.get("/v1/aggregates/definitions", &researcher).await).await;
+    assert_eq!(list["default"], "mit_nanda_2025");
+    let defs = list["definitions"].as_array().unwrap();
+    let keys: Vec<&str> = defs.iter().map(|d| d["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "mit_nanda_2025",
+            "pilot_zero_impact",
+            "sp_global_2025",
+            "ibm_ceo_2025",
+            "pwc_ceo_2026"
+        ]
+    );
+    assert_eq!(defs[0]["headline_share"], 0.95);
+    assert_eq!(defs[0]["figure"], "org_zero_return_share");
+    assert!(defs[2]["figure"].is_null() && defs[2]["needs"].as_str().unwrap().contains("stage history"));
+    // The default and the pilot-level definition come with their study.
+    let plain = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await;
+    assert_eq!(plain["definition"]["key"], "mit_nanda_2025");
+    let pilots = json_of(
+        app.get(
+            "/v1/aggregates/zero-impact-rate?definition=pilot_zero_impact",
+            &researcher,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(pilots["definition"]["figure"], "pilot_rate");
+    assert_eq!(pilots["cells"], plain["cells"], "the same cells, another headline");
+    // One not computed yet says what is missing; an unknown key is an error.
+    for (key, says) in [("ibm_ceo_2025", "expected annual benefit"), ("gartner", "a key of")] {
+        let problem = assert_problem(
+            app.get(
+                &format!("/v1/aggregates/zero-impact-rate?definition={key}"),
+                &researcher,
+            )
+            .await,
+            400,
+            "invalid_query",
+        )
+        .await;
+        assert_eq!(problem["field"], "definition");
+        assert!(problem["detail"].as_str().unwrap().contains(says), "{problem}");
+    }
+    let member = app.tenant("Curious").await.member;
+    assert_problem(app.get("/v1/aggregates/definitions", &member).await, 403, "forbidden").await;
+}

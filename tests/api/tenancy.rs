@@ -49,7 +49,7 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/import", "POST") => OrgWrite,
         ("/v1/fx-rates", "PUT") => Operator,
         ("/v1/projections/gap", "POST") => Authenticated,
-        ("/v1/aggregates/zero-impact-rate" | "/v1/aggregates/export", "GET") => Research,
+        ("/v1/aggregates/zero-impact-rate" | "/v1/aggregates/export" | "/v1/aggregates/definitions", "GET") => Research,
         _ => return None,
     })
 }

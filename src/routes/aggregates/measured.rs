@@ -39,6 +39,7 @@ pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult
             min_impact: None,
             window_months: None,
             format: None,
+            definition: None,
         },
         state.research_seed,
     )?;

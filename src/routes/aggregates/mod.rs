@@ -16,7 +16,7 @@ pub use measured::measured_success_rate;
 pub use query::{RateParams, TableFormat, BOOTSTRAP_REPS, PARQUET_MEDIA_TYPE};
 
 use export::{response_csv, stream_export};
-use query::{rate_query, ExportAs};
+use query::{definition_param, rate_query, ExportAs};
 
 use crate::db::observe::observations;
 
@@ -107,12 +107,15 @@ pub async fn zero_impact_rate(
     auth.researcher()?;
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
+    let definition = definition_param(q.0.definition.as_deref())?;
     let format = negotiate(&req, q.0.format.map(TableFormat::text).transpose()?);
     let (mut responses, excluded) = compute(&state, vec![query]).await?;
     let response = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
     Ok(match format {
         Format::Json => {
             let mut v = serde_json::to_value(&response).map_err(ApiError::internal)?;
+            // The study the figure is compared with, next to it.
+            v["definition"] = serde_json::to_value(definition).map_err(ApiError::internal)?;
             v["data_quality"] = serde_json::json!({
                 "pilots_excluded_missing_fx_rate": excluded.missing_fx_rate,
                 "pilots_excluded_unknown_evaluation_date": excluded.unknown_evaluation_date,
@@ -143,6 +146,8 @@ pub async fn export(
     auth.researcher()?;
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "export", &q.0)?;
+    // Every definition shares the export's cells; an unknown key is still an error.
+    definition_param(q.0.definition.as_deref())?;
     // `format=` only, CSV by default: the Accept header is not consulted here.
     let format = if q.0.format == Some(TableFormat::Parquet) {
         ExportAs::Parquet
@@ -195,4 +200,16 @@ pub async fn export(
         .content_type(content_type)
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
         .streaming(body))
+}
+
+/// `GET /v1/aggregates/definitions`: every published definition pilotledger
+/// compares its figures with, the default first, each saying whether it is
+/// computed (and in which field of the rate response) or what it would need.
+pub async fn definitions(auth: AuthContext) -> ApiResult<HttpResponse> {
+    auth.researcher()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "default": crate::analytics::published::DEFAULT_DEFINITION,
+        "definition_version": crate::analytics::definitions::DEFINITION_VERSION,
+        "definitions": crate::analytics::published::DEFINITIONS,
+    })))
 }

@@ -21,6 +21,32 @@ pub struct RateParams {
     pub min_impact: Option<i64>,
     pub window_months: Option<u32>,
     pub format: Option<TableFormat>,
+    /// A key of `GET /v1/aggregates/definitions` (rate route only).
+    pub definition: Option<String>,
+}
+
+/// The definition a rate request asks for: computed ones only; one that is
+/// not computed yet says what pilotledger would need to record.
+pub(super) fn definition_param(
+    raw: Option<&str>,
+) -> ApiResult<&'static crate::analytics::published::PublishedDefinition> {
+    use crate::analytics::published::{find, DEFAULT_DEFINITION};
+    let key = raw.unwrap_or(DEFAULT_DEFINITION);
+    let d = find(key).ok_or_else(|| {
+        ApiError::field(
+            Code::INVALID_QUERY,
+            "definition",
+            "definition must be a key of GET /v1/aggregates/definitions",
+        )
+    })?;
+    if let Some(needs) = d.needs {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "definition",
+            format!("{key} is not computed yet: pilotledger does not record {needs}"),
+        ));
+    }
+    Ok(d)
 }
 
 /// `format=` of the research routes: JSON, CSV, or (the export only) Parquet.
