@@ -15,7 +15,7 @@ use std::str::FromStr;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::money::{excerpt, MoneyError};
+use super::money_error::{excerpt, MoneyError};
 
 /// An active ISO 4217 currency with its minor-unit exponent.
 ///

@@ -9,7 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::currency::Currency;
-use super::money::{excerpt, split_decimal, MoneyError};
+use super::money::split_decimal;
+use super::money_error::{excerpt, MoneyError};
 
 /// Most integer digits, and most decimal places, an [`FxRate`] may have.
 const MAX_RATE_DIGITS: usize = 12;

@@ -9,5 +9,6 @@ pub mod enums;
 pub mod fx;
 pub mod ids;
 pub mod money;
+pub mod money_error;
 pub mod pilots;
 pub mod region;
