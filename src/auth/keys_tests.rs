@@ -4,7 +4,9 @@ use super::*;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use serde_json::json;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
@@ -464,7 +466,7 @@ fn unusable_public_keys_are_refused() {
 #[test]
 fn secret_shorter_than_32_bytes_is_refused() {
     let err = JwtKeys::hs256(Secret::new(vec![7u8; 31]), "pilotledger", "pilotledger").unwrap_err();
-    assert!(matches!(err, KeyError::SecretTooShort(31)));
+    assert!(matches!(err, KeyError::SecretTooShort { got: 31, min: 32 }));
     assert!(JwtKeys::hs256(Secret::new(vec![7u8; 32]), "pilotledger", "pilotledger").is_ok());
     assert!(matches!(
         JwtKeys::hs256(Secret::new(SECRET), "", "pilotledger"),
@@ -525,7 +527,7 @@ fn load_or_create_secret_refuses_a_short_or_corrupt_file() {
     fs::write(&path, URL_SAFE_NO_PAD.encode([1u8; 16])).unwrap();
     assert!(matches!(
         load_or_create_secret(&tmp.0),
-        Err(KeyError::SecretTooShort(16))
+        Err(KeyError::SecretTooShort { got: 16, min: 32 })
     ));
     fs::write(&path, "not base64url!!").unwrap();
     assert!(matches!(

@@ -4,7 +4,10 @@
 //! their own database read, and the role checks handlers call. Key handling
 //! lives in `keys`.
 
+pub mod claims;
+pub mod errors;
 pub mod keys;
+pub mod secret;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
