@@ -7,20 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn patch(app: &TestApp, token: &str, pilot: &str, body: Value) -> Value {
-    let res = app
-        .client
-        .patch(format!("{}/v1/pilots/{pilot}", app.base))
-        .bearer_auth(token)
-        .header("If-Match", "*")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{body}");
-    json_of(res).await
-}
-
 async fn import(app: &TestApp, token: &str, lines: &[Value]) -> Value {
     let body = lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
     let res = app
@@ -128,7 +114,7 @@ async fn imported_history_gives_the_same_series_as_entering_it_live() {
                 201
             );
         }
-        let moved = patch(&app, &b.member, &id, json!({"stage": stage, "stage_entered_on": on})).await;
+        let moved = patch_pilot(&app, &b.member, &id, json!({"stage": stage, "stage_entered_on": on})).await;
         assert_eq!(moved["evaluation_date"], on);
     }
     let want = [
@@ -163,7 +149,7 @@ async fn no_later_edit_moves_an_evaluation_date() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Stable Dates").await;
     let id = app.create_pilot(&t.member, "p").await;
-    let live = patch(
+    let live = patch_pilot(
         &app,
         &t.member,
         &id,
@@ -172,7 +158,7 @@ async fn no_later_edit_moves_an_evaluation_date() {
     .await;
     assert_eq!(live["evaluation_date"], "2025-03-03");
     // Unrelated edits.
-    let renamed = patch(
+    let renamed = patch_pilot(
         &app,
         &t.member,
         &id,
@@ -181,7 +167,7 @@ async fn no_later_edit_moves_an_evaluation_date() {
     .await;
     assert_eq!(renamed["evaluation_date"], "2025-03-03");
     // Moving on to scaled: a new stage date, the same evaluation date.
-    let scaled = patch(&app, &t.member, &id, json!({"stage": "scaled"})).await;
+    let scaled = patch_pilot(&app, &t.member, &id, json!({"stage": "scaled"})).await;
     assert_eq!(scaled["stage"], "scaled");
     assert_ne!(scaled["stage_entered_on"], "2025-03-03");
     assert_eq!(scaled["evaluation_date"], "2025-03-03");
@@ -235,7 +221,7 @@ async fn a_pilot_evaluated_on_an_unknown_date_is_left_out_and_counted() {
     let rates = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await;
     assert_eq!(rates["data_quality"]["pilots_excluded_unknown_evaluation_date"], 1);
     // Telling the date afterwards dates it.
-    let dated = patch(&app, &t.member, &id, json!({"stage_entered_on": "2024-04-15"})).await;
+    let dated = patch_pilot(&app, &t.member, &id, json!({"stage_entered_on": "2024-04-15"})).await;
     assert_eq!(dated["evaluation_date"], "2024-04-15");
     let summary = json_of(app.get("/v1/summary", &t.admin).await).await;
     assert_eq!(summary["totals"]["evaluated"], 1);

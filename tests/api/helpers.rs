@@ -240,8 +240,8 @@ pub fn impact_body(amount: &str, currency: &str) -> Value {
            "confidence": 0.8, "measured": true, "evidence": "A/B on 2 regions"})
 }
 
-/// PATCHes a pilot (`If-Match: *`) and asserts 200.
-pub async fn patch_pilot(app: &TestApp, token: &str, pilot: &str, body: Value) {
+/// PATCHes a pilot (`If-Match: *`), asserts 200 and returns the pilot.
+pub async fn patch_pilot(app: &TestApp, token: &str, pilot: &str, body: Value) -> Value {
     let res = app
         .client
         .patch(format!("{}/v1/pilots/{pilot}", app.base))
@@ -251,7 +251,10 @@ pub async fn patch_pilot(app: &TestApp, token: &str, pilot: &str, body: Value) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 /// Asserts a problem+json answer with the given status and code; returns it.
