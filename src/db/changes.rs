@@ -100,8 +100,8 @@ pub fn stamp(conn: &mut DbConnection, org: OrgId) -> Result<LedgerStamp, DbError
         .filter(pilots::org_id.eq(&org))
         .select(count_star())
         .single_value();
-    // The running totals count every entry appended (`db::totals::add`, in
-    // the same transaction): a few rows per pilot instead of every entry.
+    // The running totals count every entry appended (`db::append`, in the
+    // same transaction): a few rows per pilot instead of every entry.
     let totals = pilot_totals::table.filter(pilot_totals::org_id.eq(&org));
     let fx_count = fx_rates::table.select(count_star()).single_value();
     let fx_loaded_at = fx_rates::table.select(max(fx_rates::loaded_at)).single_value();

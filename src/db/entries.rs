@@ -74,8 +74,27 @@ impl EntryView {
     }
 }
 
-pub fn insert(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {
-    diesel::insert_into(entries::table).values(entry).execute(conn)?;
+/// Rows per multi-row INSERT on SQLite (19 columns: well under its 32,766
+/// bind parameters) and per array statement on PostgreSQL.
+const CHUNK: usize = 400;
+const PG_CHUNK: usize = 5000;
+
+/// Inserts entry rows, many per statement. Only `append` (the ledger
+/// invariant) and the demo seed (which computes its totals itself) call it.
+pub fn insert_many(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), DbError> {
+    match conn {
+        DbConnection::Pg(c) => {
+            // One statement of fixed text per few thousand rows (prepared once).
+            for chunk in rows.chunks(PG_CHUNK) {
+                insert_pg(c, chunk)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                diesel::insert_into(entries::table).values(chunk.to_vec()).execute(c)?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! Spend and impact appends, a batch at a time. The group-commit writer hands
 //! this module every entry create queued in one transaction, and it writes
 //! them with a fixed number of statements per batch — one read each of the
-//! batch's idempotency records, pilots, rollups and running totals, one
-//! multi-row write each of entries, audit events, idempotency records, totals
-//! and rollups — instead of about eleven statements per entry. The checks are
-//! the ones a single append makes (`ledger::entries::append`): the key was not
-//! used, the pilot exists, the running total stays exact.
+//! batch's revoked tokens, idempotency records and pilots, the ledger
+//! invariant through `append` (as for every other entry write), one
+//! multi-row write each of audit events and idempotency records — instead of
+//! about eleven statements per entry. The checks are the ones a single
+//! request makes: the token is live, the key was not used, the pilot exists,
+//! the running total stays exact.
 //!
 //! The batch is optimistic: when any statement fails (a key committed by
 //! another process, a lock timeout, a constraint), its savepoint rolls back and
@@ -14,21 +15,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use super::append::{Appended, Rates};
 use super::audit::AuditView;
 use super::entries::EntryView;
-use super::fixed_sql::{column, Cached, Fixed};
+use super::fixed_sql::{column, load_by_keys, Fixed};
 use super::idempotency::IdempotencyView;
-use super::rollups::{rollup_entry, RollupRow};
-use super::schema::{audit_events, entries, idempotency_keys, pilots, tokens};
-use super::totals::TotalView;
+use super::schema::{audit_events, idempotency_keys, pilots, tokens};
 use super::{DbConnection, DbError};
-use crate::domain::ids::{OrgId, PilotId};
 
-/// Rows per multi-row statement: well under both backends' bind limits
-/// (entries have 19 columns: 19 × 100 < SQLite's 32,766).
+/// Rows per multi-row statement on SQLite: well under its bind limit, and a
+/// bounded number of statement texts for its cache (`fixed_sql::Cached`).
 const CHUNK: usize = 100;
 
 /// One entry create, prepared by its request: every row it writes, with the
@@ -129,17 +127,6 @@ fn stopped(stop: Stop) -> Result<Outcome, DbError> {
     }
 }
 
-type TotalKey = (String, String, String, String);
-
-fn total_key(e: &EntryView) -> TotalKey {
-    (
-        e.org_id.clone(),
-        e.pilot_id.clone(),
-        e.entry_type.clone(),
-        e.currency.clone(),
-    )
-}
-
 fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Outcome>, Stop> {
     let pg = matches!(conn, DbConnection::Pg(_));
     let mut outcome: Vec<Option<Outcome>> = vec![None; writes.len()];
@@ -224,120 +211,24 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         }
     }
 
-    // The rows this batch changes, locked on PostgreSQL (rollups before the FX
-    // lookups, as `rollups::apply_entry` does; both in key order).
-    let pairs: BTreeSet<[&str; 2]> = writes
-        .iter()
-        .zip(&outcome)
-        .filter(|(_, o)| o.is_none())
-        .map(|(w, _)| [w.entry.org_id.as_str(), w.entry.pilot_id.as_str()])
-        .collect();
-    // In pilot id order: PostgreSQL locks the rows in the order of the keys.
-    let mut pairs: Vec<[&str; 2]> = pairs.into_iter().collect();
-    pairs.sort_by_key(|[_, pilot]| *pilot);
-    let rollup_rows: Vec<RollupRow> = load_by_keys(
-        conn,
-        "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, spend_usd_minor, \
-         impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries \
-         FROM pilot_rollups WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id",
-        "SELECT r.org_id, r.pilot_id, r.evaluation_on, r.business_function, r.sourcing, r.ai_kind, \
-         r.spend_usd_minor, r.impact_3m_usd_minor, r.impact_6m_usd_minor, r.impact_12m_usd_minor, \
-         r.unconverted_entries FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
-         CROSS JOIN LATERAL (SELECT * FROM pilot_rollups x WHERE x.org_id = k.org_id \
-         AND x.pilot_id = k.pilot_id FOR UPDATE) r",
-        &pairs,
-    )?;
-    let total_rows: Vec<TotalView> = load_by_keys(
-        conn,
-        "SELECT org_id, pilot_id, entry_type, currency, total_minor, entries FROM pilot_totals \
-         WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id, entry_type, currency",
-        "SELECT t.org_id, t.pilot_id, t.entry_type, t.currency, t.total_minor, t.entries \
-         FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
-         CROSS JOIN LATERAL (SELECT * FROM pilot_totals x WHERE x.org_id = k.org_id \
-         AND x.pilot_id = k.pilot_id ORDER BY x.entry_type, x.currency FOR UPDATE) t",
-        &pairs,
-    )?;
-    let mut rollups: HashMap<(String, String), RollupRow> = rollup_rows
-        .into_iter()
-        .map(|r| ((r.org_id.clone(), r.pilot_id.clone()), r))
-        .collect();
-    let mut totals: HashMap<TotalKey, TotalView> = total_rows
-        .into_iter()
-        .map(|t| {
-            let key = (
-                t.org_id.clone(),
-                t.pilot_id.clone(),
-                t.entry_type.clone(),
-                t.currency.clone(),
-            );
-            (key, t)
-        })
-        .collect();
-
-    // Apply each live write in order to the rows in memory.
-    let mut rates: HashMap<(String, NaiveDate), super::rollups::OneRate> = HashMap::new();
-    let mut dirty_totals = BTreeSet::new();
-    let mut dirty_rollups = BTreeSet::new();
-    let mut recompute = BTreeSet::new();
-    for (i, w) in writes.iter().enumerate() {
-        if outcome[i].is_some() {
-            continue;
-        }
-        let e = &w.entry;
-        let key = total_key(e);
-        let total = totals.entry(key.clone()).or_insert_with(|| TotalView {
-            org_id: e.org_id.clone(),
-            pilot_id: e.pilot_id.clone(),
-            entry_type: e.entry_type.clone(),
-            currency: e.currency.clone(),
-            total_minor: 0,
-            entries: 0,
+    // The ledger invariant for every live write, in order (`append`).
+    let live: Vec<usize> = (0..writes.len()).filter(|i| outcome[*i].is_none()).collect();
+    let entries: Vec<&EntryView> = live.iter().map(|i| &writes[*i].entry).collect();
+    let appended = super::append::append(conn, &[], &entries, Rates::lookup())?;
+    for (i, a) in live.iter().zip(appended) {
+        outcome[*i] = Some(match a {
+            Appended::Written => Outcome::Written,
+            Appended::TotalOverflow => Outcome::TotalOverflow,
         });
-        let Some(next) = total.total_minor.checked_add(e.amount_minor) else {
-            outcome[i] = Some(Outcome::TotalOverflow);
-            continue;
-        };
-        total.total_minor = next;
-        total.entries += 1;
-        dirty_totals.insert(key);
-        outcome[i] = Some(Outcome::Written);
-
-        let pilot = (e.org_id.clone(), e.pilot_id.clone());
-        if recompute.contains(&pilot) {
-            continue;
-        }
-        let Some(row) = rollups.get_mut(&pilot) else {
-            // A pilot from before rollups, not yet filled in.
-            recompute.insert(pilot);
-            continue;
-        };
-        let rate_key = (e.currency.clone(), e.period_end);
-        if !rates.contains_key(&rate_key) {
-            let rate = super::rollups::rate_for(conn, &e.currency, e.period_end)?;
-            rates.insert(rate_key.clone(), rate);
-        }
-        let mut rollup = row.rollup();
-        if rollup.add(&rollup_entry(&rates[&rate_key], e)) {
-            row.spend_usd_minor = rollup.spend_usd_minor;
-            row.impact_3m_usd_minor = rollup.impact_usd_minor[0];
-            row.impact_6m_usd_minor = rollup.impact_usd_minor[1];
-            row.impact_12m_usd_minor = rollup.impact_usd_minor[2];
-            row.unconverted_entries = rollup.unconverted_entries;
-            dirty_rollups.insert(pilot);
-        } else {
-            // A sum left i64 in the incremental form: recompute from entries.
-            dirty_rollups.remove(&pilot);
-            recompute.insert(pilot);
-        }
     }
 
-    let live: Vec<&EntryWrite> = writes
+    let written: Vec<&EntryWrite> = writes
         .iter()
         .zip(&outcome)
         .filter(|(_, o)| matches!(o, Some(Outcome::Written)))
         .map(|(w, _)| w)
         .collect();
-    if !live.is_empty() {
+    if !written.is_empty() {
         for &i in &expired {
             if matches!(outcome[i], Some(Outcome::Written)) {
                 let r = &writes[i].idempotency;
@@ -349,85 +240,12 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
                 .execute(conn)?;
             }
         }
-        let entry_rows: Vec<&EntryView> = live.iter().map(|w| &w.entry).collect();
-        let audit_rows: Vec<&AuditView> = live.iter().map(|w| &w.audit).collect();
-        let key_rows: Vec<&IdempotencyView> = live.iter().map(|w| &w.idempotency).collect();
-        let total_rows: Vec<&TotalView> = dirty_totals.iter().map(|k| &totals[k]).collect();
-        let rollup_rows: Vec<&RollupRow> = dirty_rollups.iter().map(|k| &rollups[k]).collect();
-        insert_entries(conn, &entry_rows)?;
+        let audit_rows: Vec<&AuditView> = written.iter().map(|w| &w.audit).collect();
+        let key_rows: Vec<&IdempotencyView> = written.iter().map(|w| &w.idempotency).collect();
         insert_audit(conn, &audit_rows)?;
         insert_keys(conn, pg, &key_rows)?;
-        upsert_totals(conn, &total_rows)?;
-        update_rollups(conn, &rollup_rows)?;
-        for (org, pilot) in &recompute {
-            let (Some(org), Some(pilot)) = (OrgId::parse(org), PilotId::parse(pilot)) else {
-                return Err(Stop::Db(DbError::Conflict("a stored id does not parse")));
-            };
-            super::rollups::recompute(conn, org, pilot)?;
-        }
     }
     Ok(outcome.into_iter().map(|o| o.unwrap_or(Outcome::KeyInFlight)).collect())
-}
-
-/// Loads rows by keys. SQLite: the rows of `sql`, whose `{}` becomes one
-/// `(?, …)` tuple per key. PostgreSQL: the rows of `pg_sql`, whose `?`s take
-/// the keys' columns as text arrays, in order (a statement of fixed text,
-/// prepared once; see `fixed_sql`). Its lookups are LATERAL subqueries on
-/// the primary key, so the plan PostgreSQL keeps is an index probe per key
-/// whatever the table's size when it was made (a join planned while
-/// `idempotency_keys` was empty scanned the whole table for every batch
-/// once it had grown). `LIMIT 1` (a primary key matches one row at most)
-/// keeps the planner from turning the lookup back into that join.
-fn load_by_keys<T, const N: usize>(
-    conn: &mut DbConnection,
-    sql: &str,
-    pg_sql: &'static str,
-    keys: &[[&str; N]],
-) -> Result<Vec<T>, Stop>
-where
-    T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
-        + diesel::deserialize::QueryableByName<diesel::pg::Pg>
-        + 'static,
-{
-    use diesel::sql_types::{Array, Text};
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = match conn {
-        DbConnection::Sqlite(c) => {
-            let tuple = format!("({})", vec!["?"; N].join(", "));
-            let sql = sql.replacen("{}", &vec![tuple.as_str(); keys.len()].join(", "), 1);
-            let mut q = Cached::new(sql);
-            for value in keys.iter().flatten() {
-                q = q.bind::<Text, _>(*value);
-            }
-            q.load(c)?
-        }
-        DbConnection::Pg(c) => {
-            let mut q = Fixed::new(pg_sql);
-            for column in 0..N {
-                q = q.bind::<Array<Text>, _>(keys.iter().map(|k| k[column]).collect::<Vec<&str>>());
-            }
-            q.load(c)?
-        }
-    };
-    Ok(rows)
-}
-
-fn insert_entries(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), Stop> {
-    if let DbConnection::Pg(c) = conn {
-        super::entries::insert_pg(c, rows)?;
-        return Ok(());
-    }
-    for chunk in rows.chunks(CHUNK) {
-        let chunk: Vec<EntryView> = chunk.iter().map(|r| (*r).clone()).collect();
-        let result = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(entries::table).values(&chunk).execute(c),
-            DbConnection::Pg(c) => diesel::insert_into(entries::table).values(&chunk).execute(c),
-        };
-        result?;
-    }
-    Ok(())
 }
 
 fn insert_audit(conn: &mut DbConnection, rows: &[&AuditView]) -> Result<(), Stop> {
@@ -512,114 +330,6 @@ fn insert_keys(conn: &mut DbConnection, pg: bool, rows: &[&IdempotencyView]) -> 
     }
     if pg {
         lock_timeout(conn, "0")?;
-    }
-    Ok(())
-}
-
-fn upsert_totals(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), Stop> {
-    use diesel::sql_types::{Array, BigInt, Text};
-    for chunk in rows.chunks(CHUNK) {
-        let result = match conn {
-            // diesel has no multi-row upsert for SQLite: the same statement by hand.
-            DbConnection::Sqlite(c) => {
-                let sql = format!(
-                    "INSERT INTO pilot_totals (org_id, pilot_id, entry_type, currency, total_minor, entries) \
-                     VALUES {} ON CONFLICT (org_id, pilot_id, entry_type, currency) DO UPDATE SET \
-                     total_minor = excluded.total_minor, entries = excluded.entries",
-                    vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = Cached::new(sql);
-                for r in chunk {
-                    q = q
-                        .bind::<Text, _>(&r.org_id)
-                        .bind::<Text, _>(&r.pilot_id)
-                        .bind::<Text, _>(&r.entry_type)
-                        .bind::<Text, _>(&r.currency)
-                        .bind::<BigInt, _>(r.total_minor)
-                        .bind::<BigInt, _>(r.entries);
-                }
-                q.execute(c)
-            }
-            DbConnection::Pg(c) => Fixed::new(
-                "INSERT INTO pilot_totals (org_id, pilot_id, entry_type, currency, total_minor, entries) \
-                 SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) \
-                 ON CONFLICT (org_id, pilot_id, entry_type, currency) DO UPDATE SET \
-                 total_minor = excluded.total_minor, entries = excluded.entries",
-            )
-            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.entry_type.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.currency.as_str()))
-            .bind::<Array<BigInt>, _>(column(chunk, |r| r.total_minor))
-            .bind::<Array<BigInt>, _>(column(chunk, |r| r.entries))
-            .execute(c),
-        };
-        result?;
-    }
-    Ok(())
-}
-
-/// Stores rollups that exist (one statement for the batch: an upsert whose
-/// insert arm never runs, since every row was read above).
-fn update_rollups(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), Stop> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    for chunk in rows.chunks(CHUNK) {
-        let result = match conn {
-            DbConnection::Sqlite(c) => {
-                let sql = format!(
-                    "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
-                     ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
-                     unconverted_entries) VALUES {} ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
-                     spend_usd_minor = excluded.spend_usd_minor, \
-                     impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
-                     impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
-                     impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
-                     unconverted_entries = excluded.unconverted_entries",
-                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = Cached::new(sql);
-                for row in chunk {
-                    q = q
-                        .bind::<Text, _>(&row.org_id)
-                        .bind::<Text, _>(&row.pilot_id)
-                        .bind::<Nullable<diesel::sql_types::Date>, _>(row.evaluation_on)
-                        .bind::<Text, _>(&row.business_function)
-                        .bind::<Text, _>(&row.sourcing)
-                        .bind::<Text, _>(&row.ai_kind)
-                        .bind::<Nullable<BigInt>, _>(row.spend_usd_minor)
-                        .bind::<Nullable<BigInt>, _>(row.impact_3m_usd_minor)
-                        .bind::<Nullable<BigInt>, _>(row.impact_6m_usd_minor)
-                        .bind::<Nullable<BigInt>, _>(row.impact_12m_usd_minor)
-                        .bind::<BigInt, _>(row.unconverted_entries);
-                }
-                q.execute(c)
-            }
-            DbConnection::Pg(c) => Fixed::new(
-                "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
-                 ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
-                 unconverted_entries) SELECT * FROM unnest(?::text[], ?::text[], ?::date[], ?::text[], \
-                 ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) \
-                 ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
-                 spend_usd_minor = excluded.spend_usd_minor, \
-                 impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
-                 impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
-                 impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
-                 unconverted_entries = excluded.unconverted_entries",
-            )
-            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
-            .bind::<Array<Nullable<diesel::sql_types::Date>>, _>(column(chunk, |r| r.evaluation_on))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.business_function.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.sourcing.as_str()))
-            .bind::<Array<Text>, _>(column(chunk, |r| r.ai_kind.as_str()))
-            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.spend_usd_minor))
-            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_3m_usd_minor))
-            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_6m_usd_minor))
-            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_12m_usd_minor))
-            .bind::<Array<BigInt>, _>(column(chunk, |r| r.unconverted_entries))
-            .execute(c),
-        };
-        result?;
     }
     Ok(())
 }

@@ -61,8 +61,8 @@ pub type Fixed<'a> = Statement<'a, Pg>;
 /// planned afresh per batch. Through this type each text — one per row count
 /// the batches actually have — is prepared once per connection. diesel's cache
 /// never evicts, so what it can hold is bounded by those counts: the batch's
-/// upserts write at most `entry_batch::CHUNK` (100) rows and its lookups take
-/// at most `group_commit::MAX_BATCH` (256) keys, a few hundred statements on
+/// upserts write at most `totals::CHUNK` / `rollups::UPSERT_CHUNK` (100) rows and lookups take
+/// at most [`LOOKUP_CHUNK`] (256) keys, a few hundred statements on
 /// the writer's one connection at worst.
 pub type Cached<'a> = Statement<'a, Sqlite>;
 
@@ -135,6 +135,57 @@ impl<DB: Backend> Query for Statement<'_, DB> {
 
 impl RunQueryDsl<PgConnection> for Statement<'_, Pg> {}
 impl RunQueryDsl<SqliteConnection> for Statement<'_, Sqlite> {}
+
+/// Keys per SQLite lookup: the row-value list's text has one tuple per key,
+/// and each length is a statement the cache keeps, so at most this many.
+pub const LOOKUP_CHUNK: usize = 256;
+
+/// Loads rows by keys. SQLite: the rows of `sql`, whose `{}` becomes one
+/// `(?, …)` tuple per key, [`LOOKUP_CHUNK`] keys per statement. PostgreSQL:
+/// the rows of `pg_sql`, whose `?`s take the keys' columns as text arrays, in
+/// order (one statement of fixed text, prepared once). Its lookups are LATERAL
+/// subqueries on the primary key, so the plan PostgreSQL keeps is an index
+/// probe per key whatever the table's size when it was made (a join planned
+/// while `idempotency_keys` was empty scanned the whole table for every batch
+/// once it had grown). `LIMIT 1` (a primary key matches one row at most)
+/// keeps the planner from turning the lookup back into that join. Rows come
+/// back in key order when the keys are sorted and the statements say so.
+pub fn load_by_keys<T, const N: usize>(
+    conn: &mut super::DbConnection,
+    sql: &str,
+    pg_sql: &'static str,
+    keys: &[[&str; N]],
+) -> QueryResult<Vec<T>>
+where
+    T: diesel::deserialize::QueryableByName<Sqlite> + diesel::deserialize::QueryableByName<Pg> + 'static,
+{
+    use diesel::sql_types::{Array, Text};
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        super::DbConnection::Sqlite(c) => {
+            let mut rows = Vec::new();
+            let tuple = format!("({})", vec!["?"; N].join(", "));
+            for chunk in keys.chunks(LOOKUP_CHUNK) {
+                let sql = sql.replacen("{}", &vec![tuple.as_str(); chunk.len()].join(", "), 1);
+                let mut q = Cached::new(sql);
+                for value in chunk.iter().flatten() {
+                    q = q.bind::<Text, _>(*value);
+                }
+                rows.extend(q.load::<_, T>(c)?);
+            }
+            Ok(rows)
+        }
+        super::DbConnection::Pg(c) => {
+            let mut q = Fixed::new(pg_sql);
+            for column in 0..N {
+                q = q.bind::<Array<Text>, _>(keys.iter().map(|k| k[column]).collect::<Vec<&str>>());
+            }
+            q.load(c)
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

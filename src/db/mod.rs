@@ -13,6 +13,7 @@
 //! SQLite, which has no DEFAULT keyword, and inserts row by row inside a
 //! savepoint instead.
 
+pub mod append;
 pub mod audit;
 pub mod changes;
 pub mod entries;

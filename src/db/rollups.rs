@@ -1,12 +1,13 @@
 //! Per-pilot rollups for the research aggregates (`analytics::rollup`), kept up
 //! to date inside the transaction of every write that can change them:
 //!
-//! | write                         | what happens here                         |
-//! |-------------------------------|-------------------------------------------|
-//! | pilot create, import, seed    | a row computed from the new pilot's entries |
-//! | entry append or reversal      | [`apply_entry`]: the entry added in place   |
-//! | pilot patch                   | [`recompute`] from the pilot's entries      |
-//! | FX rate put (API or seed)     | [`refresh_for_rates`]: every pilot with an entry the new rates can convert |
+//! | write                               | what happens here                                 |
+//! |-------------------------------------|---------------------------------------------------|
+//! | pilot create, import                | `append`: an empty row, then its entries added    |
+//! | entry append, reversal, batch       | `append`: the entry added in place                |
+//! | demo seed                           | [`after_bulk_write`]: computed from the entries   |
+//! | pilot patch                         | [`recompute`] from the pilot's entries            |
+//! | FX rate put (API or seed)           | [`refresh_for_rates`]: every pilot with an entry the new rates can convert |
 //!
 //! Concurrency on PostgreSQL: an entry write locks its pilot's row before it
 //! looks up the FX rate, and an FX put locks the whole table (after writing
@@ -33,6 +34,9 @@ use crate::domain::ids::{OrgId, PilotId};
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
+
+/// Rows per multi-row upsert (a bounded number of SQLite statement texts).
+pub const UPSERT_CHUNK: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = pilot_rollups, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -170,30 +174,6 @@ pub(super) fn rate_for(conn: &mut DbConnection, currency: &str, on: NaiveDate) -
     Ok(OneRate(found.and_then(|r| {
         Some((c, r.rate_date, FxRate::parse(&r.rate_to_usd).ok()?))
     })))
-}
-
-/// Adds a newly appended entry (or reversal) to its pilot's rollup. Call it in
-/// the append's transaction, before or after inserting the entry row.
-pub fn apply_entry(conn: &mut DbConnection, entry: &EntryView) -> Result<(), DbError> {
-    let Some(row) = lock(conn, &entry.org_id, &entry.pilot_id)? else {
-        // No row yet (a pilot from before rollups, not yet filled in).
-        return recompute_locked(conn, &entry.org_id, &entry.pilot_id, Some(entry), false);
-    };
-    let fx = rate_for(conn, &entry.currency, entry.period_end)?;
-    let mut rollup = row.rollup();
-    if rollup.add(&rollup_entry(&fx, entry)) {
-        let next = RollupRow {
-            spend_usd_minor: rollup.spend_usd_minor,
-            impact_3m_usd_minor: rollup.impact_usd_minor[0],
-            impact_6m_usd_minor: rollup.impact_usd_minor[1],
-            impact_12m_usd_minor: rollup.impact_usd_minor[2],
-            unconverted_entries: rollup.unconverted_entries,
-            ..row
-        };
-        store(conn, &next, true)
-    } else {
-        recompute_locked(conn, &entry.org_id, &entry.pilot_id, Some(entry), true)
-    }
 }
 
 /// Recomputes one pilot's rollup from its stored entries (after a patch).
@@ -359,4 +339,71 @@ pub fn mismatches(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
         out.push(format!("{} rollups for {} pilots", stored.len(), all_pilots.len()));
     }
     Ok(out)
+}
+
+/// Stores rollups computed in memory (`append`): new pilots' rows are
+/// inserted whole, stored ones get their sums replaced; one statement per
+/// [`UPSERT_CHUNK`] rows.
+pub fn upsert_many(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), DbError> {
+    use super::fixed_sql::{column, Cached, Fixed};
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        let result = match conn {
+            DbConnection::Sqlite(c) => {
+                let sql = format!(
+                    "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
+                     ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
+                     unconverted_entries) VALUES {} ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
+                     spend_usd_minor = excluded.spend_usd_minor, \
+                     impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
+                     impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
+                     impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
+                     unconverted_entries = excluded.unconverted_entries",
+                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = Cached::new(sql);
+                for row in chunk {
+                    q = q
+                        .bind::<Text, _>(&row.org_id)
+                        .bind::<Text, _>(&row.pilot_id)
+                        .bind::<Nullable<diesel::sql_types::Date>, _>(row.evaluation_on)
+                        .bind::<Text, _>(&row.business_function)
+                        .bind::<Text, _>(&row.sourcing)
+                        .bind::<Text, _>(&row.ai_kind)
+                        .bind::<Nullable<BigInt>, _>(row.spend_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.impact_3m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.impact_6m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.impact_12m_usd_minor)
+                        .bind::<BigInt, _>(row.unconverted_entries);
+                }
+                q.execute(c)
+            }
+            DbConnection::Pg(c) => Fixed::new(
+                "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
+                 ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
+                 unconverted_entries) SELECT * FROM unnest(?::text[], ?::text[], ?::date[], ?::text[], \
+                 ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) \
+                 ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
+                 spend_usd_minor = excluded.spend_usd_minor, \
+                 impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
+                 impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
+                 impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
+                 unconverted_entries = excluded.unconverted_entries",
+            )
+            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
+            .bind::<Array<Nullable<diesel::sql_types::Date>>, _>(column(chunk, |r| r.evaluation_on))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.business_function.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.sourcing.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.ai_kind.as_str()))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.spend_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_3m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_6m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_12m_usd_minor))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.unconverted_entries))
+            .execute(c),
+        };
+        result?;
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use super::entries::EntryView;
 use super::fx::FxRateView;
 use super::orgs::OrgView;
 use super::pilots::PilotView;
-use super::schema::{entries, pilots};
+use super::schema::pilots;
 use super::{DbConnection, DbError};
 use crate::analytics::fx_table::FxTable;
 use crate::demo::{DemoRate, OrgBatch};
@@ -17,8 +17,6 @@ use crate::domain::money::Money;
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
-/// Rows per array statement on PostgreSQL.
-const PG_CHUNK: usize = 5000;
 
 /// Inserts new pilots (import, demo seed) and records their first versions.
 pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
@@ -32,19 +30,7 @@ pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), 
 }
 
 pub fn insert_entries(conn: &mut DbConnection, rows: &[EntryView]) -> Result<(), DbError> {
-    if let DbConnection::Pg(c) = conn {
-        // One statement of fixed text per few thousand rows (prepared once).
-        for chunk in rows.chunks(PG_CHUNK) {
-            super::entries::insert_pg(c, &chunk.iter().collect::<Vec<_>>())?;
-        }
-        return Ok(());
-    }
-    for chunk in rows.chunks(CHUNK) {
-        if let DbConnection::Sqlite(c) = conn {
-            diesel::insert_into(entries::table).values(chunk).execute(c)?;
-        }
-    }
-    Ok(())
+    super::entries::insert_many(conn, &rows.iter().collect::<Vec<_>>())
 }
 
 /// Inserts or replaces the demo's FX rates.

@@ -8,6 +8,10 @@ use super::schema::pilot_totals;
 use super::{DbConnection, DbError};
 use crate::domain::ids::{OrgId, PilotId};
 
+/// Rows per multi-row upsert: a bounded number of statement texts for the
+/// SQLite cache (`fixed_sql::Cached`).
+pub const CHUNK: usize = 100;
+
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = pilot_totals)]
 pub struct TotalView {
@@ -17,74 +21,6 @@ pub struct TotalView {
     pub currency: String,
     pub total_minor: i64,
     pub entries: i64,
-}
-
-/// Adds `amount` to the running total, creating it at zero first. Returns the
-/// new total, or `None` (and changes nothing) when it would leave i64. On
-/// PostgreSQL the row is locked for the rest of the transaction, so concurrent
-/// appends to the same pilot and currency add up one after another; SQLite
-/// writes are serialised by the group-commit writer already.
-pub fn add(
-    conn: &mut DbConnection,
-    org: OrgId,
-    pilot: PilotId,
-    entry_type: &str,
-    currency: &str,
-    amount: i64,
-    count: i64,
-) -> Result<Option<i64>, DbError> {
-    let (org_s, pilot_s) = (org.to_string(), pilot.to_string());
-    let zero = TotalView {
-        org_id: org_s.clone(),
-        pilot_id: pilot_s.clone(),
-        entry_type: entry_type.to_owned(),
-        currency: currency.to_owned(),
-        total_minor: 0,
-        entries: 0,
-    };
-    let key = pilot_totals::table
-        .filter(pilot_totals::org_id.eq(&org_s))
-        .filter(pilot_totals::pilot_id.eq(&pilot_s))
-        .filter(pilot_totals::entry_type.eq(entry_type))
-        .filter(pilot_totals::currency.eq(currency));
-    let current: (i64, i64) = match conn {
-        // Writers are serialised: read, then insert the first total or update.
-        DbConnection::Sqlite(c) => {
-            let found = key
-                .select((pilot_totals::total_minor, pilot_totals::entries))
-                .get_result(c)
-                .optional()?;
-            let Some(found) = found else {
-                let first = TotalView {
-                    total_minor: amount,
-                    entries: count,
-                    ..zero
-                };
-                diesel::insert_into(pilot_totals::table).values(&first).execute(c)?;
-                return Ok(Some(amount));
-            };
-            found
-        }
-        DbConnection::Pg(c) => {
-            diesel::insert_into(pilot_totals::table)
-                .values(&zero)
-                .on_conflict_do_nothing()
-                .execute(c)?;
-            key.select((pilot_totals::total_minor, pilot_totals::entries))
-                .for_update()
-                .get_result(c)?
-        }
-    };
-    let Some(next) = current.0.checked_add(amount) else {
-        return Ok(None);
-    };
-    diesel::update(key)
-        .set((
-            pilot_totals::total_minor.eq(next),
-            pilot_totals::entries.eq(current.1 + count),
-        ))
-        .execute(conn)?;
-    Ok(Some(next))
 }
 
 /// A pilot's totals of one entry type, by currency.
@@ -101,4 +37,50 @@ pub fn for_pilot(
         .order(pilot_totals::currency.asc())
         .select(TotalView::as_select())
         .load(conn)?)
+}
+
+/// Writes running totals computed in memory (`append`): one statement per
+/// [`CHUNK`] rows, inserting new ones and replacing the stored values.
+pub fn upsert_many(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), DbError> {
+    use super::fixed_sql::{column, Cached, Fixed};
+    use diesel::sql_types::{Array, BigInt, Text};
+    for chunk in rows.chunks(CHUNK) {
+        let result = match conn {
+            // diesel has no multi-row upsert for SQLite: the same statement by hand.
+            DbConnection::Sqlite(c) => {
+                let sql = format!(
+                    "INSERT INTO pilot_totals (org_id, pilot_id, entry_type, currency, total_minor, entries) \
+                     VALUES {} ON CONFLICT (org_id, pilot_id, entry_type, currency) DO UPDATE SET \
+                     total_minor = excluded.total_minor, entries = excluded.entries",
+                    vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = Cached::new(sql);
+                for r in chunk {
+                    q = q
+                        .bind::<Text, _>(&r.org_id)
+                        .bind::<Text, _>(&r.pilot_id)
+                        .bind::<Text, _>(&r.entry_type)
+                        .bind::<Text, _>(&r.currency)
+                        .bind::<BigInt, _>(r.total_minor)
+                        .bind::<BigInt, _>(r.entries);
+                }
+                q.execute(c)
+            }
+            DbConnection::Pg(c) => Fixed::new(
+                "INSERT INTO pilot_totals (org_id, pilot_id, entry_type, currency, total_minor, entries) \
+                 SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) \
+                 ON CONFLICT (org_id, pilot_id, entry_type, currency) DO UPDATE SET \
+                 total_minor = excluded.total_minor, entries = excluded.entries",
+            )
+            .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.entry_type.as_str()))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.currency.as_str()))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.total_minor))
+            .bind::<Array<BigInt>, _>(column(chunk, |r| r.entries))
+            .execute(c),
+        };
+        result?;
+    }
+    Ok(())
 }

@@ -1,9 +1,9 @@
-//! Appending to the ledger and reversing: the ledger invariant in one place.
-//! Every entry is appended through [`append`] (one at a time) or through the
-//! batch writer (`db::entry_batch`, which keeps the same invariant for many
-//! requests at once): the pilot's running total of that type and currency
-//! stays exact, its rollup is updated, the entry is inserted. Entries are
-//! never updated or deleted; a reversal negates one and may carry a
+//! Appending to the ledger and reversing. Every entry is written through the
+//! ledger invariant in `db::append` — one at a time by [`append`], many at
+//! once by the batch writer (`db::entry_batch`) and by imports — so the
+//! pilot's running total of that type and currency stays exact, its rollup
+//! is updated and the entry is inserted, the same way on every path. Entries
+//! are never updated or deleted; a reversal negates one and may carry a
 //! replacement.
 
 use chrono::NaiveDate;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pilot_not_found;
 use super::views::{EntryJson, ReversalJson};
+use crate::db::append::{Appended, Rates};
 use crate::db::audit::Actor;
 use crate::db::entries::EntryView;
 use crate::db::{DbConnection, DbError};
@@ -121,15 +122,11 @@ pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_
     EntryView::new_row(org, pilot, id, e, created_by)
 }
 
-/// Appends an entry after checking that the pilot's running total of that type
-/// and currency still fits in i64, so every later sum of one pilot is exact.
-pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryView) -> ApiResult<()> {
-    let total = crate::db::totals::add(conn, org, pilot, &row.entry_type, &row.currency, row.amount_minor, 1)?;
-    if total.is_none() {
-        return Err(total_overflow(row));
-    }
-    crate::db::rollups::apply_entry(conn, row)?;
-    crate::db::entries::insert(conn, row).map_err(|e| {
+/// Appends one entry through the ledger invariant (`db::append`): refused
+/// when the pilot's running total of that type and currency would leave i64,
+/// so every later sum of one pilot is exact.
+pub fn append(conn: &mut DbConnection, row: &EntryView) -> ApiResult<()> {
+    let appended = crate::db::append::append(conn, &[], &[row], Rates::lookup()).map_err(|e| {
         // The unique index on `reverses` decides a race between two reversals.
         if row.reverses.is_some() && e.is_unique_violation() {
             ApiError::new(Code::ENTRY_ALREADY_REVERSED, "this entry has already been reversed")
@@ -137,7 +134,10 @@ pub fn append(conn: &mut DbConnection, org: OrgId, pilot: PilotId, row: &EntryVi
             e.into()
         }
     })?;
-    Ok(())
+    match appended.first() {
+        Some(Appended::Written) => Ok(()),
+        _ => Err(total_overflow(row)),
+    }
 }
 
 /// 422 for an entry that would take its pilot's running total past i64.
@@ -215,14 +215,14 @@ pub fn reverse(
         created_at: crate::db::now(),
         ..original.clone()
     };
-    append(conn, org, pilot, &reversal)?;
+    append(conn, &reversal)?;
     let replacement = match replacement {
         None => None,
         Some(new) => {
             let mut row = entry_row(org, pilot, EntryId::new(), &new, &actor.sub);
             row.replaces = Some(original.id.clone());
             row.reason = Some(reason.to_owned());
-            append(conn, org, pilot, &row)?;
+            append(conn, &row)?;
             Some(row)
         }
     };

@@ -19,10 +19,11 @@ use serde_json::{Map, Value};
 
 use super::input::{parse_json, strict_value};
 use super::pilots::{new_pilot_row, CreatePilotBody};
+use crate::db::append::{Appended, Rates};
 use crate::db::audit::Actor;
 use crate::db::entries::EntryView;
 use crate::db::DbConnection;
-use crate::domain::entries::NewEntry;
+use crate::domain::entries::{EntryKind, NewEntry};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 use crate::domain::pilots::NewPilot;
 use crate::error::{ApiError, ApiResult, Code, RowError, RowErrors};
@@ -353,11 +354,10 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
             }
         }
     }
-    // The file's own sums per (pilot, type, currency), added to the running
-    // totals below; rows that push one past i64 are reported.
-    let mut totals: BTreeMap<(PilotId, &'static str, &'static str), (i128, i64, usize)> = BTreeMap::new();
-    // Sized up front: growing a vector of rows this wide copies it each time.
+    // Every entry, in file order, through the ledger invariant (as a single
+    // append would be), after the pilots it may name.
     let mut entry_rows: Vec<EntryView> = Vec::with_capacity(rows.len());
+    let mut entry_at: Vec<usize> = Vec::with_capacity(rows.len());
     let (mut spend, mut impact) = (0, 0);
     for r in &rows {
         if let ImportRow::Entry { row, target, entry } = r {
@@ -368,31 +368,23 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
                     None => continue,
                 },
             };
-            let v = entry_row(org, pilot, EntryId::new(), entry, &actor.sub);
-            let t = if v.entry_type == "spend" { "spend" } else { "impact" };
-            let sum = totals
-                .entry((pilot, t, entry.amount.currency.code()))
-                .or_insert((0, 0, *row));
-            sum.0 += i128::from(entry.amount.minor);
-            sum.1 += 1;
-            if i64::try_from(sum.0).is_err() {
-                errors.push(RowError {
-                    row: *row,
-                    field: Some("amount".into()),
-                    reason: "the pilot's total would pass the largest exact amount".into(),
-                });
+            match entry.kind {
+                EntryKind::Spend { .. } => spend += 1,
+                EntryKind::Impact { .. } => impact += 1,
             }
-            if t == "spend" {
-                spend += 1;
-            } else {
-                impact += 1;
-            }
-            entry_rows.push(v);
+            entry_rows.push(entry_row(org, pilot, EntryId::new(), entry, &actor.sub));
+            entry_at.push(*row);
         }
     }
-    for ((pilot, t, currency), (sum, count, row)) in &totals {
-        let Ok(sum) = i64::try_from(*sum) else { continue };
-        if crate::db::totals::add(conn, org, *pilot, t, currency, sum, *count)?.is_none() {
+    if !errors.is_empty() {
+        return Err(rejected(errors));
+    }
+    crate::db::seed::insert_pilots(conn, &pilot_rows)?;
+    let fx = crate::db::fx::table(conn)?;
+    let refs: Vec<&EntryView> = entry_rows.iter().collect();
+    let appended = crate::db::append::append(conn, &pilot_rows, &refs, Rates::table(&fx))?;
+    for (a, row) in appended.iter().zip(&entry_at) {
+        if *a == Appended::TotalOverflow {
             errors.push(RowError {
                 row: *row,
                 field: Some("amount".into()),
@@ -401,13 +393,9 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
         }
     }
     if !errors.is_empty() {
-        // The caller's transaction rolls back the totals already added.
+        // The caller's transaction rolls back what was written.
         return Err(rejected(errors));
     }
-    crate::db::seed::insert_pilots(conn, &pilot_rows)?;
-    crate::db::seed::insert_entries(conn, &entry_rows)?;
-    let fx = crate::db::fx::table(conn)?;
-    crate::db::rollups::after_bulk_write(conn, &fx, &pilot_rows, &entry_rows)?;
     let summary = ImportSummary {
         rows: rows.len(),
         pilots_created: pilot_rows.len(),

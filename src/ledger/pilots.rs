@@ -183,9 +183,8 @@ pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> 
 pub fn create(conn: &mut DbConnection, row: &PilotView, actor: &Actor) -> ApiResult<()> {
     let org = OrgId::parse(&row.org_id).ok_or_else(|| ApiError::internal("a pilot row without an organisation id"))?;
     crate::db::pilots::insert(conn, row)?;
-    // No entries yet, so no rates are needed.
-    let no_rates = crate::analytics::fx_table::FxTable::default();
-    crate::db::rollups::after_bulk_write(conn, &no_rates, std::slice::from_ref(row), &[])?;
+    // Its rollup, through the path every entry takes (no entries yet).
+    crate::db::append::append(conn, std::slice::from_ref(row), &[], crate::db::append::Rates::lookup())?;
     let after = serde_json::to_value(PilotJson::from(row.clone())).ok();
     crate::db::audit::record(
         conn,

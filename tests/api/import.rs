@@ -171,6 +171,10 @@ async fn an_import_that_would_overflow_a_pilot_total_writes_nothing() {
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "amount");
+    // Row 1 still fits exactly (the total reaches i64::MAX); row 2 is the one
+    // that would pass it, as a single append of it would be refused.
+    assert_eq!(problem["errors"][0]["row"], 2, "{problem}");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
     let list = json_of(app.get(&path, &t.member).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 10);
     assert_eq!(
