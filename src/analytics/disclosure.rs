@@ -50,13 +50,21 @@
 //! cannot be recovered by comparing responses for different parameters.
 //! Totals are never suppressed by this procedure, so a quarter's total cell is
 //! the same under every breakdown.
+//!
+//! **Counts** are published by the first pass alone ([`Protection::counts_hidden`]):
+//! a cell withheld only in the second keeps its organisations and pilots,
+//! which are the same at every grid point, so no count is shown at one point
+//! and hidden at another (`pilotledger-disclosure-3`; comparing every point
+//! recovered a hidden cell before, issue 18). The first pass also adds
+//! complements until no hidden cell's count is pinned to one value by the
+//! residual and the bounds its reason reveals ([`pinned`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 /// Version of these rules, echoed in every aggregate response.
-pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-2";
+pub const DISCLOSURE_POLICY_VERSION: &str = "pilotledger-disclosure-3";
 
 /// The floors (docs/DEFINITIONS.md#disclosure): thresholds may be raised by configuration, never lowered.
 pub const FLOOR_MIN_ORGANISATIONS: u32 = 5;
@@ -254,6 +262,14 @@ pub struct Protection {
     pub total: Option<SuppressionReason>,
     /// Each value cell's reason, in the order given.
     pub parts: Vec<Option<SuppressionReason>>,
+    /// Whether the total's counts (organisations, pilots) are withheld too.
+    pub total_counts_hidden: bool,
+    /// Whether each value cell's counts are withheld too. A cell withheld
+    /// only for a rule that depends on the definition (`one_sided`, or as its
+    /// complement) keeps its counts: they are the same at every point of the
+    /// grid, and hiding them at some points and not others is what let them
+    /// be recovered (issue 18).
+    pub counts_hidden: Vec<bool>,
 }
 
 /// Primary and complementary suppression for a total and its parts, which must
@@ -265,26 +281,111 @@ pub fn protect_breakdown(
     policy: &DisclosurePolicy,
 ) -> Protection {
     let primary: Vec<_> = parts.iter().map(|(_, c)| check(c, policy, Rules::All)).collect();
-    let mut suppressed: Vec<bool> = parts
-        .iter()
-        .map(|(_, c)| check(c, policy, Rules::Structural).is_some())
-        .collect();
+    let structural: Vec<_> = parts.iter().map(|(_, c)| check(c, policy, Rules::Structural)).collect();
+    let mut suppressed: Vec<bool> = structural.iter().map(Option::is_some).collect();
     let total_reason = check(total, policy, Rules::All);
     let total_structural = check(total, policy, Rules::Structural).is_some();
     complete(parts, &mut suppressed, total_structural, policy, Rules::Structural);
+    // The counts' pattern: decided on counts alone, then never widened by
+    // the definition-dependent pass, so it is the same at every grid point.
+    while !total_structural && pinned(parts, &suppressed, &structural, policy).is_some() {
+        let Some(i) = smallest_published(parts, &suppressed) else {
+            break;
+        };
+        suppressed[i] = true;
+    }
+    let counts_hidden = suppressed.clone();
     for (s, p) in suppressed.iter_mut().zip(&primary) {
         *s |= p.is_some();
     }
     complete(parts, &mut suppressed, total_reason.is_some(), policy, Rules::All);
     let parts = primary
         .iter()
+        .zip(&structural)
         .zip(&suppressed)
-        .map(|(p, &s)| p.or(s.then_some(SuppressionReason::Complementary)))
+        .zip(&counts_hidden)
+        .map(|(((p, st), &s), &c)| {
+            // A cell whose counts are hidden shows the counts' reason.
+            if c {
+                st.or(Some(SuppressionReason::Complementary))
+            } else {
+                p.or(s.then_some(SuppressionReason::Complementary))
+            }
+        })
         .collect();
     Protection {
         total: total_reason,
         parts,
+        total_counts_hidden: total_structural,
+        counts_hidden,
     }
+}
+
+/// What a hidden cell's reason tells about its organisation count: at least,
+/// and at most (None: unbounded).
+fn revealed_organisations(reason: Option<SuppressionReason>, policy: &DisclosurePolicy) -> (u64, Option<u64>) {
+    let m = u64::from(policy.min_organisations());
+    match reason {
+        Some(SuppressionReason::MinOrganisations) => (1, Some(m - 1)),
+        Some(SuppressionReason::Dominance) => (m, None),
+        _ => (1, None),
+    }
+}
+
+/// The first hidden non-empty cell whose organisation or pilot count the
+/// published total and cells pin to a single value, given what each hidden
+/// cell's reason reveals (module docs): the exact bounds of one sum over
+/// boxes. Counts are integers, so a range of one value is pinned.
+fn pinned(
+    parts: &[(&str, &Contributions)],
+    suppressed: &[bool],
+    structural: &[Option<SuppressionReason>],
+    policy: &DisclosurePolicy,
+) -> Option<usize> {
+    let hidden: Vec<usize> = (0..parts.len())
+        .filter(|&i| suppressed[i] && parts[i].1.values().any(|c| c.pilots > 0))
+        .collect();
+    let orgs = |i: usize| parts[i].1.values().filter(|c| c.pilots > 0).count() as u64;
+    let pilots = |i: usize| parts[i].1.values().map(|c| c.pilots).sum::<u64>();
+    // (low, high) per hidden cell for each count, and the hidden sum.
+    let reason = |i: usize| structural[i].or(Some(SuppressionReason::Complementary));
+    let org_boxes: Vec<(u64, Option<u64>)> = hidden
+        .iter()
+        .map(|&i| revealed_organisations(reason(i), policy))
+        .collect();
+    let pilot_boxes: Vec<(u64, Option<u64>)> = org_boxes.iter().map(|&(lo, _)| (lo, None)).collect();
+    let org_sum: u64 = hidden.iter().map(|&i| orgs(i)).sum();
+    let pilot_sum: u64 = hidden.iter().map(|&i| pilots(i)).sum();
+    for (boxes, sum) in [(&org_boxes, org_sum), (&pilot_boxes, pilot_sum)] {
+        for (k, &i) in hidden.iter().enumerate() {
+            let others_low: u64 = boxes
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(_, b)| b.0)
+                .sum();
+            let others_high: Option<u64> = boxes
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .try_fold(0u64, |acc, (_, b)| Some(acc + b.1?));
+            let (lo, hi) = boxes[k];
+            let low = others_high.map_or(lo, |h| lo.max(sum.saturating_sub(h)));
+            let high = hi.map_or(sum - others_low, |h| h.min(sum - others_low));
+            if high <= low {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// The published non-empty cell with the fewest organisations (ties: the
+/// smallest value): the next complement.
+fn smallest_published(parts: &[(&str, &Contributions)], suppressed: &[bool]) -> Option<usize> {
+    (0..parts.len())
+        .filter(|&i| !suppressed[i] && parts[i].1.values().any(|c| c.pilots > 0))
+        .min_by_key(|&i| (parts[i].1.values().filter(|c| c.pilots > 0).count(), parts[i].0))
 }
 
 /// Adds complements until the residual is safe (module docs).
@@ -306,10 +407,7 @@ fn complete(
         if !unsafe_residual {
             return;
         }
-        let candidate = (0..parts.len())
-            .filter(|&i| !suppressed[i] && non_empty(i))
-            .min_by_key(|&i| (parts[i].1.values().filter(|c| c.pilots > 0).count(), parts[i].0));
-        match candidate {
+        match smallest_published(parts, suppressed) {
             Some(i) => suppressed[i] = true,
             // Everything non-empty is hidden: the residual is the total itself,
             // which passed, or there is nothing to protect.
@@ -485,9 +583,56 @@ mod tests {
         // third is needed although two are already hidden.
         let parts = breakdown(&[("a", 0, 2), ("b", 10, 2), ("c", 20, 6), ("d", 30, 9)]);
         assert_eq!(protect(&parts), [None, M, M, C, None]);
-        // Two failing cells of 4 whose sum (4 zero-return, 4 with impact) passes.
+        // Two failing cells of 4 whose sum (4 zero-return, 4 with impact)
+        // passes the rules, but not the count: 8 hidden organisations in two
+        // cells that each say "fewer than 5" are 4 and 4. Until
+        // pilotledger-disclosure-3 they were published that way.
         let parts = breakdown(&[("a", 0, 4), ("b", 10, 4), ("c", 20, 6), ("d", 30, 9)]);
-        assert_eq!(protect(&parts), [None, M, M, None, None]);
+        assert_eq!(protect(&parts), [None, M, M, C, None]);
+    }
+
+    #[test]
+    fn no_hidden_count_is_pinned_by_the_published_total_and_reasons() {
+        // One cell of 4 ("fewer than 5") beside a complement of 6: 10 hidden,
+        // so the first is 4 or fewer and the second 6 or more — not pinned.
+        let parts = breakdown(&[("a", 0, 4), ("b", 10, 6), ("c", 20, 9)]);
+        let got = protect(&parts);
+        assert_eq!(got, [None, M, C, None]);
+        // Three cells of 4, 4 and 3 (11 hidden, each "fewer than 5"): each
+        // ranges over at least two values (3 or 4; 3 or 4; 3, 2 … 4), so no
+        // complement is needed.
+        let parts = breakdown(&[("a", 0, 4), ("b", 10, 4), ("c", 20, 3), ("d", 30, 9), ("e", 40, 9)]);
+        assert_eq!(protect(&parts), [None, M, M, M, None, None]);
+    }
+
+    #[test]
+    fn counts_of_a_cell_withheld_only_for_its_outcome_stay_published() {
+        // "c" is one-sided (all zero-return): its figures are withheld, its
+        // counts are not, and its complement "a" keeps its counts too, as at
+        // every other point of the grid where neither is withheld.
+        let mut parts = breakdown(&[("a", 0, 6), ("b", 10, 7), ("c", 20, 6), ("d", 30, 9)]);
+        for c in parts[2].1.values_mut() {
+            c.zero_impact = c.pilots;
+        }
+        let mut total = Contributions::new();
+        for (org, c) in parts.iter().flat_map(|(_, c)| c) {
+            total.entry(*org).or_default().add(c);
+        }
+        let refs: Vec<(&str, &Contributions)> = parts.iter().map(|(v, c)| (*v, c)).collect();
+        let got = protect_breakdown(&total, &refs, &p());
+        assert_eq!(got.parts, [C, None, Some(OneSided), None]);
+        assert_eq!(got.counts_hidden, [false, false, false, false]);
+        assert!(!got.total_counts_hidden);
+        // A structural failure hides the counts, and its complement's.
+        let parts = breakdown(&[("a", 0, 6), ("b", 10, 2), ("c", 20, 7), ("d", 30, 9)]);
+        let mut total = Contributions::new();
+        for (org, c) in parts.iter().flat_map(|(_, c)| c) {
+            total.entry(*org).or_default().add(c);
+        }
+        let refs: Vec<(&str, &Contributions)> = parts.iter().map(|(v, c)| (*v, c)).collect();
+        let got = protect_breakdown(&total, &refs, &p());
+        assert_eq!(got.parts, [C, M, None, None]);
+        assert_eq!(got.counts_hidden, [true, true, false, false]);
     }
 
     #[test]

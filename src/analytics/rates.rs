@@ -154,6 +154,8 @@ impl Dimension {
     }
 }
 
+#[cfg(test)]
+mod attack_tests;
 mod cuts;
 mod trend;
 pub use cuts::{Cuts, Listed, ListedBuilder, QuarterSums};
@@ -488,28 +490,44 @@ fn jobs_of<'c>(
 ) -> (Vec<CellJob<'c>>, Option<UsedQuarter>) {
     let QuarterSums { total, parts, runs } = sums;
     // The total's own check does not depend on the parts.
-    let total_reason = protect_breakdown(&total, &[], policy).total;
+    let alone = protect_breakdown(&total, &[], policy);
+    let total_reason = alone.total;
     let mut part_jobs = Vec::new();
     for ((d, values), parts) in cuts.cuts.iter().zip(parts) {
         let protection = {
             let named: Vec<(&str, &Contributions)> = values.iter().map(String::as_str).zip(&parts).collect();
             protect_breakdown(&total, &named, policy)
         };
-        for ((value, part), reason) in values.iter().zip(parts).zip(protection.parts) {
-            part_jobs.push((quarter, d.as_str(), value.as_str(), part, reason));
+        let decisions = protection.parts.into_iter().zip(protection.counts_hidden);
+        for ((value, part), (reason, counts_hidden)) in values.iter().zip(parts).zip(decisions) {
+            let shown = Shown { reason, counts_hidden };
+            part_jobs.push((quarter, d.as_str(), value.as_str(), part, shown));
         }
     }
     let used = total_reason.is_none().then(|| {
         let orgs = total.iter().map(|(org, c)| (*org, c.zero_return())).collect();
         (quarter, runs, orgs)
     });
-    let mut jobs = vec![(quarter, "all", "all", total, total_reason)];
+    let shown = Shown {
+        reason: total_reason,
+        counts_hidden: alone.total_counts_hidden,
+    };
+    let mut jobs = vec![(quarter, "all", "all", total, shown)];
     jobs.extend(part_jobs);
     (jobs, used)
 }
 
+/// What of a cell may be shown: nothing but its counts when `reason` is
+/// set and `counts_hidden` is not (disclosure::Protection), nothing at all
+/// when both are.
+#[derive(Clone, Copy, Debug)]
+struct Shown {
+    reason: Option<SuppressionReason>,
+    counts_hidden: bool,
+}
+
 /// A cell to compute: quarter, dimension, value, data, suppression.
-type CellJob<'a> = (Quarter, &'static str, &'a str, Contributions, Option<SuppressionReason>);
+type CellJob<'a> = (Quarter, &'static str, &'a str, Contributions, Shown);
 
 /// Computes the cells (each one's bootstrap is the cost) on every core, in
 /// their original order. Each cell depends only on its own data and seed, so
@@ -551,10 +569,11 @@ fn cell(
     dimension: &'static str,
     value: &str,
     data: &Contributions,
-    reason: Option<SuppressionReason>,
+    shown: Shown,
     q: &RateQuery,
     policy: &DisclosurePolicy,
 ) -> Cell {
+    let reason = shown.reason;
     let mut out = Cell {
         quarter,
         dimension,
@@ -571,7 +590,14 @@ fn cell(
         suppression_reason: reason,
     };
     if reason.is_some() {
-        return out; // nothing about a suppressed cell is computed, let alone shown
+        // Nothing about the outcome of a suppressed cell is computed, let
+        // alone shown; its counts only when they are published at every
+        // point of the grid alike.
+        if !shown.counts_hidden {
+            out.organisations = Some(data.values().filter(|c| c.pilots > 0).count() as u64);
+            out.pilots = Some(data.values().map(|c| c.pilots).sum());
+        }
+        return out;
     }
     let orgs = data.len() as u64;
     let zero_return = data.values().filter(|c| c.zero_return()).count() as u64;

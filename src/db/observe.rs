@@ -40,10 +40,16 @@ impl Observer {
 
     /// The pilot's observation under `p`, or `None` when it cannot be
     /// measured: an entry whose currency has no FX rate for its period, a sum
-    /// that left i64, or (never written by the API) an attribute that no
+    /// that left i64 at any window of the grid, or (never written by the API) an attribute that no
     /// longer parses. Such pilots are counted, never treated as zero.
     pub fn observe(&self, row: &RollupRow, p: &DefinitionParams) -> Option<Observation> {
         let rollup = row.rollup();
+        // Measurable at every window of the grid, or at none: the set of
+        // pilots observed — every count a cell publishes — is then the same
+        // at every grid point (issue 18).
+        if rollup.impact_usd_minor.iter().any(Option::is_none) {
+            return None;
+        }
         let (Some(evaluation), 0, Some(spend), Some(net)) = (
             rollup.evaluation,
             rollup.unconverted_entries,

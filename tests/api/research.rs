@@ -120,8 +120,18 @@ async fn researchers_get_anonymised_reproducible_rates() {
     let mut published = 0;
     for c in body["cells"].as_array().unwrap() {
         if c["suppressed"] == true {
-            assert!(c["suppression_reason"].is_string());
-            assert!(c["organisations"].is_null() && c["pilots"].is_null() && c["org_zero_return_share"].is_null());
+            let reason = c["suppression_reason"].as_str().unwrap();
+            assert!(c["org_zero_return_share"].is_null() && c["zero_return_organisations"].is_null());
+            assert!(c["pilot_rate"].is_null() && c["spend_band"].is_null(), "{c}");
+            // Counts stay published only for a cell withheld for its outcome
+            // (pilotledger-disclosure-3); a count rule hides them.
+            if matches!(reason, "min_organisations" | "dominance" | "empty") {
+                assert!(c["organisations"].is_null() && c["pilots"].is_null(), "{c}");
+            } else if c["dimension"] == "all" {
+                let q = c["quarter"].as_str().unwrap();
+                assert_eq!(c["pilots"], pilots_by_q[q], "{q}");
+                assert_eq!(c["organisations"].as_u64().unwrap(), orgs_by_q[q].len() as u64, "{q}");
+            }
             continue;
         }
         if c["dimension"] != "all" {
