@@ -103,7 +103,7 @@ status=0
 # Test files given as arguments run alone (e.g. `run.sh a11y.test.mjs`); by
 # default the functional tests, then the accessibility review.
 if [ "$#" -eq 0 ]; then set -- dashboard.test.mjs a11y.test.mjs; fi
-node --test-reporter=tap --test-concurrency=1 "$@" || status=$?
+node --test --test-reporter=tap --test-concurrency=1 "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== e2e: server log (last 40 lines)" >&2
   tail -n 40 "$WORK/server.log" >&2 || true
