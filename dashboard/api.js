@@ -45,7 +45,7 @@ export async function api(path, opts) {
   return (await request(path, opts)).json();
 }
 
-/** Fetches a CSV (or JSON export) with the Authorization header and saves it through a Blob. */
+/** Fetches a CSV (or JSON export) with the Authorization header and saves it through a Blob; returns the file name. */
 export async function download(path, fallbackName, opts = {}) {
   const resp = await request(path, { accept: opts.accept || 'text/csv', ...opts });
   const blob = await resp.blob();
@@ -56,6 +56,7 @@ export async function download(path, fallbackName, opts = {}) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 30000);
+  return a.download;
 }
 
 export function qs(params) {

@@ -99,18 +99,93 @@ export function setBusy(el, busy) {
   el.classList.toggle('is-busy', busy);
 }
 
+/**
+ * A control that cannot act now: announced as unavailable (aria-disabled) but
+ * still focusable, so focus is never dropped to the page when it turns off
+ * under the user's finger. Its click handler must check isOff().
+ */
+export function setOff(btn, off) {
+  btn.setAttribute('aria-disabled', off ? 'true' : 'false');
+}
+export const isOff = (btn) => btn.getAttribute('aria-disabled') === 'true';
+
+/**
+ * A download button. It stays enabled and focused while the file is fetched
+ * (a second press waits for the first); progress and the result are written
+ * to a short status line after the group of downloads.
+ */
 export function downloadButton(text, run, box) {
   const btn = h('button', { type: 'button', class: 'btn btn-download' }, h('span', { class: 'icon-dl', 'aria-hidden': 'true' }), text);
+  let running = false;
   btn.addEventListener('click', async () => {
-    btn.disabled = true;
+    if (running) return;
+    running = true;
+    const group = btn.closest('.downloads') || btn.parentElement;
+    let status = group && group.nextElementSibling && group.nextElementSibling.matches('.download-status') ? group.nextElementSibling : null;
+    if (!status && group) {
+      status = h('p', { class: 'status download-status', role: 'status' });
+      group.after(status);
+    }
+    const say = (msg) => { if (status) status.textContent = msg; };
+    btn.setAttribute('aria-busy', 'true');
     clearError(box);
+    say(`Preparing ${text}…`);
     try {
-      await run();
+      const name = await run();
+      say(`Downloaded ${name || text}.`);
     } catch (e) {
+      say(`${text} could not be downloaded.`);
       showError(box, e);
     } finally {
-      btn.disabled = false;
+      btn.setAttribute('aria-busy', 'false');
+      running = false;
     }
   });
   return btn;
+}
+
+// Errors tied to their fields (WCAG 3.3.1, 3.3.3): the field is marked
+// aria-invalid and described by its message, written next to it.
+
+/** Marks `input` invalid with `message` shown under it and read with it. */
+export function fieldError(input, message) {
+  const id = `${input.id}-error`;
+  let note = document.getElementById(id);
+  if (!note) {
+    note = h('p', { class: 'field-error', id });
+    input.after(note);
+  }
+  note.replaceChildren(h('span', { class: 'visually-hidden' }, 'Error: '), message);
+  input.setAttribute('aria-invalid', 'true');
+  const ids = (input.getAttribute('aria-describedby') || '').split(/\s+/).filter((x) => x && x !== id);
+  input.setAttribute('aria-describedby', [id, ...ids].join(' '));
+}
+
+/** Clears every field error inside `root`. */
+export function clearFieldErrors(root) {
+  for (const input of root.querySelectorAll('[aria-invalid=true]')) {
+    input.removeAttribute('aria-invalid');
+    const id = `${input.id}-error`;
+    const rest = (input.getAttribute('aria-describedby') || '').split(/\s+/).filter((x) => x && x !== id);
+    if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+    else input.removeAttribute('aria-describedby');
+  }
+  for (const note of root.querySelectorAll('.field-error')) note.remove();
+}
+
+/** Scrolls the first invalid field inside `root` into view and focuses it; false when there is none. */
+export function focusFirstInvalid(root) {
+  const first = root.querySelector('[aria-invalid=true]');
+  if (!first) return false;
+  first.scrollIntoView({ block: 'center' });
+  first.focus({ preventScroll: true });
+  return true;
+}
+
+/** Shows an error that belongs to no field in the alert box, scrolled into view and focused. */
+export function showErrorFocused(box, err) {
+  showError(box, err);
+  box.tabIndex = -1;
+  box.scrollIntoView({ block: 'center' });
+  box.focus({ preventScroll: true });
 }

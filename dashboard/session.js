@@ -87,5 +87,14 @@ export function showSignIn(error, info) {
   if (info) section.querySelector('form').before(h('p', { class: 'notice signin-note', role: 'status' }, info));
   const input = document.getElementById('token-input');
   input.value = '';
+  document.title = 'Sign in · pilotledger';
+  // A refused token marks the field invalid and is read with it (the alert carries the reason).
+  if (error) {
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', 'signin-alert token-help');
+  } else {
+    input.removeAttribute('aria-invalid');
+    input.setAttribute('aria-describedby', 'token-help');
+  }
   if (error || info) input.focus();
 }

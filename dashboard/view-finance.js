@@ -3,7 +3,7 @@
 // downloads of the summary.
 import { api, download, qs } from './api.js';
 import { barChart, chartFigure, hbarChart } from './charts.js';
-import { alertBox, clearError, downloadButton, field, fill, h, latest, select, setBusy, showError } from './dom.js';
+import { alertBox, clearError, clearFieldErrors, downloadButton, field, fieldError, fill, focusFirstInvalid, h, latest, select, setBusy, showErrorFocused } from './dom.js';
 import { compact, fmtMoney, label, pctFromDecimal } from './format.js';
 import { state } from './state.js';
 import { dataTable, figure, moneyFigure } from './tables.js';
@@ -15,14 +15,15 @@ export function renderFinance(panel) {
   const from = h('input', { type: 'date', id: 'fin-from', name: 'from' });
   const to = h('input', { type: 'date', id: 'fin-to', name: 'to' });
   const currency = select({ id: 'fin-currency', name: 'currency' }, [['', 'Reporting currency'], ...CURRENCIES.map((c) => [c, c])], '');
-  const form = h('form', { class: 'filters', 'aria-label': 'Period and currency' },
-    field('From (period end on or after)', from),
-    field('To (period end on or before)', to),
+  const form = h('form', { class: 'filters', 'aria-label': 'Period and currency', novalidate: true },
+    field('From (period end on or after)', from, 'Format: a date, YYYY-MM-DD. Blank: from the beginning.'),
+    field('To (period end on or before)', to, 'Format: a date, YYYY-MM-DD, on or after From. Blank: up to today.'),
     field('Currency', currency),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'),
       h('button', { type: 'button', class: 'btn btn-quiet', id: 'fin-reset' }, 'All time')));
   const status = h('p', { class: 'status', role: 'status', id: 'fin-status' }, 'Loading…');
-  const results = h('div', { class: 'results', 'aria-live': 'polite' });
+  // Not a live region: the status line above announces what is shown, in one short sentence.
+  const results = h('div', { class: 'results' });
   const downloads = h('div', { class: 'downloads', role: 'group', 'aria-label': 'CSV downloads' });
   panel.append(
     h('div', { class: 'panel-head' }, h('h2', null, 'Return on AI pilots'),
@@ -36,9 +37,23 @@ export function renderFinance(panel) {
     downloadButton('Summary by stage (CSV)', () => download(`/v1/summary${params('stage')}&format=csv`, 'pilotledger-summary.csv'), box));
 
   const begin = latest();
+  /** Marks the period fields when they cannot be sent; true when they can. */
+  function validate() {
+    clearFieldErrors(form);
+    for (const [input, name] of [[from, 'From'], [to, 'To']]) {
+      if (input.validity && input.validity.badInput) fieldError(input, `${name}: write a date as YYYY-MM-DD.`);
+    }
+    return !form.querySelector('[aria-invalid=true]');
+  }
+
   async function load() {
-    const current = begin();
     clearError(box);
+    if (!validate()) {
+      status.textContent = 'Not loaded: correct the fields marked above.';
+      focusFirstInvalid(form);
+      return;
+    }
+    const current = begin();
     setBusy(results, true);
     status.textContent = 'Loading…';
     state.currency = currency.value;
@@ -55,7 +70,11 @@ export function renderFinance(panel) {
       status.textContent = `Showing ${period}, in ${byQuarter.currency}.`;
     } catch (e) {
       if (!current()) return;
-      showError(box, e);
+      const input = { from, to, currency }[e.field];
+      if (input) {
+        fieldError(input, e.detail);
+        focusFirstInvalid(form);
+      } else showErrorFocused(box, e);
       status.textContent = 'Could not load the summary.';
     } finally {
       if (current()) setBusy(results, false);
@@ -97,7 +116,7 @@ function financeResults(byQuarter, byFunction) {
       { name: 'Measured impact', cls: 's2', values: q.map((g) => num(g.measured_impact)), exact: q.map((g) => fmtMoney(g.measured_impact)) },
     ],
     yFormat: compact,
-    legend: [{ name: 'Spend', cls: 's1' }, { name: 'Measured impact', cls: 's2' }],
+    legend: [{ name: 'Spend', cls: 's1', bar: 'solid' }, { name: 'Measured impact (hatched)', cls: 's2', bar: 'hatched' }],
     table: dataTable(`Spend and measured impact by quarter, ${cur}`, ['Quarter', 'Spend', 'Measured impact', 'ROI', 'Zero-impact share'],
       q.map((g) => [g.key, fmtMoney(g.spend), fmtMoney(g.measured_impact), pctFromDecimal(g.roi), pctFromDecimal(g.zero_impact_share)])),
   }));

@@ -3,10 +3,10 @@
 // cumulative spend, measured impact and payback month.
 import { api, download, qs } from './api.js';
 import { chartFigure, lineChart } from './charts.js';
-import { alertBox, clearError, downloadButton, field, fill, h, latest, select, setBusy, showError } from './dom.js';
+import { alertBox, clearError, downloadButton, field, fill, h, isOff, latest, select, setBusy, setOff, showError } from './dom.js';
 import { compact, fmtMoney, label, pctFromDecimal } from './format.js';
 import { state } from './state.js';
-import { dataTable, figure, moneyFigure } from './tables.js';
+import { dataTable, figure, keepTableRoles, moneyFigure } from './tables.js';
 
 const STAGES = ['proposed', 'piloting', 'production', 'scaled', 'abandoned'];
 
@@ -17,9 +17,10 @@ export function renderPilots(panel) {
   const limit = select({ id: 'pilots-limit' }, [['10', '10'], ['25', '25'], ['50', '50'], ['100', '100']], '25');
   const filters = h('form', { class: 'filters', 'aria-label': 'Pilot filters' }, field('Stage', stage), field('Rows per page', limit));
   const status = h('p', { class: 'status', role: 'status', id: 'pilots-status' }, 'Loading…');
-  const tableHost = h('div', { class: 'table-wrap', id: 'pilots-table-wrap' });
-  const prev = h('button', { type: 'button', class: 'btn', id: 'pilots-prev', disabled: true }, '← Previous page');
-  const next = h('button', { type: 'button', class: 'btn', id: 'pilots-next', disabled: true }, 'Next page →');
+  const tableHost = h('div', { class: 'table-wrap', id: 'pilots-table-wrap', role: 'region', tabindex: '0', 'aria-label': 'Pilots table' });
+  // aria-disabled, not disabled: a pager button that turns off while focused keeps focus (WCAG 2.4.3).
+  const prev = h('button', { type: 'button', class: 'btn', id: 'pilots-prev', 'aria-disabled': 'true' }, '← Previous page');
+  const next = h('button', { type: 'button', class: 'btn', id: 'pilots-next', 'aria-disabled': 'true' }, 'Next page →');
   const pageInfo = h('span', { class: 'page-info' });
   const drill = h('section', { class: 'drill', id: 'pilot-drill', 'aria-labelledby': 'drill-title', hidden: true });
   panel.append(
@@ -87,18 +88,16 @@ export function renderPilots(panel) {
       open.addEventListener('click', () => openPilot(p, open));
       return h('tr', { dataset: { pilotRow: p.id } },
         h('th', { scope: 'row', class: 'col-name' }, open),
-        h('td', { class: 'col-business_function' }, label(p.business_function)),
-        h('td', { class: 'col-stage' }, h('span', { class: `stage stage-${p.stage}` }, label(p.stage))),
-        h('td', { class: 'col-sourcing' }, label(p.sourcing)),
-        h('td', { class: 'col-ai_kind' }, label(p.ai_kind)),
-        h('td', { class: 'col-started_on' }, p.started_on || '—'),
-        h('td', { class: 'col-evaluated_on' }, p.evaluated_on || '—'));
+        ...COLS.slice(1).map(([key, text]) => h('td', { class: `col-${key}`, 'data-label': text },
+          key === 'stage' ? h('span', { class: `stage stage-${p.stage}` }, label(p.stage))
+            : key.endsWith('_on') ? p[key] || '—' : label(p[key]))));
     });
-    tableHost.replaceChildren(h('table', { class: 'data pilots', id: 'pilots-table' },
+    // .stack: below 600 px one card per pilot with every column, the header a row of sort buttons.
+    tableHost.replaceChildren(keepTableRoles(h('table', { class: 'data pilots stack', id: 'pilots-table' },
       h('caption', null, `Pilots, page ${st.page + 1}. Sort by a column with its header button (within this page).`),
-      h('thead', null, head), h('tbody', null, rows)));
-    prev.disabled = st.page === 0;
-    next.disabled = !st.next;
+      h('thead', null, head), h('tbody', null, rows))));
+    setOff(prev, st.page === 0);
+    setOff(next, !st.next);
     pageInfo.textContent = `Page ${st.page + 1}`;
   }
 
@@ -141,12 +140,12 @@ export function renderPilots(panel) {
   });
   filters.addEventListener('submit', (ev) => ev.preventDefault());
   prev.addEventListener('click', () => {
-    if (st.page === 0) return;
+    if (isOff(prev) || st.page === 0) return;
     st.page -= 1;
     load();
   });
   next.addEventListener('click', () => {
-    if (!st.next) return;
+    if (isOff(next) || !st.next) return;
     st.cursors[st.page + 1] = st.next;
     st.page += 1;
     load();
@@ -180,7 +179,7 @@ function pilotRoi(roi, p, box, cur) {
     markers: payIdx >= 0 ? [{ index: payIdx, label: `Payback ${roi.payback_month}`, cls: 's3' }] : [],
     yFormat: compact,
     yFormatExact: (v) => `${v.toLocaleString('en', { maximumFractionDigits: 2 })} ${roi.currency}`,
-    legend: [{ name: 'Cumulative spend', cls: 's1' }, { name: 'Cumulative measured impact', cls: 's2' }],
+    legend: [{ name: 'Cumulative spend', cls: 's1', look: 0 }, { name: 'Cumulative measured impact', cls: 's2', look: 1 }],
     table: dataTable(`Monthly figures, ${roi.currency}`, ['Month', 'Spend', 'Measured impact', 'Cumulative spend', 'Cumulative measured impact'],
       mo.map((m) => [m.month, fmtMoney(m.spend), fmtMoney(m.measured_impact), fmtMoney(m.cumulative_spend), fmtMoney(m.cumulative_measured_impact)])),
   }));

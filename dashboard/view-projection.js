@@ -2,10 +2,10 @@
 // scenario. The form starts at the server's documented defaults and sends
 // only the fields that differ from them.
 import { api, ApiError, download } from './api.js';
-import { chartFigure, lineChart } from './charts.js';
-import { alertBox, clearError, downloadButton, field, fill, h, latest, setBusy, showError } from './dom.js';
+import { chartFigure, lineChart, seriesKey } from './charts.js';
+import { alertBox, clearError, clearFieldErrors, downloadButton, field, fieldError, fill, focusFirstInvalid, h, latest, setBusy, showErrorFocused } from './dom.js';
 import { bn, bnExact, label, pct } from './format.js';
-import { dataTable, keepTableRoles } from './tables.js';
+import { dataTable, keepTableRoles, tableWrap } from './tables.js';
 
 const PROJ_FIELDS = [
   { key: 'start_year', label: 'Start year', type: 'int' },
@@ -14,12 +14,33 @@ const PROJ_FIELDS = [
   { key: 'spend_growth', label: 'Spend growth per year (0.1 = 10%)', type: 'num' },
   { key: 'spend_growth_path', label: 'Spend growth overrides by year', type: 'series', optional: true },
   { key: 'cost_multiplier', label: 'Cost multiplier', type: 'num' },
-  { key: 'gross_margin', label: 'End-user gross margin (0–1)', type: 'num' },
+  { key: 'gross_margin', label: 'End-user gross margin (0–1)', type: 'num', min: 0, max: 1 },
   { key: 'revenue_usd_bn', label: 'AI revenue, $bn by year', type: 'series' },
   { key: 'revenue_growth', label: 'Revenue growth at the reference success rate', type: 'num' },
-  { key: 'reference_success_rate', label: 'Reference success rate (0–1)', type: 'num' },
+  { key: 'reference_success_rate', label: 'Reference success rate (0–1)', type: 'num', min: 0, max: 1 },
   { key: 'elasticity', label: 'Elasticity of revenue growth to success', type: 'num' },
 ];
+
+const SERIES_FORMAT = 'Format: year: value pairs separated by commas, e.g. 2026: 800, 2027: 1000.';
+/** The expected format of a field, written next to it (WCAG 3.3.2). */
+function formatOf(f) {
+  if (f.type === 'series') return SERIES_FORMAT;
+  const range = f.min != null && f.max != null ? ` from ${f.min} to ${f.max}` : '';
+  return f.type === 'int' ? `Format: a whole number${range}, e.g. ${f.max || 2026}.` : `Format: a decimal number${range}, e.g. 0.25.`;
+}
+
+/** Why a number field's text is not acceptable, or null. */
+function numberProblem(input, name, { int = false, min, max, optional = false } = {}) {
+  const raw = input.value.trim();
+  if (input.validity && input.validity.badInput) return `${name}: write a number${int ? ' (whole)' : ''}.`;
+  if (raw === '') return optional ? null : `${name}: enter a value.`;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) return `${name}: write a number.`;
+  if (int && !Number.isInteger(v)) return `${name}: write a whole number.`;
+  if (min != null && max == null && v < min) return `${name}: must be ${min} or more.`;
+  if ((min != null && v < min) || (max != null && v > max)) return `${name}: must be from ${min} to ${max}.`;
+  return null;
+}
 
 const seriesText = (obj) => Object.entries(obj || {}).map(([y, v]) => `${y}: ${v}`).join(', ');
 
@@ -38,7 +59,8 @@ function parseSeries(text, name) {
 export function renderProjection(panel) {
   const box = alertBox();
   const status = h('p', { class: 'status', role: 'status', id: 'proj-status' }, 'Loading the defaults…');
-  const form = h('form', { class: 'proj-form', id: 'proj-form', 'aria-label': 'Projection parameters' });
+  // novalidate: errors are the dashboard's own, tied to their fields, not the browser's generic bubbles.
+  const form = h('form', { class: 'proj-form', id: 'proj-form', 'aria-label': 'Projection parameters', novalidate: true });
   const results = h('div', { class: 'results', id: 'proj-results' });
   panel.append(
     h('div', { class: 'panel-head' }, h('h2', null, 'The AI infrastructure revenue gap'),
@@ -67,7 +89,7 @@ export function renderProjection(panel) {
         placeholder: f.type === 'series' ? 'e.g. 2026: 800, 2027: 1000' : null,
       });
       inputs[f.key] = input;
-      grid.append(field(f.label, input, h('span', null, h('span', { class: 'default-badge', dataset: { defaultFor: f.key } }, 'Default'), ` Default ${value || 'none'}. Source: ${sources[f.key] || '—'}`)));
+      grid.append(field(f.label, input, h('span', null, h('span', { class: 'default-badge', dataset: { defaultFor: f.key } }, 'Default'), ` ${formatOf(f)} Default ${value || 'none'}. Source: ${sources[f.key] || '—'}`)));
     }
     const sr = defaults.success_rate || { source: 'fixed', value: 0.05 };
     const fixed = h('input', { type: 'radio', name: 'sr-source', id: 'proj-sr-fixed', value: 'fixed', checked: sr.source !== 'measured' });
@@ -77,22 +99,24 @@ export function renderProjection(panel) {
     const srHigh = h('input', { type: 'number', id: 'proj-sr-high', step: 'any', min: '0', max: '1', value: sr.high != null ? String(sr.high) : '', inputmode: 'decimal' });
     Object.assign(inputs, { fixed, measured, srValue, srLow, srHigh });
     const fixedFields = h('div', { class: 'sr-fixed' },
-      field('Success rate (0–1)', srValue, `Default 0.05. Source: ${sources['success_rate.value'] || sources.success_rate || '—'}`),
-      field('95% low (optional)', srLow), field('95% high (optional)', srHigh));
+      field('Success rate (0–1)', srValue, `Format: a decimal number from 0 to 1, e.g. 0.05. Default 0.05. Source: ${sources['success_rate.value'] || sources.success_rate || '—'}`),
+      field('95% low (optional)', srLow, 'Format: a decimal number from 0 to 1; give both bounds or neither.'),
+      field('95% high (optional)', srHigh, 'Format: a decimal number from 0 to 1, at least the low bound.'));
+    const fixedNote = h('p', { class: 'help sr-note', hidden: true }, 'These fields apply only to a fixed value; the measured rate comes with its own interval.');
     const syncSource = () => {
       const on = fixed.checked;
       for (const el of [srValue, srLow, srHigh]) el.disabled = !on;
-      fixedFields.classList.toggle('is-disabled', !on);
+      fixedNote.hidden = on;
     };
     fixed.addEventListener('change', syncSource);
     measured.addEventListener('change', syncSource);
     const srSet = h('fieldset', { class: 'sr' },
-      h('legend', null, 'Pilot success rate'),
+      h('legend', { id: 'proj-sr-legend' }, 'Pilot success rate'),
       h('p', { class: 'help', id: 'proj-sr-help' }, `Default: ${sources['success_rate.source'] || sources.success_rate || 'fixed 0.05'}`),
-      h('div', { class: 'radios', role: 'radiogroup', 'aria-describedby': 'proj-sr-help' },
+      h('div', { class: 'radios', role: 'radiogroup', 'aria-labelledby': 'proj-sr-legend', 'aria-describedby': 'proj-sr-help' },
         h('div', { class: 'radio' }, fixed, h('label', { for: 'proj-sr-fixed' }, 'Fixed value')),
         h('div', { class: 'radio' }, measured, h('label', { for: 'proj-sr-measured' }, 'Measured by pilotledger (1 − organisation zero-return share and its trend)'))),
-      fixedFields);
+      fixedNote, fixedFields);
     syncSource();
     const mc = h('input', { type: 'checkbox', id: 'proj-mc' });
     const mcDraws = h('input', { type: 'number', id: 'proj-mc-draws', value: '1000', min: '1', max: '100000', step: '1', inputmode: 'numeric' });
@@ -106,7 +130,8 @@ export function renderProjection(panel) {
     syncMc();
     const mcSet = h('fieldset', { class: 'sr' }, h('legend', null, 'Bands'),
       h('div', { class: 'radio' }, mc, h('label', { for: 'proj-mc' }, 'Monte Carlo P10/P50/P90 bands instead of low/high')),
-      field('Draws', mcDraws, `Default 1000. ${sources['monte_carlo.draws'] || ''}`), field('Seed', mcSeed, `Default 42. ${sources['monte_carlo.seed'] || ''}`));
+      field('Draws', mcDraws, `Format: a whole number from 1 to 100000. Default 1000. ${sources['monte_carlo.draws'] || ''}`),
+      field('Seed', mcSeed, `Format: a whole number, 0 or more. Default 42. ${sources['monte_carlo.seed'] || ''}`));
     const actions = h('div', { class: 'filter-actions' },
       h('button', { type: 'submit', class: 'btn btn-primary', id: 'proj-run' }, 'Project'),
       h('button', { type: 'button', class: 'btn btn-quiet', id: 'proj-reset' }, 'Reset to defaults'));
@@ -115,6 +140,53 @@ export function renderProjection(panel) {
       buildForm({ parameters: defaults, defaults_sources: sources });
       run();
     });
+  }
+
+  /**
+   * Marks every field whose text cannot be sent (aria-invalid, the message
+   * next to it); true when all are acceptable.
+   */
+  function validate() {
+    clearFieldErrors(form);
+    for (const f of PROJ_FIELDS) {
+      const input = inputs[f.key];
+      let problem = null;
+      if (f.type === 'series') {
+        try {
+          parseSeries(input.value, f.label);
+        } catch (e) {
+          problem = e.detail;
+        }
+      } else problem = numberProblem(input, f.label, { int: f.type === 'int', min: f.min, max: f.max, optional: true });
+      if (problem) fieldError(input, problem);
+    }
+    if (inputs.fixed.checked) {
+      const sv = numberProblem(inputs.srValue, 'Success rate', { min: 0, max: 1 });
+      if (sv) fieldError(inputs.srValue, sv);
+      const lo = numberProblem(inputs.srLow, '95% low', { min: 0, max: 1, optional: true });
+      const hi = numberProblem(inputs.srHigh, '95% high', { min: 0, max: 1, optional: true });
+      if (lo) fieldError(inputs.srLow, lo);
+      if (hi) fieldError(inputs.srHigh, hi);
+      const loT = inputs.srLow.value.trim();
+      const hiT = inputs.srHigh.value.trim();
+      if (!lo && !hi && Boolean(loT) !== Boolean(hiT)) fieldError(loT ? inputs.srHigh : inputs.srLow, 'Give both the low and the high bound, or neither.');
+    }
+    if (inputs.mc.checked) {
+      const d = numberProblem(inputs.mcDraws, 'Draws', { int: true, min: 1, max: 100000 });
+      const sd = numberProblem(inputs.mcSeed, 'Seed', { int: true, min: 0 });
+      if (d) fieldError(inputs.mcDraws, d);
+      if (sd) fieldError(inputs.mcSeed, sd);
+    }
+    return !form.querySelector('[aria-invalid=true]');
+  }
+
+  /** The input an API error's `field` names (`horizon_years`, `success_rate.value`, `spend_usd_bn.2026`…), if any. */
+  function inputFor(name) {
+    if (!name) return null;
+    const special = { 'success_rate.value': 'srValue', 'success_rate.low': 'srLow', 'success_rate.high': 'srHigh', 'monte_carlo.draws': 'mcDraws', 'monte_carlo.seed': 'mcSeed' };
+    if (special[name]) return inputs[special[name]];
+    const head = String(name).split(/[.[]/)[0];
+    return inputs[head] && inputs[head].tagName === 'INPUT' ? inputs[head] : null;
   }
 
   /** The request body: only the fields that differ from the defaults, so the response says which defaults were used. */
@@ -128,7 +200,6 @@ export function renderProjection(panel) {
       } else {
         if (raw === '') continue;
         const v = Number(raw);
-        if (!Number.isFinite(v)) throw new ApiError(0, { detail: `${f.label} must be a number.` });
         if (v !== Number(defaults[f.key])) out[f.key] = v;
       }
     }
@@ -150,8 +221,13 @@ export function renderProjection(panel) {
   let lastBody = {};
   const begin = latest();
   async function run(initial) {
-    const current = begin();
     clearError(box);
+    if (!initial && !validate()) {
+      status.textContent = 'Not projected: correct the fields marked in the form.';
+      focusFirstInvalid(form);
+      return;
+    }
+    const current = begin();
     setBusy(results, true);
     status.textContent = 'Projecting…';
     try {
@@ -168,8 +244,15 @@ export function renderProjection(panel) {
       status.textContent = `Projected ${resp.parameters.start_year}–${resp.parameters.start_year + resp.parameters.horizon_years - 1}; ${(resp.defaults_used || []).length} parameters at their defaults.`;
     } catch (e) {
       if (!current()) return;
-      showError(box, e);
-      status.textContent = 'The projection failed; see the message above.';
+      const input = initial ? null : inputFor(e.field);
+      if (input) {
+        fieldError(input, e.detail);
+        focusFirstInvalid(form);
+        status.textContent = 'Not projected: correct the field marked in the form.';
+      } else {
+        showErrorFocused(box, e);
+        status.textContent = 'The projection failed; see the message above.';
+      }
     } finally {
       if (current()) setBusy(results, false);
     }
@@ -182,6 +265,9 @@ export function renderProjection(panel) {
 }
 
 const SCENARIO_CLS = { status_quo: 's1', revenue_catches_up: 's3', spending_slows: 's2' };
+/** The dash and marker per scenario (charts.js LOOKS), the same in the chart, its legend and the table. */
+const SCENARIO_LOOK = { status_quo: 0, revenue_catches_up: 1, spending_slows: 2 };
+const lookOf = (name) => (name in SCENARIO_LOOK ? SCENARIO_LOOK[name] : 3);
 
 function projectionResults(resp, box, currentBody) {
   const sc = resp.scenarios;
@@ -194,7 +280,7 @@ function projectionResults(resp, box, currentBody) {
     return null;
   };
   const closes = (s) => (s.gap_closes_in == null ? 'not within horizon' : String(s.gap_closes_in));
-  const table = h('div', { class: 'table-wrap' }, keepTableRoles(h('table', { class: 'data stack', id: 'proj-scenarios' },
+  const table = tableWrap(keepTableRoles(h('table', { class: 'data stack', id: 'proj-scenarios' },
     h('caption', null, 'When each scenario closes the gap'),
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Scenario'), h('th', { scope: 'col' }, 'Gap closes in'),
@@ -204,7 +290,7 @@ function projectionResults(resp, box, currentBody) {
       const first = s.years[0];
       const last = s.years[s.years.length - 1];
       return h('tr', { dataset: { scenario: s.name } },
-        h('th', { scope: 'row' }, h('span', { class: `swatch ${SCENARIO_CLS[s.name] || 's4'}`, 'aria-hidden': 'true' }), label(s.name),
+        h('th', { scope: 'row' }, seriesKey({ cls: SCENARIO_CLS[s.name] || 's4', look: lookOf(s.name) }), ' ', label(s.name),
           h('span', { class: 'scenario-desc' }, s.description)),
         h('td', { class: 'closes', 'data-label': 'Gap closes in', dataset: { closes: s.gap_closes_in == null ? '' : String(s.gap_closes_in) } }, closes(s)),
         h('td', { class: 'num', 'data-label': `Gap ${years[0] || ''}` }, first ? bnExact(first.gap_usd_bn) : '—'),
@@ -223,7 +309,7 @@ function projectionResults(resp, box, currentBody) {
     desc: `Line chart of the gap from ${years[0]} to ${years[years.length - 1]} for ${sc.length} scenarios${hasBands ? ', with bands from the success rate’s interval' : ''}. ${sc.map((s) => `${label(s.name)}: closes ${closes(s)}`).join('; ')}. Below zero the gap is closed.`,
     labels: years.map(String),
     series: sc.map((s) => ({
-      name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4',
+      name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4', look: lookOf(s.name),
       values: s.years.map((y) => y.gap_usd_bn),
       band: hasBands ? s.years.map(bandOf) : null,
     })),
@@ -243,7 +329,7 @@ function projectionResults(resp, box, currentBody) {
     yFormat: bn,
     yFormatExact: bnExact,
     leftMargin: 56,
-    legend: sc.map((s) => ({ name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4', band: hasBands })),
+    legend: sc.map((s) => ({ name: label(s.name), cls: SCENARIO_CLS[s.name] || 's4', look: lookOf(s.name), band: hasBands })),
     table: dataTable('Gap per scenario and year, $bn', ['Year', ...sc.map((s) => label(s.name))],
       years.map((yr, i) => [String(yr), ...sc.map((s) => {
         const y = s.years[i];

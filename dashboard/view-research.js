@@ -3,19 +3,24 @@
 // by one dimension with its suppressed cells explained.
 import { api, download, qs } from './api.js';
 import { chartFigure, lineChart } from './charts.js';
-import { alertBox, clearError, downloadButton, field, fill, h, latest, select, setBusy, showError } from './dom.js';
+import { alertBox, clearError, clearFieldErrors, downloadButton, field, fieldError, fill, focusFirstInvalid, h, latest, select, setBusy, showErrorFocused } from './dom.js';
 import { label, pct, pctInterval, signed } from './format.js';
 import { dataTable, keepTableRoles } from './tables.js';
 
 const DIMENSIONS = ['function', 'sourcing', 'ai_kind', 'industry', 'size_band', 'region'];
 
+/** Why a cell is suppressed, in words: [short name, what it means]. The API's codes are never shown. */
 const SUPPRESSION = {
-  empty: 'no evaluated pilots in this cell',
-  min_organisations: 'fewer than the minimum number of organisations',
-  dominance: 'one organisation holds more than the allowed share of pilots',
-  one_sided: 'too few organisations on one side (with and without impact)',
-  complementary: 'suppressed so that another suppressed cell cannot be recovered by subtraction',
+  empty: ['No pilots', 'no evaluated pilots in this cell'],
+  min_organisations: ['Too few organisations', 'fewer than the minimum number of organisations'],
+  dominance: ['One organisation dominates', 'one organisation holds more than the allowed share of pilots'],
+  one_sided: ['One-sided', 'too few organisations on one side (with and without impact)'],
+  complementary: ['Protects another cell', 'suppressed so that another suppressed cell cannot be recovered by subtraction'],
 };
+/** "Suppressed: fewer than the minimum number of organisations". */
+export const suppressedText = (reason) => `Suppressed: ${SUPPRESSION[reason] ? SUPPRESSION[reason][1] : 'withheld by disclosure control'}`;
+
+const QUARTER = /^(\d{4}Q[1-4]|\d{4}-\d{2}-\d{2})$/;
 
 export function renderResearch(panel) {
   const box = alertBox();
@@ -24,9 +29,10 @@ export function renderResearch(panel) {
   const minImpact = select({ id: 'res-min-impact' }, [['0', '0 USD'], ['1000', '1,000 USD'], ['10000', '10,000 USD'], ['100000', '100,000 USD']], '0');
   const windowMonths = select({ id: 'res-window' }, [['3', '3 months'], ['6', '6 months'], ['12', '12 months']], '6');
   const by = select({ id: 'res-by' }, DIMENSIONS.map((d) => [d, label(d)]), 'function');
-  const form = h('form', { class: 'filters', 'aria-label': 'Aggregate parameters' },
-    field('From quarter', from, 'Blank: three years back.'),
-    field('To quarter', to, 'Blank: this quarter.'),
+  // novalidate: a wrong quarter gets the dashboard's own message next to the field, not the browser's bubble.
+  const form = h('form', { class: 'filters', 'aria-label': 'Aggregate parameters', novalidate: true },
+    field('From quarter', from, 'Format: YYYYQn (e.g. 2024Q1) or a date YYYY-MM-DD. Blank: three years back.'),
+    field('To quarter', to, 'Format: YYYYQn (e.g. 2026Q4) or a date YYYY-MM-DD. Blank: this quarter.'),
     field('Zero impact at or below', minImpact),
     field('Impact window after evaluation', windowMonths),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply')));
@@ -51,9 +57,24 @@ export function renderResearch(panel) {
 
   let quarterChoice = null;
   const begin = latest();
+  /** Marks a quarter field that is not YYYYQn or YYYY-MM-DD; true when both are acceptable. */
+  function validate() {
+    clearFieldErrors(form);
+    for (const [input, name] of [[from, 'From quarter'], [to, 'To quarter']]) {
+      const v = input.value.trim();
+      if (v && !QUARTER.test(v)) fieldError(input, `${name}: write a quarter as YYYYQn with n from 1 to 4 (e.g. 2024Q1), or a date as YYYY-MM-DD; "${v}" is neither.`);
+    }
+    return !form.querySelector('[aria-invalid=true]');
+  }
+
   async function load() {
-    const current = begin();
     clearError(box);
+    if (!validate()) {
+      status.textContent = 'Not loaded: correct the fields marked above.';
+      focusFirstInvalid(form);
+      return;
+    }
+    const current = begin();
     setBusy(overview, true);
     setBusy(breakdown, true);
     status.textContent = 'Loading…';
@@ -68,7 +89,11 @@ export function renderResearch(panel) {
       status.textContent = `Quarters ${p.from} to ${p.to}; ${r.definition_version}, ${r.disclosure_policy_version}.`;
     } catch (e) {
       if (!current()) return;
-      showError(box, e);
+      const input = { from, to }[e.field];
+      if (input) {
+        fieldError(input, e.detail);
+        focusFirstInvalid(form);
+      } else showErrorFocused(box, e);
       status.textContent = 'Could not load the aggregates.';
     } finally {
       if (current()) {
@@ -125,11 +150,11 @@ function researchOverview(r) {
   const published = all.filter((c) => !c.suppressed);
   const latest = published[published.length - 1];
   const series = [
-    { name: 'Organisation zero-return share', group: 'org', cls: 's1', values: rateSeries('org_zero_return_share'), band: rateBand('org_zero_return_share') },
-    { name: 'Pilot rate', group: 'pilot', cls: 's2', values: rateSeries('pilot_rate'), band: rateBand('pilot_rate') },
-    { name: 'Organisation-average rate', group: 'avg', cls: 's3', values: rateSeries('org_average_rate'), band: rateBand('org_average_rate') },
-    { name: 'Organisation trend (fitted)', group: 'trend', cls: 's5', values: fitted, dashed: true, points: false },
-    { name: 'Projection of the organisation trend', group: 'trend', cls: 's5', values: projection, band: projectionBand, dashed: true },
+    { name: 'Organisation zero-return share', group: 'org', cls: 's1', look: 0, values: rateSeries('org_zero_return_share'), band: rateBand('org_zero_return_share') },
+    { name: 'Pilot rate', group: 'pilot', cls: 's2', look: 1, values: rateSeries('pilot_rate'), band: rateBand('pilot_rate') },
+    { name: 'Organisation-average rate', group: 'avg', cls: 's3', look: 2, values: rateSeries('org_average_rate'), band: rateBand('org_average_rate') },
+    { name: 'Organisation trend (fitted)', legendName: 'Organisation trend', group: 'trend', cls: 's5', look: 3, values: fitted, points: false },
+    { name: 'Projection of the organisation trend', legendName: 'Organisation trend', group: 'trend', cls: 's5', look: 3, values: projection, band: projectionBand },
   ];
   const floor = Math.min(...series.flatMap((se) => se.values.concat((se.band || []).flat())).filter((v) => v != null && Number.isFinite(v)), 1);
   const yMin = Math.max(0, Math.floor((floor - 0.05) * 10) / 10);
@@ -145,14 +170,14 @@ function researchOverview(r) {
     yFormat: (v) => `${Math.round(v * 100)}%`,
     yFormatExact: pct,
     legend: [
-      { name: 'Organisation zero-return share (MIT-comparable)', group: 'org', cls: 's1', band: true },
-      { name: 'Pilot rate', group: 'pilot', cls: 's2', band: true },
-      { name: 'Organisation-average rate', group: 'avg', cls: 's3', band: true },
-      { name: 'Organisation trend (logistic fit) and its projection with 95% band', group: 'trend', cls: 's5', dashed: true, band: true },
+      { name: 'Organisation zero-return share (MIT-comparable)', group: 'org', cls: 's1', look: 0, band: true },
+      { name: 'Pilot rate', group: 'pilot', cls: 's2', look: 1, band: true },
+      { name: 'Organisation-average rate', group: 'avg', cls: 's3', look: 2, band: true },
+      { name: 'Organisation trend (logistic fit) and its projection with 95% band', group: 'trend', cls: 's5', look: 3, band: true },
     ],
     table: dataTable('Zero-impact rates by quarter (95% intervals)', ['Quarter', 'Organisations', 'Pilots', 'Organisation zero-return share', 'Pilot rate', 'Organisation-average rate'],
       all.map((c) => (c.suppressed
-        ? [c.quarter, '—', '—', `suppressed (${c.suppression_reason})`, '—', '—']
+        ? [c.quarter, '—', '—', suppressedText(c.suppression_reason), '—', '—']
         : [c.quarter, String(c.organisations), String(c.pilots), pctInterval(c.org_zero_return_share), pctInterval(c.pilot_rate), pctInterval(c.org_average_rate)]))
         .concat(proj.map((p) => [`${p.quarter} (projected)`, '—', '—', `${pct(p.estimate)} (95% CI ${pct(p.low)}–${pct(p.high)})`, '—', '—']))),
   }));
@@ -193,7 +218,7 @@ function researchBreakdown(r, chosen, remember) {
   const defaultQ = withPublished.length ? withPublished[withPublished.length - 1] : quarters[quarters.length - 1];
   const q0 = chosen && (chosen === 'all' || quarters.includes(chosen)) ? chosen : defaultQ;
   const qSel = select({ id: 'res-quarter' }, [['all', 'All quarters'], ...quarters.map((q) => [q, q])], q0);
-  const host = h('div', { class: 'table-wrap', id: 'res-breakdown-table' });
+  const host = h('div', { class: 'table-wrap', id: 'res-breakdown-table', role: 'region', tabindex: '0', 'aria-label': 'Breakdown table' });
   const summary = h('p', { class: 'meta', id: 'res-breakdown-summary' });
   const draw = () => {
     const q = qSel.value;
@@ -212,7 +237,7 @@ function researchBreakdown(r, chosen, remember) {
         if (c.suppressed) {
           return h('tr', { class: 'suppressed', dataset: { ...key, suppressed: 'true' } },
             quarterCell(c), h('th', { scope: 'row' }, label(c.value)),
-            h('td', { colspan: 5, class: 'suppressed-cell', 'data-label': 'Status', title: SUPPRESSION[c.suppression_reason] || '' }, `suppressed (${c.suppression_reason})`));
+            h('td', { colspan: 5, class: 'suppressed-cell', 'data-label': 'Status' }, suppressedText(c.suppression_reason)));
         }
         return h('tr', { dataset: { ...key, suppressed: 'false' } },
           quarterCell(c), h('th', { scope: 'row' }, label(c.value)),
@@ -226,6 +251,6 @@ function researchBreakdown(r, chosen, remember) {
   qSel.addEventListener('change', draw);
   draw();
   const reasons = h('details', { class: 'fx' }, h('summary', null, 'What the suppression reasons mean'),
-    h('dl', { class: 'reasons' }, Object.entries(SUPPRESSION).flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
+    h('dl', { class: 'reasons' }, Object.values(SUPPRESSION).flatMap(([name, meaning]) => [h('dt', null, name), h('dd', null, meaning)])));
   return { controls: field('Quarter', qSel), content: [summary, host, reasons] };
 }

@@ -83,6 +83,8 @@ function selectView(id, focusTab) {
     panel.hidden = panel.dataset.view !== id;
   }
   history.replaceState(null, '', `${location.pathname}${location.search}#view=${id}`);
+  // A title per view (WCAG 2.4.2), so tabs, history and screen readers tell them apart.
+  document.title = `${VIEWS.find((v) => v.id === id).label} · pilotledger`;
   if (!state.rendered.has(id)) {
     const view = VIEWS.find((v) => v.id === id);
     const panel = document.getElementById(`panel-${id}`);

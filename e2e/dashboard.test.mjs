@@ -102,6 +102,13 @@ function pctOf4dp(str) {
   const sign = str.startsWith('-') && tenths !== 0 ? '-' : '';
   return `${sign}${Math.floor(tenths / 10)}.${tenths % 10}%`;
 }
+const SUPPRESSION_WORDS = {
+  empty: 'no evaluated pilots in this cell',
+  min_organisations: 'fewer than the minimum number of organisations',
+  dominance: 'one organisation holds more than the allowed share of pilots',
+  one_sided: 'too few organisations on one side (with and without impact)',
+  complementary: 'suppressed so that another suppressed cell cannot be recovered by subtraction',
+};
 const byName = (a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
 const interval = (iv) => `${pct(iv.estimate)} (95% CI ${pct(iv.low)}–${pct(iv.high)})`;
@@ -201,9 +208,9 @@ test('finance: headline figures, charts and CSV equal GET /v1/summary', async ()
   assert.equal(await page.locator('figure[data-chart=quarter] svg rect.bar').count(), byQuarter.groups.length * 2);
   assert.equal(await page.locator('figure[data-chart=function] svg rect.bar').count(), byFunction.groups.filter((g) => g.roi != null).length);
   for (const key of ['quarter', 'function']) {
-    assert.ok((await page.locator(`figure[data-chart=${key}] svg > title`).textContent()).length > 5);
-    assert.ok((await page.locator(`figure[data-chart=${key}] svg > desc`).textContent()).length > 10);
-    assert.equal(await page.locator(`figure[data-chart=${key}] svg`).getAttribute('role'), 'img');
+    assert.ok((await page.locator(`figure[data-chart=${key}] svg.chart-svg > title`).textContent()).length > 5);
+    assert.ok((await page.locator(`figure[data-chart=${key}] svg.chart-svg > desc`).textContent()).length > 10);
+    assert.equal(await page.locator(`figure[data-chart=${key}] svg.chart-svg`).getAttribute('role'), 'img');
   }
   const fnRows = page.locator('figure[data-chart=function] details table tbody tr');
   assert.equal(await fnRows.count(), byFunction.groups.length);
@@ -228,13 +235,15 @@ test('finance: headline figures, charts and CSV equal GET /v1/summary', async ()
   assert.equal(csv.first, 'key,pilots,spend,measured_impact,estimated_impact,net_measured,roi,evaluated,zero_impact,zero_impact_share,zero_impact_spend,currency,definition_version');
   assert.ok(csv.name.endsWith('.csv'));
 
-  // API errors (problem+json) show their detail in an alert.
+  // API errors (problem+json) show their detail; one naming a field is shown at that field (issue 29).
   await page.fill('#fin-from', '2026-06-01');
   await page.fill('#fin-to', '2026-01-01');
   await page.getByRole('button', { name: 'Apply' }).click();
-  const alert = page.locator('#panel-finance .alert[role=alert]');
-  await alert.waitFor({ state: 'visible' });
-  assert.match(await alert.innerText(), /to is before from/);
+  const fieldError = page.locator('#fin-to-error');
+  await fieldError.waitFor({ state: 'visible' });
+  assert.match(await fieldError.innerText(), /to is before from/);
+  assert.equal(await page.getAttribute('#fin-to', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'fin-to');
   // Chromium logs the 400 itself; that one is expected.
   await done(page, errors, [/status of 400/]);
 });
@@ -382,7 +391,8 @@ test('researcher: rates, trend, breakdown with suppressed cells and the export e
   for (const c of inQ) {
     const row = page.locator(`#res-breakdown-table tbody tr[data-quarter="${c.quarter}"][data-value="${c.value}"]`);
     if (c.suppressed) {
-      assert.equal(await text(row, 'td.suppressed-cell'), `suppressed (${c.suppression_reason})`);
+      // The reason in words, never the API's code.
+      assert.equal(await text(row, 'td.suppressed-cell'), `Suppressed: ${SUPPRESSION_WORDS[c.suppression_reason]}`);
     } else {
       assert.equal(await text(row, 'td[data-rate=org_zero_return_share]'), interval(c.org_zero_return_share));
       // Bootstrap rates are null below 20 organisations (the dashboard says n/a).
@@ -521,7 +531,8 @@ test('accessibility: every control has a label, every chart a title and descript
         .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
         .map((el) => el.id || el.outerHTML.slice(0, 80)));
       assert.deepEqual(unlabelled, [], `${role}/${name}: unlabelled controls`);
-      const charts = await page.evaluate(() => [...document.querySelectorAll('#panels [role=tabpanel]:not([hidden]) svg')]
+      // Charts (legend and table keys are decorative SVGs, aria-hidden).
+      const charts = await page.evaluate(() => [...document.querySelectorAll('#panels [role=tabpanel]:not([hidden]) svg.chart-svg')]
         .map((svg) => ({ role: svg.getAttribute('role'), title: !!svg.querySelector(':scope > title')?.textContent, desc: !!svg.querySelector(':scope > desc')?.textContent, labelled: !!svg.getAttribute('aria-labelledby') })));
       for (const c of charts) assert.deepEqual(c, { role: 'img', title: true, desc: true, labelled: true });
     }

@@ -100,7 +100,10 @@ esac
 echo "== e2e: browser tests against $BASE_URL"
 cd "$HERE"
 status=0
-node --test-reporter=tap dashboard.test.mjs || status=$?
+# Test files given as arguments run alone (e.g. `run.sh a11y.test.mjs`); by
+# default the functional tests, then the accessibility review.
+if [ "$#" -eq 0 ]; then set -- dashboard.test.mjs a11y.test.mjs; fi
+node --test --test-reporter=tap --test-concurrency=1 "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== e2e: server log (last 40 lines)" >&2
   tail -n 40 "$WORK/server.log" >&2 || true
