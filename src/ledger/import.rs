@@ -32,11 +32,27 @@ use crate::ledger::entries::{entry_row, ImpactBody, SpendBody};
 /// Most rows one import may carry; reading stops at the next one.
 pub const MAX_ROWS: usize = 200_000;
 
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The accepted file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportFormat {
     Ndjson,
     Csv,
+}
+
+impl ImportFormat {
+    /// The format of a file sent without one (`application/octet-stream`, as
+    /// generated clients upload files): NDJSON when its first character other
+    /// than white space or a UTF-8 byte-order mark is `{`, CSV otherwise. A
+    /// CSV header names columns, so it never starts with `{`.
+    pub fn sniff(file: &[u8]) -> ImportFormat {
+        let file = file.strip_prefix(UTF8_BOM).unwrap_or(file);
+        match file.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => ImportFormat::Ndjson,
+            _ => ImportFormat::Csv,
+        }
+    }
 }
 
 /// Which pilot an entry row belongs to.
@@ -171,6 +187,8 @@ pub fn parse_file(
     format: ImportFormat,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<ImportRow>, RowErrors> {
+    // A UTF-8 byte-order mark (spreadsheets write one) is not part of row 1.
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let mut rows = Vec::new();
     let mut errors = RowErrors::default();
     // Counts a row read and says whether to go on; rows past the cap stop it.

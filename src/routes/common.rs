@@ -14,9 +14,42 @@ use crate::error::{ApiError, ApiResult, Code};
 pub use crate::export::Format;
 pub use crate::ledger::{field_error, pilot_not_found};
 
-/// `format=` wins; otherwise `Accept: text/csv` selects CSV.
-pub fn negotiate(req: &HttpRequest, explicit: Option<Format>) -> Format {
-    explicit.unwrap_or_else(|| {
+/// The format a download path fixes (`/v1/summary.csv`,
+/// `/v1/aggregates/export.parquet`), set as that resource's data so one
+/// handler serves the negotiated path and its per-format twins. Each twin is
+/// its own operation in the API spec, with one media type, so a generated
+/// client parses every answer into one type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFormat {
+    Json,
+    Csv,
+    Parquet,
+}
+
+/// The format the path fixes, if any. On such a path `format=` is not a
+/// parameter: it answers 400 `invalid_query` like any unknown one.
+pub fn path_format(req: &HttpRequest, format_given: bool) -> ApiResult<Option<PathFormat>> {
+    let fixed = req.app_data::<PathFormat>().copied();
+    if fixed.is_some() && format_given {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "format",
+            format!("unknown field `format`: {} answers one format", req.path()),
+        ));
+    }
+    Ok(fixed)
+}
+
+/// The text format of an answer: the path's, else `format=`, else
+/// `Accept: text/csv` selects CSV.
+pub fn negotiate(req: &HttpRequest, explicit: Option<Format>) -> ApiResult<Format> {
+    match path_format(req, explicit.is_some())? {
+        Some(PathFormat::Csv) => return Ok(Format::Csv),
+        Some(PathFormat::Json) => return Ok(Format::Json),
+        Some(PathFormat::Parquet) => return Err(ApiError::internal("a Parquet path on a text route")),
+        None => {}
+    }
+    Ok(explicit.unwrap_or_else(|| {
         let accept = req
             .headers()
             .get(header::ACCEPT)
@@ -27,7 +60,7 @@ pub fn negotiate(req: &HttpRequest, explicit: Option<Format>) -> Format {
         } else {
             Format::Json
         }
-    })
+    }))
 }
 
 /// Parses `as_of` (RFC 3339) into UTC.

@@ -126,6 +126,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     }
 }
 
+/// The query of a route that takes no parameters: any one is 400
+/// `invalid_query` naming it, as on every other route. (The dashboard's page
+/// and assets ignore their query, as browsers and caches expect.)
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 pub fn parse_query<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -54,7 +54,7 @@ pub async fn get_pilot_roi(
     let q = q.0;
     let as_of = parse_as_of(q.as_of.as_deref())?;
     let params = definition_params(q.min_impact, q.window_months)?;
-    let format = negotiate(&req, q.format);
+    let format = negotiate(&req, q.format)?;
     let wanted = q.currency;
     let roi = state
         .read(move |conn| {
@@ -173,7 +173,7 @@ pub async fn get_summary(
             return Err(ApiError::field(Code::INVALID_QUERY, "to", "to is before from"));
         }
     }
-    let format = negotiate(&req, q.format);
+    let format = negotiate(&req, q.format)?;
     let key = SummaryKey {
         org,
         from: q.from,

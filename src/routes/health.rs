@@ -2,6 +2,7 @@
 
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
+use super::extract::{NoParams, Query};
 use super::AppState;
 use crate::auth::AuthContext;
 use crate::error::ApiResult;
@@ -10,17 +11,17 @@ use crate::error::ApiResult;
 pub const OPENAPI: &str = include_str!("../../api-spec/openapi.json");
 
 /// The process is up.
-pub async fn healthz() -> HttpResponse {
+pub async fn healthz(_: Query<NoParams>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
 /// The process can reach its database.
-pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn readyz(_: Query<NoParams>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.db(|conn| Ok(crate::db::ping(conn)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
-pub async fn openapi() -> HttpResponse {
+pub async fn openapi(_: Query<NoParams>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
@@ -31,6 +32,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     if !state.settings.metrics_public {
         AuthContext::extract(&req).await?.operator()?;
     }
+    super::extract::parse_query::<NoParams>(req.query_string())?;
     let pool = state.exec.pool().state();
     let mut body = state
         .metrics

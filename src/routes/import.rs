@@ -1,5 +1,7 @@
 //! `POST /v1/import`: many pilots and entries in one request, as NDJSON (one JSON
-//! object per line) or CSV (the same fields as columns); the file is parsed and
+//! object per line) or CSV (the same fields as columns), labelled as such or sent
+//! as `application/octet-stream` (a generated client's file upload), whose first
+//! character tells them apart; the file is parsed and
 //! written by `ledger::import`. All or nothing: a file
 //! with any bad row writes nothing and answers 422 `import_rejected` with one
 //! `{row, field, reason}` per problem. Needs `Idempotency-Key`, so a re-run of
@@ -23,7 +25,9 @@ use crate::auth::AuthContext;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::ledger::import::{apply, parse_file, rejected, ImportFormat};
 
-fn format_of(req: &HttpRequest) -> ApiResult<ImportFormat> {
+/// The format the Content-Type names; `None` for `application/octet-stream`,
+/// whose file says which it is (`ImportFormat::sniff`).
+fn format_of(req: &HttpRequest) -> ApiResult<Option<ImportFormat>> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -32,13 +36,14 @@ fn format_of(req: &HttpRequest) -> ApiResult<ImportFormat> {
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match mime.as_str() {
         "application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/json-seq" => {
-            Ok(ImportFormat::Ndjson)
+            Ok(Some(ImportFormat::Ndjson))
         }
-        "text/csv" => Ok(ImportFormat::Csv),
+        "text/csv" => Ok(Some(ImportFormat::Csv)),
+        "application/octet-stream" => Ok(None),
         _ => Err(ApiError::field(
             Code::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type",
-            "send application/x-ndjson or text/csv",
+            "send application/octet-stream, application/x-ndjson or text/csv",
         )),
     }
 }
@@ -57,6 +62,7 @@ pub async fn import(
     let _slot = state.imports.enter(org)?;
     let raw = read_body(&req, payload.into_inner(), state.settings.max_import_bytes).await?;
     let bytes = raw.clone();
+    let format = format.unwrap_or_else(|| ImportFormat::sniff(&bytes));
     let rows = web::block(move || parse_file(&bytes, format, |_| {}))
         .await?
         .map_err(rejected)?;

@@ -24,6 +24,7 @@ use actix_web::{web, HttpResponse, Resource};
 use crate::error::{ApiError, ApiResult};
 pub use crate::ledger::views;
 pub use crate::state::AppState;
+use common::PathFormat;
 
 /// One path and the methods it answers.
 #[derive(Debug, Clone, Copy)]
@@ -52,12 +53,18 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/v1/pilots/{pilot_id}/entries/{entry_id}", methods: &["GET"] },
     RouteSpec { path: "/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", methods: &["POST"] },
     RouteSpec { path: "/v1/pilots/{pilot_id}/roi", methods: &["GET"] },
+    RouteSpec { path: "/v1/pilots/{pilot_id}/roi.csv", methods: &["GET"] },
     RouteSpec { path: "/v1/import", methods: &["POST"] },
     RouteSpec { path: "/v1/summary", methods: &["GET"] },
+    RouteSpec { path: "/v1/summary.csv", methods: &["GET"] },
     RouteSpec { path: "/v1/aggregates/zero-impact-rate", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/zero-impact-rate.csv", methods: &["GET"] },
     RouteSpec { path: "/v1/aggregates/export", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/export.json", methods: &["GET"] },
+    RouteSpec { path: "/v1/aggregates/export.parquet", methods: &["GET"] },
     RouteSpec { path: "/v1/aggregates/definitions", methods: &["GET"] },
     RouteSpec { path: "/v1/projections/gap", methods: &["POST"] },
+    RouteSpec { path: "/v1/projections/gap.csv", methods: &["POST"] },
     RouteSpec { path: "/v1/fx-rates", methods: &["PUT"] },
     RouteSpec { path: "/v1/audit", methods: &["GET"] },
 ];
@@ -82,6 +89,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // The hottest authenticated read comes before every path with a {segment}:
     // the router tries routes in order, and each patterned one costs a regex run.
     cfg.service(resource("/v1/summary").route(web::get().to(finance::get_summary)))
+        .service(download("/v1/summary.csv", PathFormat::Csv).route(web::get().to(finance::get_summary)))
         .service(resource("/").route(web::get().to(dashboard::index)))
         .service(resource("/assets/{file}").route(web::get().to(dashboard::asset)))
         .service(resource("/healthz").route(web::get().to(health::healthz)))
@@ -126,12 +134,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/fx-rates").route(web::put().to(fx::put_fx_rates)))
         .service(resource("/v1/pilots/{pilot_id}/roi").route(web::get().to(finance::get_pilot_roi)))
+        .service(
+            download("/v1/pilots/{pilot_id}/roi.csv", PathFormat::Csv).route(web::get().to(finance::get_pilot_roi)),
+        )
         .service(resource("/v1/import").route(web::post().to(import::import)))
         .service(resource("/v1/aggregates/zero-impact-rate").route(web::get().to(aggregates::zero_impact_rate)))
+        .service(
+            download("/v1/aggregates/zero-impact-rate.csv", PathFormat::Csv)
+                .route(web::get().to(aggregates::zero_impact_rate)),
+        )
         .service(resource("/v1/aggregates/export").route(web::get().to(aggregates::export)))
+        .service(download("/v1/aggregates/export.json", PathFormat::Json).route(web::get().to(aggregates::export)))
+        .service(
+            download("/v1/aggregates/export.parquet", PathFormat::Parquet).route(web::get().to(aggregates::export)),
+        )
         .service(resource("/v1/aggregates/definitions").route(web::get().to(aggregates::definitions)))
         .service(resource("/v1/audit").route(web::get().to(audit::list_audit)))
-        .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)));
+        .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)))
+        .service(download("/v1/projections/gap.csv", PathFormat::Csv).route(web::post().to(projections::project_gap)));
+}
+
+/// A resource for one format of a negotiated route (`/v1/summary.csv`): the
+/// same handler, with the format fixed by the path (`common::path_format`).
+fn download(path: &'static str, format: PathFormat) -> Resource {
+    resource(path).app_data(format)
 }
 
 /// Unknown paths answer a problem+json 404.

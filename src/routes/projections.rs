@@ -28,7 +28,7 @@ pub async fn project_gap(
     q: Query<FormatQuery>,
     body: Json<GapParams>,
 ) -> ApiResult<HttpResponse> {
-    let format = negotiate(&req, q.0.format);
+    let format = negotiate(&req, q.0.format)?;
     let params = body.value;
     params
         .validate()

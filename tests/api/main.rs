@@ -12,6 +12,7 @@ mod durability;
 mod evaluation;
 mod faults;
 mod finance;
+mod formats;
 mod history;
 mod hostile;
 mod idempotency;

@@ -39,8 +39,8 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/spend", "GET")
         | ("/v1/pilots/{pilot_id}/impact", "GET")
         | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET")
-        | ("/v1/pilots/{pilot_id}/roi", "GET") => OrgRead,
-        ("/v1/summary", "GET") => OrgFinance,
+        | ("/v1/pilots/{pilot_id}/roi" | "/v1/pilots/{pilot_id}/roi.csv", "GET") => OrgRead,
+        ("/v1/summary" | "/v1/summary.csv", "GET") => OrgFinance,
         ("/v1/pilots", "POST")
         | ("/v1/pilots/{pilot_id}", "PATCH")
         | ("/v1/pilots/{pilot_id}/spend", "POST")
@@ -48,8 +48,16 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST")
         | ("/v1/import", "POST") => OrgWrite,
         ("/v1/fx-rates", "PUT") => Operator,
-        ("/v1/projections/gap", "POST") => Authenticated,
-        ("/v1/aggregates/zero-impact-rate" | "/v1/aggregates/export" | "/v1/aggregates/definitions", "GET") => Research,
+        ("/v1/projections/gap" | "/v1/projections/gap.csv", "POST") => Authenticated,
+        (
+            "/v1/aggregates/zero-impact-rate"
+            | "/v1/aggregates/zero-impact-rate.csv"
+            | "/v1/aggregates/export"
+            | "/v1/aggregates/export.json"
+            | "/v1/aggregates/export.parquet"
+            | "/v1/aggregates/definitions",
+            "GET",
+        ) => Research,
         _ => return None,
     })
 }

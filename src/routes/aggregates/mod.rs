@@ -20,7 +20,7 @@ use query::{definition_param, rate_query, ExportAs};
 
 use crate::db::observe::observations;
 
-use super::common::{csv_response, negotiate, Format};
+use super::common::{csv_response, negotiate, path_format, Format, PathFormat};
 use super::extract::Query;
 use super::AppState;
 use crate::analytics::definitions::DefinitionParams;
@@ -108,7 +108,7 @@ pub async fn zero_impact_rate(
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
     let definition = definition_param(q.0.definition.as_deref())?;
-    let format = negotiate(&req, q.0.format.map(TableFormat::text).transpose()?);
+    let format = negotiate(&req, q.0.format.map(TableFormat::text).transpose()?)?;
     let (mut responses, excluded) = compute(&state, vec![query]).await?;
     let response = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
     Ok(match format {
@@ -148,14 +148,14 @@ pub async fn export(
     log_and_limit(&state, &auth, "export", &q.0)?;
     // Every definition shares the export's cells; an unknown key is still an error.
     definition_param(q.0.definition.as_deref())?;
-    // `format=` only, CSV by default: the Accept header is not consulted here.
-    let format = if q.0.format == Some(TableFormat::Parquet) {
-        ExportAs::Parquet
-    } else {
-        ExportAs::Text(negotiate(
-            &req,
-            q.0.format.map(TableFormat::text).transpose()?.or(Some(Format::Csv)),
-        ))
+    // The path's format, else `format=` only, CSV by default: the Accept
+    // header is not consulted here.
+    let fixed = path_format(&req, q.0.format.is_some())?;
+    let format = match (fixed, q.0.format) {
+        (Some(PathFormat::Parquet), _) | (None, Some(TableFormat::Parquet)) => ExportAs::Parquet,
+        (Some(PathFormat::Json), _) => ExportAs::Text(Format::Json),
+        (Some(PathFormat::Csv), _) => ExportAs::Text(Format::Csv),
+        (None, f) => ExportAs::Text(f.map(TableFormat::text).transpose()?.unwrap_or(Format::Csv)),
     };
     let policy = state.disclosure;
     let permit = research_permit(&state).await?;
@@ -194,6 +194,9 @@ pub async fn export(
     let (content_type, name) = match format {
         ExportAs::Text(Format::Csv) => ("text/csv; charset=utf-8", "pilotledger-aggregates.csv"),
         ExportAs::Text(Format::Json) => ("application/json", "pilotledger-aggregates.json"),
+        // `/v1/aggregates/export.parquet` sends the file as bytes, which every
+        // generated client takes; `format=parquet` keeps the Parquet media type.
+        ExportAs::Parquet if fixed.is_some() => ("application/octet-stream", "pilotledger-aggregates.parquet"),
         ExportAs::Parquet => (PARQUET_MEDIA_TYPE, "pilotledger-aggregates.parquet"),
     };
     Ok(HttpResponse::Ok()
