@@ -45,7 +45,7 @@ pub async fn list_orgs(state: web::Data<AppState>, auth: AuthContext, q: Query<L
     let own = match auth.role {
         Role::Operator => None,
         Role::Admin => Some(auth.org_admin()?),
-        _ => return Err(ApiError::forbidden()),
+        _ => return Err(auth.forbidden("an operator token, or an admin token of the organisation")),
     };
     let rows = state
         .db(move |conn| match own {
@@ -69,10 +69,14 @@ pub async fn get_org(
     let id = path_id("org_id", &path, OrgId::parse)?;
     match auth.role {
         Role::Operator => {}
-        Role::Admin if auth.org == Some(id) => {}
+        // Every role of an organisation may read its own record (the
+        // dashboard shows its name).
+        Role::Member | Role::Finance | Role::Admin if auth.org == Some(id) => {}
         // Another organisation's id is indistinguishable from a missing one.
-        Role::Admin => return Err(ApiError::new(Code::ORG_NOT_FOUND, "no such organisation")),
-        _ => return Err(ApiError::forbidden()),
+        Role::Member | Role::Finance | Role::Admin => {
+            return Err(ApiError::new(Code::ORG_NOT_FOUND, "no such organisation"))
+        }
+        Role::Researcher => return Err(auth.forbidden("an operator token, or a token of the organisation")),
     }
     let row = state
         .db(move |conn| {
