@@ -17,6 +17,7 @@
 //! transaction, and with it what else the write records (audit events,
 //! idempotency keys, new pilots).
 
+use crate::domain::enums::EntryType;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
@@ -25,7 +26,7 @@ use super::entries::EntryView;
 use super::fixed_sql::load_by_keys;
 use super::pilots::PilotView;
 use super::rollups::{evaluation_of, rate_for, rollup_entry, OneRate, RollupRow};
-use super::totals::TotalView;
+use super::totals::{TotalRow, TotalView};
 use super::{DbConnection, DbError};
 use crate::analytics::fx_table::FxTable;
 use crate::analytics::rollup::{PilotRollup, RollupEntry};
@@ -76,15 +77,10 @@ pub enum Appended {
 }
 
 type Pair = (String, String);
-type TotalKey = (String, String, String, String);
+type TotalKey = (String, String, EntryType, String);
 
 fn total_key(e: &EntryView) -> TotalKey {
-    (
-        e.org_id.clone(),
-        e.pilot_id.clone(),
-        e.entry_type.clone(),
-        e.currency.clone(),
-    )
+    (e.org_id.clone(), e.pilot_id.clone(), e.entry_type, e.currency.clone())
 }
 
 const ROLLUPS_SQL: &str = "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, \
@@ -123,7 +119,11 @@ pub fn append(
         .collect();
     let pairs: Vec<[&str; 2]> = stored.into_iter().map(|(pilot, org)| [org, pilot]).collect();
     let rollup_rows: Vec<RollupRow> = load_by_keys(conn, ROLLUPS_SQL, ROLLUPS_PG, &pairs)?;
-    let total_rows: Vec<TotalView> = load_by_keys(conn, TOTALS_SQL, TOTALS_PG, &pairs)?;
+    let total_rows: Vec<TotalRow> = load_by_keys(conn, TOTALS_SQL, TOTALS_PG, &pairs)?;
+    let total_rows = total_rows
+        .into_iter()
+        .map(TotalView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut rollups: HashMap<Pair, RollupRow> = rollup_rows
         .into_iter()
@@ -138,12 +138,7 @@ pub fn append(
     let mut totals: HashMap<TotalKey, TotalView> = total_rows
         .into_iter()
         .map(|t| {
-            let key = (
-                t.org_id.clone(),
-                t.pilot_id.clone(),
-                t.entry_type.clone(),
-                t.currency.clone(),
-            );
+            let key = (t.org_id.clone(), t.pilot_id.clone(), t.entry_type, t.currency.clone());
             (key, t)
         })
         .collect();
@@ -157,7 +152,7 @@ pub fn append(
         let total = totals.entry(key.clone()).or_insert_with(|| TotalView {
             org_id: e.org_id.clone(),
             pilot_id: e.pilot_id.clone(),
-            entry_type: e.entry_type.clone(),
+            entry_type: e.entry_type,
             currency: e.currency.clone(),
             total_minor: 0,
             entries: 0,

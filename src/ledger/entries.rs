@@ -195,11 +195,7 @@ pub fn reverse(
             "this entry has already been reversed",
         ));
     }
-    let entry_type = if original.entry_type == EntryType::Spend.as_str() {
-        EntryType::Spend
-    } else {
-        EntryType::Impact
-    };
+    let entry_type = original.entry_type;
     let replacement = replacement.map(|parse| parse(entry_type)).transpose()?;
     let negated = original
         .amount_minor

@@ -1,6 +1,8 @@
 //! How the ledger's objects look on the wire: the JSON shapes responses and
 //! audit events carry (and the CLI prints).
 
+use crate::domain::enums::EntryType;
+use crate::domain::enums::Stage;
 use serde::Serialize;
 
 use crate::db::entries::EntryView;
@@ -54,7 +56,7 @@ pub struct PilotJson {
     pub business_function: String,
     pub sourcing: String,
     pub ai_kind: String,
-    pub stage: String,
+    pub stage: Stage,
     pub stage_entered_on: chrono::NaiveDate,
     pub started_on: Option<chrono::NaiveDate>,
     pub evaluated_on: Option<chrono::NaiveDate>,
@@ -102,7 +104,7 @@ pub struct EntryJson {
     pub id: String,
     pub pilot_id: String,
     #[serde(rename = "type")]
-    pub entry_type: String,
+    pub entry_type: EntryType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +134,7 @@ pub struct EntryJson {
 
 impl From<EntryView> for EntryJson {
     fn from(e: EntryView) -> Self {
-        let spend = e.entry_type == "spend";
+        let spend = e.entry_type == EntryType::Spend;
         Self {
             money: MoneyJson::stored(e.amount_minor, &e.currency),
             id: e.id,

@@ -109,8 +109,8 @@ async fn list_entries(
     let (rows, totals) = state
         .read(move |conn| {
             crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
-            let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit + 1)?;
-            let totals = crate::db::totals::for_pilot(conn, org, pilot, entry_type.as_str())?;
+            let rows = crate::db::entries::list(conn, org, pilot, entry_type, page.after, page.limit + 1)?;
+            let totals = crate::db::totals::for_pilot(conn, org, pilot, entry_type)?;
             Ok((rows, totals))
         })
         .await?;
