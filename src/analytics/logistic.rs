@@ -3,21 +3,65 @@
 //! Model: `P(y = 1 | t) = 1 / (1 + exp(-(intercept + slope·t)))`, fitted by
 //! Newton–Raphson (IRLS; identical for the canonical logit link) on the
 //! covariate centred at its mean, then mapped back to the original scale
-//! together with its covariance. Standard errors come from the inverse of the
-//! observed (= expected) information at the MLE; all intervals are Wald 95%.
+//! together with its covariance.
+//!
+//! Two covariances. [`fit`] and [`fit_runs`] treat every observation as an
+//! independent draw: the inverse of the observed (= expected) information H
+//! at the MLE, with normal 95% intervals. [`fit_clustered`] takes a cluster
+//! label (an organisation) per observation and uses the cluster-robust CR1
+//! sandwich `V = H⁻¹ (Σ_g s_g s_gᵀ) H⁻¹ · G/(G−1) · (N−1)/(N−K)`, `s_g` the
+//! score summed within cluster g, G clusters, N observations, K = 2, with
+//! intervals from Student's t with G − 1 degrees of freedom — statsmodels'
+//! `Logit(y, X).fit(cov_type="cluster", cov_kwds={"groups": g}, use_t=True)`
+//! and Stata's `logit …, vce(cluster g)` (Cameron & Miller 2015, "A
+//! Practitioner's Guide to Cluster-Robust Inference", J. Human Resources
+//! 50(2), §II–III and §VI). With fewer than [`MIN_CLUSTERS`] clusters the
+//! estimates are reported without intervals.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::intervals::{Interval, Z_95};
+use super::intervals::Z_95;
+use super::student_t;
 
 /// Minimum number of observations [`fit`] accepts.
 pub const MIN_OBSERVATIONS: usize = 10;
+/// Fewest clusters (organisations) a clustered fit needs for intervals.
+/// The sandwich estimates the meat from G cluster scores; with a handful of
+/// clusters that estimate is itself noisy and biased down, and even the t
+/// with G − 1 degrees of freedom over-rejects (Cameron & Miller 2015, §VI:
+/// "few clusters" begins somewhere between 10 and 50). Below 10 the trend is
+/// published with its estimates and no intervals, and says why.
+pub const MIN_CLUSTERS: usize = 10;
 const MAX_ITERATIONS: u32 = 50;
 /// Relative deviance change, `|D_old − D_new| / (|D_new| + 0.1)` as in R's glm.
 const DEVIANCE_TOL: f64 = 1e-12;
 /// Largest absolute coefficient change (centred parametrisation).
 const STEP_TOL: f64 = 1e-10;
 const MAX_HALVINGS: u32 = 30;
+
+/// An estimate with its 95% interval, when there is one. Serialises as
+/// `{"estimate", "low", "high"}`, the bounds `null` when unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The point estimate.
+    pub estimate: f64,
+    /// Lower 95% bound.
+    pub low: Option<f64>,
+    /// Upper 95% bound.
+    pub high: Option<f64>,
+}
+
+impl Estimate {
+    fn new(estimate: f64, bounds: Option<(f64, f64)>) -> Self {
+        Self {
+            estimate,
+            low: bounds.map(|b| b.0),
+            high: bounds.map(|b| b.1),
+        }
+    }
+}
 
 /// A fitted logistic regression, coefficients on the original scale of `t`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -26,22 +70,49 @@ pub struct LogitFit {
     pub intercept: f64,
     /// Change in log-odds per unit of `t`.
     pub slope: f64,
-    /// Standard error of the intercept.
+    /// Standard error of the intercept, from [`LogitFit::covariance`].
     pub intercept_se: f64,
-    /// Standard error of the slope.
+    /// Standard error of the slope, from [`LogitFit::covariance`].
     pub slope_se: f64,
-    /// Wald 95% interval `intercept ± Z_95·se`.
-    pub intercept_ci: (f64, f64),
-    /// Wald 95% interval `slope ± Z_95·se`.
-    pub slope_ci: (f64, f64),
+    /// 95% interval `intercept ± critical·se`, when intervals are available.
+    pub intercept_ci: Option<(f64, f64)>,
+    /// 95% interval `slope ± critical·se`, when intervals are available.
+    pub slope_ci: Option<(f64, f64)>,
     /// Newton steps taken.
     pub iterations: u32,
     /// Number of observations.
     pub n: usize,
     /// Maximised log-likelihood.
     pub log_likelihood: f64,
-    /// Covariance of `(intercept, slope)`: inverse observed information.
+    /// Covariance of `(intercept, slope)` the intervals use: the inverse
+    /// information, or for a clustered fit the CR1 sandwich.
     pub covariance: [[f64; 2]; 2],
+    /// The inverse observed information alone (the naive covariance), whatever
+    /// the fit; equal to `covariance` for an unclustered fit.
+    pub model_covariance: [[f64; 2]; 2],
+    /// Distinct clusters, for a clustered fit.
+    pub clusters: Option<usize>,
+    /// Degrees of freedom of the t critical value (G − 1), for a clustered fit.
+    pub df: Option<u32>,
+    /// The two-sided 95% critical value: `Z_95`, or the t quantile with
+    /// `df` degrees of freedom; `None` when intervals are unavailable.
+    pub critical: Option<f64>,
+    /// Why the fit has no intervals, when it has none.
+    pub intervals_unavailable: Option<String>,
+}
+
+/// One run of a clustered fit: `count` observations of cluster `cluster`,
+/// all with covariate `t` and outcome `y`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClusterRun {
+    /// Cluster label (an organisation index).
+    pub cluster: u32,
+    /// Covariate.
+    pub t: f64,
+    /// Outcome.
+    pub y: bool,
+    /// Observations in the run.
+    pub count: u64,
 }
 
 /// Why a logistic fit could not be produced. Serialises as its message.
@@ -97,15 +168,19 @@ impl Serialize for FitError {
     }
 }
 
+/// `est ± critical·se`, or `None` without a critical value.
+fn bounds(est: f64, se: f64, critical: Option<f64>) -> Option<(f64, f64)> {
+    critical.map(|c| (est - c * se, est + c * se))
+}
+
+/// `x'Vx` for `x = (a, b)`, never negative.
+fn quadratic(v: &[[f64; 2]; 2], a: f64, b: f64) -> f64 {
+    (a * a * v[0][0] + 2.0 * a * b * v[0][1] + b * b * v[1][1]).max(0.0)
+}
+
 impl LogitFit {
     fn eta(&self, t: f64) -> f64 {
         self.intercept + self.slope * t
-    }
-
-    /// Variance of the linear predictor `intercept + slope·t`.
-    fn eta_variance(&self, t: f64) -> f64 {
-        let v = &self.covariance;
-        (v[0][0] + 2.0 * t * v[0][1] + t * t * v[1][1]).max(0.0)
     }
 
     /// Fitted probability `P(y = 1 | t)`.
@@ -113,45 +188,48 @@ impl LogitFit {
         sigmoid(self.eta(t))
     }
 
-    /// Fitted probability with a 95% interval: a Wald interval on the linear
-    /// predictor, `η ± Z_95·sqrt(x'Vx)` with `x = (1, t)`, passed through the
-    /// logistic function (so it always lies within `(0, 1)`).
-    pub fn predict_interval(&self, t: f64) -> Interval {
+    /// Fitted probability with a 95% interval: an interval on the linear
+    /// predictor, `η ± critical·sqrt(x'Vx)` with `x = (1, t)`, passed through
+    /// the logistic function (so it always lies within `(0, 1)`).
+    pub fn predict_interval(&self, t: f64) -> Estimate {
         let eta = self.eta(t);
-        let half = Z_95 * self.eta_variance(t).sqrt();
-        Interval {
-            estimate: sigmoid(eta),
-            low: sigmoid(eta - half),
-            high: sigmoid(eta + half),
-        }
+        let se = quadratic(&self.covariance, 1.0, t).sqrt();
+        let b = bounds(eta, se, self.critical).map(|(l, h)| (sigmoid(l), sigmoid(h)));
+        Estimate::new(sigmoid(eta), b)
     }
 
     /// Instantaneous change of the probability in percentage points per unit
     /// of `t` (per year when `t` is in years), `g = 100·slope·p(1−p)`.
     ///
-    /// The interval is delta-method Wald: `g ± Z_95·sqrt(∇g' V ∇g)`, with `V`
+    /// The interval is delta-method: `g ± critical·sqrt(∇g' V ∇g)`, with `V`
     /// the coefficient covariance and, writing `w = p(1−p)`,
     /// `∂g/∂intercept = 100·slope·w(1−2p)` and
     /// `∂g/∂slope = 100·(w + slope·t·w(1−2p))`. It is not clamped: the
     /// derivative may take either sign.
-    pub fn pp_change_per_year_at(&self, t: f64) -> Interval {
+    pub fn pp_change_per_year_at(&self, t: f64) -> Estimate {
         let p = self.predict(t);
         let w = p * (1.0 - p);
         let estimate = 100.0 * self.slope * w;
         let d_int = 100.0 * self.slope * w * (1.0 - 2.0 * p);
         let d_slope = 100.0 * (w + self.slope * t * w * (1.0 - 2.0 * p));
-        let v = &self.covariance;
-        let var = d_int * d_int * v[0][0] + 2.0 * d_int * d_slope * v[0][1] + d_slope * d_slope * v[1][1];
-        let half = Z_95 * var.max(0.0).sqrt();
-        Interval {
-            estimate,
-            low: estimate - half,
-            high: estimate + half,
-        }
+        let se = quadratic(&self.covariance, d_int, d_slope).sqrt();
+        Estimate::new(estimate, bounds(estimate, se, self.critical))
+    }
+
+    /// The intercept with its interval.
+    pub fn intercept_estimate(&self) -> Estimate {
+        Estimate::new(self.intercept, self.intercept_ci)
+    }
+
+    /// The slope with its interval.
+    pub fn slope_estimate(&self) -> Estimate {
+        Estimate::new(self.slope, self.slope_ci)
     }
 }
 
-/// Fits `P(y = 1 | t)` by maximum likelihood (Newton–Raphson, no weights).
+/// Fits `P(y = 1 | t)` by maximum likelihood (Newton–Raphson, no weights),
+/// every observation independent (inverse-information covariance, normal
+/// intervals).
 ///
 /// Checks, in order: equal lengths, finite `t`, at least [`MIN_OBSERVATIONS`]
 /// points and 2 distinct `t`, both outcomes present, and no (quasi-)complete
@@ -171,29 +249,52 @@ pub fn fit(t: &[f64], y: &[bool]) -> Result<LogitFit, FitError> {
 /// bits as [`fit`] of the runs written out — in memory that grows with the
 /// number of runs, not of observations.
 pub fn fit_runs(runs: &[(f64, bool, u64)]) -> Result<LogitFit, FitError> {
-    fit_observations(Runs(runs), MAX_ITERATIONS)
+    let runs: Vec<ClusterRun> = runs
+        .iter()
+        .map(|&(t, y, count)| ClusterRun {
+            cluster: 0,
+            t,
+            y,
+            count,
+        })
+        .collect();
+    fit_observations(Runs(&runs), MAX_ITERATIONS, false)
+}
+
+/// [`fit_runs`] with a cluster label per run and the cluster-robust CR1
+/// covariance (module docs): the same estimates, and intervals from Student's
+/// t with G − 1 degrees of freedom — none, with the reason in
+/// `intervals_unavailable`, below [`MIN_CLUSTERS`] clusters. A cluster's runs
+/// need not be adjacent; the fit's sums run over the runs in the order given.
+pub fn fit_clustered(runs: &[ClusterRun]) -> Result<LogitFit, FitError> {
+    fit_observations(Runs(runs), MAX_ITERATIONS, true)
 }
 
 /// Observations as runs of equal `(t, y)`.
 #[derive(Clone, Copy)]
-struct Runs<'a>(&'a [(f64, bool, u64)]);
+struct Runs<'a>(&'a [ClusterRun]);
 
 impl<'a> Runs<'a> {
     /// Every observation, in order.
     fn each(self) -> impl Iterator<Item = (f64, bool)> + Clone + 'a {
         self.0
             .iter()
-            .flat_map(|&(t, y, n)| std::iter::repeat_n((t, y), usize::try_from(n).unwrap_or(usize::MAX)))
+            .flat_map(|r| std::iter::repeat_n((r.t, r.y), usize::try_from(r.count).unwrap_or(usize::MAX)))
     }
 }
 
 /// Consecutive equal observations merged (bit-for-bit equal `t`).
-fn runs_of(t: &[f64], y: &[bool]) -> Vec<(f64, bool, u64)> {
-    let mut runs: Vec<(f64, bool, u64)> = Vec::new();
+fn runs_of(t: &[f64], y: &[bool]) -> Vec<ClusterRun> {
+    let mut runs: Vec<ClusterRun> = Vec::new();
     for (&x, &v) in t.iter().zip(y) {
         match runs.last_mut() {
-            Some((rt, ry, n)) if rt.to_bits() == x.to_bits() && *ry == v => *n += 1,
-            _ => runs.push((x, v, 1)),
+            Some(r) if r.t.to_bits() == x.to_bits() && r.y == v => r.count += 1,
+            _ => runs.push(ClusterRun {
+                cluster: 0,
+                t: x,
+                y: v,
+                count: 1,
+            }),
         }
     }
     runs
@@ -203,10 +304,10 @@ fn fit_with_limit(t: &[f64], y: &[bool], max_iterations: u32) -> Result<LogitFit
     if t.len() != y.len() {
         return Err(FitError::LengthMismatch { t: t.len(), y: y.len() });
     }
-    fit_observations(Runs(&runs_of(t, y)), max_iterations)
+    fit_observations(Runs(&runs_of(t, y)), max_iterations, false)
 }
 
-fn fit_observations(obs: Runs, max_iterations: u32) -> Result<LogitFit, FitError> {
+fn fit_observations(obs: Runs, max_iterations: u32, clustered: bool) -> Result<LogitFit, FitError> {
     validate(obs)?;
     let n = obs.each().count();
     // Centring makes the information matrix near-diagonal, so t in years
@@ -254,35 +355,106 @@ fn fit_observations(obs: Runs, max_iterations: u32) -> Result<LogitFit, FitError
 
     let (_, info) = score_and_information(tc, beta);
     let vc = invert(info).ok_or(FitError::Singular)?;
-    // intercept = a − c·b and slope = b, so with J = [[1, −c], [0, 1]] the
-    // covariance is J·Vc·Jᵀ.
     let c = centre;
-    let var_int = vc[0][0] - 2.0 * c * vc[0][1] + c * c * vc[1][1];
-    let cov = vc[0][1] - c * vc[1][1];
-    let covariance = [[var_int, cov], [cov, vc[1][1]]];
+    let model_covariance = to_original_scale(vc, c);
     let (intercept, slope) = (beta[0] - c * beta[1], beta[1]);
-    let (intercept_se, slope_se) = (var_int.sqrt(), vc[1][1].sqrt());
-    let wald = |est: f64, se: f64| (est - Z_95 * se, est + Z_95 * se);
+    let (covariance, clusters, df, critical, intervals_unavailable) = if clustered {
+        let (meat, g) = cluster_meat(obs, beta, c);
+        let robust = if g >= 2 {
+            // Small-sample factor G/(G−1)·(N−1)/(N−K), K = 2 (CR1).
+            let (gf, nf) = (g as f64, n as f64);
+            let factor = gf / (gf - 1.0) * (nf - 1.0) / (nf - 2.0);
+            let v = sandwich(vc, meat);
+            to_original_scale(v.map(|row| row.map(|x| x * factor)), c)
+        } else {
+            [[f64::NAN; 2]; 2]
+        };
+        let df = u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX);
+        if g < MIN_CLUSTERS {
+            let reason = format!(
+                "too few organisations for cluster-robust intervals: {g} in the fit, need at least {MIN_CLUSTERS}"
+            );
+            (robust, Some(g), Some(df), None, Some(reason))
+        } else {
+            (robust, Some(g), Some(df), Some(student_t::critical_95(df)), None)
+        }
+    } else {
+        (model_covariance, None, None, Some(Z_95), None)
+    };
+    let (intercept_se, slope_se) = (covariance[0][0].sqrt(), covariance[1][1].sqrt());
     Ok(LogitFit {
         intercept,
         slope,
         intercept_se,
         slope_se,
-        intercept_ci: wald(intercept, intercept_se),
-        slope_ci: wald(slope, slope_se),
+        intercept_ci: bounds(intercept, intercept_se, critical),
+        slope_ci: bounds(slope, slope_se, critical),
         iterations,
         n,
         log_likelihood: -0.5 * dev,
         covariance,
+        model_covariance,
+        clusters,
+        df,
+        critical,
+        intervals_unavailable,
     })
 }
 
+/// intercept = a − c·b and slope = b, so with J = [[1, −c], [0, 1]] the
+/// covariance of the centred fit `(a, b)` maps to J·Vc·Jᵀ.
+fn to_original_scale(vc: [[f64; 2]; 2], c: f64) -> [[f64; 2]; 2] {
+    let var_int = vc[0][0] - 2.0 * c * vc[0][1] + c * c * vc[1][1];
+    let cov = vc[0][1] - c * vc[1][1];
+    [[var_int, cov], [cov, vc[1][1]]]
+}
+
+/// `Σ_g s_g s_gᵀ` over the clusters, `s_g = Σ_{i∈g} (y_i − p_i)(1, t_i − c)`
+/// at the centred estimate `beta`, and the number of clusters with at least
+/// one observation.
+fn cluster_meat(obs: Runs, beta: [f64; 2], c: f64) -> ([[f64; 2]; 2], usize) {
+    let mut scores: BTreeMap<u32, [f64; 2]> = BTreeMap::new();
+    for r in obs.0.iter().filter(|r| r.count > 0) {
+        let x = r.t - c;
+        let p = sigmoid(beta[0] + beta[1] * x);
+        let resid = (f64::from(u8::from(r.y)) - p) * r.count as f64;
+        let s = scores.entry(r.cluster).or_default();
+        s[0] += resid;
+        s[1] += resid * x;
+    }
+    let mut m = [[0.0; 2]; 2];
+    for s in scores.values() {
+        m[0][0] += s[0] * s[0];
+        m[0][1] += s[0] * s[1];
+        m[1][1] += s[1] * s[1];
+    }
+    m[1][0] = m[0][1];
+    (m, scores.len())
+}
+
+/// `B·M·B` for symmetric 2×2 `B` (the bread, H⁻¹) and `M` (the meat).
+fn sandwich(b: [[f64; 2]; 2], m: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
+    let mul = |x: [[f64; 2]; 2], y: [[f64; 2]; 2]| {
+        let mut out = [[0.0; 2]; 2];
+        for (i, row) in out.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = x[i][0] * y[0][j] + x[i][1] * y[1][j];
+            }
+        }
+        out
+    };
+    let v = mul(mul(b, m), b);
+    // Symmetric by construction; average the off-diagonal against rounding.
+    let off = 0.5 * (v[0][1] + v[1][0]);
+    [[v[0][0], off], [off, v[1][1]]]
+}
+
 fn validate(obs: Runs) -> Result<(), FitError> {
-    if obs.0.iter().any(|(v, _, _)| !v.is_finite()) {
+    if obs.0.iter().any(|r| !r.t.is_finite()) {
         return Err(FitError::NonFiniteCovariate);
     }
     let n = obs.each().count();
-    let mut sorted: Vec<f64> = obs.0.iter().filter(|r| r.2 > 0).map(|r| r.0).collect();
+    let mut sorted: Vec<f64> = obs.0.iter().filter(|r| r.count > 0).map(|r| r.t).collect();
     sorted.sort_by(f64::total_cmp);
     sorted.dedup_by(|a, b| a == b);
     if n < MIN_OBSERVATIONS || sorted.len() < 2 {
@@ -297,9 +469,9 @@ fn validate(obs: Runs) -> Result<(), FitError> {
     }
     // Covariate range [lo, hi] per outcome group (index 0: y = false).
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for &(x, v, _) in obs.0.iter().filter(|r| r.2 > 0) {
-        let g = usize::from(v);
-        (lo[g], hi[g]) = (lo[g].min(x), hi[g].max(x));
+    for r in obs.0.iter().filter(|r| r.count > 0) {
+        let g = usize::from(r.y);
+        (lo[g], hi[g]) = (lo[g].min(r.t), hi[g].max(r.t));
     }
     for (a, b) in [(0, 1), (1, 0)] {
         if hi[a] <= lo[b] {
@@ -443,8 +615,8 @@ mod tests {
         near(f.intercept_se, (1.0 / a + 1.0 / b).sqrt(), 1e-9);
         near(f.slope_se, (1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d).sqrt(), 1e-9);
         near(f.covariance[0][1], -(1.0 / a + 1.0 / b), 1e-9);
-        near(f.slope_ci.0, f.slope - Z_95 * f.slope_se, 1e-12);
-        near(f.intercept_ci.1, f.intercept + Z_95 * f.intercept_se, 1e-12);
+        near(f.slope_ci.unwrap().0, f.slope - Z_95 * f.slope_se, 1e-12);
+        near(f.intercept_ci.unwrap().1, f.intercept + Z_95 * f.intercept_se, 1e-12);
         near(f.predict(0.0), p0, 1e-9);
         near(f.predict(1.0), p1, 1e-9);
         let ll = a * p0.ln() + b * (1.0 - p0).ln() + c * p1.ln() + d * (1.0 - p1).ln();
@@ -453,8 +625,8 @@ mod tests {
         // Prediction interval at t = 0 is the Wald interval for logit(p0).
         let pi = f.predict_interval(0.0);
         let half = Z_95 * (1.0 / a + 1.0 / b).sqrt();
-        near(pi.low, expit(logit(p0) - half), 1e-9);
-        near(pi.high, expit(logit(p0) + half), 1e-9);
+        near(pi.low.unwrap(), expit(logit(p0) - half), 1e-9);
+        near(pi.high.unwrap(), expit(logit(p0) + half), 1e-9);
     }
 
     #[test]
@@ -541,7 +713,8 @@ mod tests {
         near(g.slope_se, f.slope_se, 1e-9);
         near(g.intercept, f.intercept + 26.0 * f.slope, 1e-9);
         near(g.log_likelihood, f.log_likelihood, 1e-12);
-        assert!(f.slope_ci.0 < 0.9 && 0.9 < f.slope_ci.1, "{:?}", f.slope_ci);
+        let ci = f.slope_ci.unwrap();
+        assert!(ci.0 < 0.9 && 0.9 < ci.1, "{ci:?}");
     }
 
     #[test]
@@ -564,8 +737,170 @@ mod tests {
         let db = (g(f.intercept, f.slope + h) - g(f.intercept, f.slope - h)) / (2.0 * h);
         let v = f.covariance;
         let se = (da * da * v[0][0] + 2.0 * da * db * v[0][1] + db * db * v[1][1]).sqrt();
-        near((r.high - r.low) / (2.0 * Z_95), se, 1e-5);
-        assert!(r.low < r.estimate && r.estimate < r.high);
+        let (low, high) = (r.low.unwrap(), r.high.unwrap());
+        near((high - low) / (2.0 * Z_95), se, 1e-5);
+        assert!(low < r.estimate && r.estimate < high);
+    }
+
+    /// SplitMix64: a fixed stream for simulated datasets.
+    fn splitmix(state: &mut u64) -> f64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn one_observation_per_cluster_without_effects_agrees_with_the_naive_covariance() {
+        // 2000 organisations with one pilot each, six quarters, outcomes from
+        // one logit curve: no organisation effect. The robust covariance is
+        // then White's HC0 times the small-sample factor N/(N−2) (G = N), and
+        // HC0 estimates the same matrix as the inverse information.
+        let mut state = 30;
+        let n = 2000_u32;
+        let runs: Vec<ClusterRun> = (0..n)
+            .map(|g| {
+                let t = 25.0 + f64::from(g % 6) / 4.0;
+                let y = splitmix(&mut state) < expit(-0.3 - 0.5 * (t - 25.6));
+                ClusterRun {
+                    cluster: g,
+                    t,
+                    y,
+                    count: 1,
+                }
+            })
+            .collect();
+        let f = fit_clustered(&runs).unwrap();
+        assert_eq!((f.clusters, f.df, f.n), (Some(2000), Some(1999), 2000));
+        let factor = (f64::from(n) / f64::from(n - 2)).sqrt();
+        for (robust, naive) in [
+            (f.slope_se, f.model_covariance[1][1].sqrt()),
+            (f.intercept_se, f.model_covariance[0][0].sqrt()),
+        ] {
+            let ratio = robust / naive / factor;
+            // Sampling noise of HC0 ÷ model SE at this N is about 0.002 (SD).
+            assert!(
+                (ratio - 1.0).abs() < 0.01,
+                "robust/naive ÷ small-sample factor = {ratio}"
+            );
+        }
+        // The sandwich written out: V = N/(N−2)·H⁻¹(Σ r²xxᵀ)H⁻¹, x = (1, t).
+        let (mut h, mut m) = ([0.0; 3], [0.0; 3]);
+        for r in &runs {
+            let p = expit(f.intercept + f.slope * r.t);
+            let e = f64::from(u8::from(r.y)) - p;
+            let w = p * (1.0 - p);
+            (h[0], h[1], h[2]) = (h[0] + w, h[1] + w * r.t, h[2] + w * r.t * r.t);
+            (m[0], m[1], m[2]) = (m[0] + e * e, m[1] + e * e * r.t, m[2] + e * e * r.t * r.t);
+        }
+        let det = h[0] * h[2] - h[1] * h[1];
+        let hi = [h[2] / det, -h[1] / det, h[0] / det];
+        let mm = |a: [f64; 3], b: [f64; 3]| {
+            [
+                a[0] * b[0] + a[1] * b[1],
+                a[0] * b[1] + a[1] * b[2],
+                a[1] * b[0] + a[2] * b[1],
+                a[1] * b[1] + a[2] * b[2],
+            ]
+        };
+        let hm = mm(hi, m);
+        let v = [
+            hm[0] * hi[0] + hm[1] * hi[1],
+            hm[0] * hi[1] + hm[1] * hi[2],
+            hm[2] * hi[1] + hm[3] * hi[2],
+        ];
+        let c = f64::from(n) / f64::from(n - 2);
+        near(f.covariance[0][0], c * v[0], 1e-6);
+        near(f.covariance[0][1], c * v[1], 1e-6);
+        near(f.covariance[1][1], c * v[2], 1e-6);
+        // Intervals use t with N − 1 = 1999 degrees of freedom.
+        let ci = f.slope_ci.unwrap();
+        near(ci.1 - f.slope, student_t::critical_95(1999) * f.slope_se, 1e-12);
+    }
+
+    #[test]
+    fn clustering_gives_the_same_estimates_and_groups_scores_by_cluster() {
+        let (t, y) = realistic();
+        let naive = fit(&t, &y).unwrap();
+        // 12 clusters of consecutive observations: estimates as unclustered,
+        // covariance from the cluster scores.
+        let runs: Vec<ClusterRun> = t
+            .iter()
+            .zip(&y)
+            .enumerate()
+            .map(|(i, (&t, &y))| ClusterRun {
+                cluster: (i / 17) as u32,
+                t,
+                y,
+                count: 1,
+            })
+            .collect();
+        let f = fit_clustered(&runs).unwrap();
+        assert_eq!((f.intercept, f.slope), (naive.intercept, naive.slope));
+        assert_eq!(f.model_covariance, naive.covariance);
+        assert_eq!((f.clusters, f.df), (Some(12), Some(11)));
+        assert_eq!(f.critical, Some(student_t::critical_95(11)));
+        // Relabelling the clusters, or listing a cluster's runs apart,
+        // changes nothing but rounding.
+        let relabelled: Vec<ClusterRun> = runs
+            .iter()
+            .map(|r| ClusterRun {
+                cluster: 1000 - r.cluster * 7,
+                ..*r
+            })
+            .collect();
+        let g = fit_clustered(&relabelled).unwrap();
+        near(g.slope_se, f.slope_se, 1e-12);
+        // Merging two clusters is a different covariance.
+        let merged: Vec<ClusterRun> = runs
+            .iter()
+            .map(|r| ClusterRun {
+                cluster: r.cluster.min(10),
+                ..*r
+            })
+            .collect();
+        let h = fit_clustered(&merged).unwrap();
+        assert_eq!(h.clusters, Some(11));
+        assert!((h.slope_se - f.slope_se).abs() > 1e-6);
+    }
+
+    #[test]
+    fn fewer_than_ten_clusters_give_estimates_without_intervals() {
+        let (t, y) = realistic();
+        let with = |clusters: usize| {
+            let runs: Vec<ClusterRun> = t
+                .iter()
+                .zip(&y)
+                .enumerate()
+                .map(|(i, (&t, &y))| ClusterRun {
+                    cluster: (i % clusters) as u32,
+                    t,
+                    y,
+                    count: 1,
+                })
+                .collect();
+            fit_clustered(&runs).unwrap()
+        };
+        let nine = with(MIN_CLUSTERS - 1);
+        assert_eq!((nine.intercept_ci, nine.slope_ci, nine.critical), (None, None, None));
+        let why = nine.intervals_unavailable.clone().unwrap();
+        assert_eq!(
+            why,
+            "too few organisations for cluster-robust intervals: 9 in the fit, need at least 10"
+        );
+        let p = nine.predict_interval(26.0);
+        assert_eq!((p.low, p.high), (None, None));
+        assert!((p.estimate - nine.predict(26.0)).abs() < 1e-15);
+        let pp = nine.pp_change_per_year_at(26.0);
+        assert_eq!((pp.low, pp.high), (None, None));
+        let ten = with(MIN_CLUSTERS);
+        assert_eq!(ten.intervals_unavailable, None);
+        assert_eq!(ten.critical, Some(student_t::critical_95(9)));
+        assert!(ten.slope_ci.is_some() && ten.predict_interval(26.0).low.is_some());
+        // One cluster: no sandwich at all, still the estimates.
+        let one = with(1);
+        assert!(one.slope_se.is_nan() && one.slope_ci.is_none() && one.slope.is_finite());
     }
 
     #[test]

@@ -349,6 +349,7 @@ fn measured_rates_are_used_and_required() {
         estimate: e,
         low: e - 0.01,
         high: e + 0.01,
+        df: None,
     };
     let m = MeasuredRate {
         by_year: BTreeMap::from([(2026, est(0.05)), (2027, est(0.08))]),
@@ -367,6 +368,7 @@ fn measured_rates_are_used_and_required() {
                 estimate: 0.5,
                 low: 0.6,
                 high: 0.7,
+                df: None,
             },
         )]),
     };

@@ -121,13 +121,13 @@ impl Cuts {
 
 /// One quarter's observations summed per organisation — the total and one
 /// sum per value of each cut — and its pilots counted per (evaluation date,
-/// outcome) for the trend: everything the quarter's cells and trend points
-/// need, in memory that grows with the quarter's organisations, not with its
-/// pilots.
+/// outcome, organisation) for the clustered trend: everything the quarter's
+/// cells and trend points need, in memory that grows with the quarter's
+/// organisations (times their evaluation dates), not with its pilots.
 pub struct QuarterSums {
     pub(super) total: Contributions,
     pub(super) parts: Vec<Vec<Contributions>>,
-    pub(super) runs: BTreeMap<(NaiveDate, bool), u64>,
+    pub(super) runs: BTreeMap<(NaiveDate, bool, u32), u64>,
 }
 
 impl QuarterSums {
@@ -146,6 +146,6 @@ impl QuarterSums {
                 parts[i].entry(o.org).or_default().add(&c);
             }
         }
-        *self.runs.entry((o.evaluation_date, o.zero_impact)).or_default() += 1;
+        *self.runs.entry((o.evaluation_date, o.zero_impact, o.org)).or_default() += 1;
     }
 }
