@@ -48,10 +48,13 @@
 //!   approximately standard normal (Irwin–Hall of four uniforms, so within
 //!   ±5.2) minus 0.8, which keeps the average success share near the base
 //!   curve: companies that measure well (+2 SD: odds × 9) and companies
-//!   that practically never do (−2 SD: odds × 0.02). Outcomes cluster within
-//!   organisations as strongly as real portfolios' do, which is what the
-//!   cluster bootstrap and the cluster-robust trends are for (issue 30; v1
-//!   scaled the probability by a uniform 0.6–1.4, which hid the clustering).
+//!   that practically never do (−2 SD: odds × 0.02). It also draws its own
+//!   trend, 0.8 × another such normal in log-odds per year around the
+//!   window's middle: some companies learn to measure, others drift. Outcomes
+//!   cluster within organisations as strongly as real portfolios' do, which
+//!   is what the cluster bootstrap and the cluster-robust trends are for
+//!   (issue 30; v1 scaled the probability by a uniform 0.6–1.4, which hid the
+//!   clustering: robust and naive trend standard errors agreed).
 //! - **Pilots**: started over the window, 60% uniformly and 40% skewed to
 //!   recent dates (adoption grows); functions weighted towards customer
 //!   service, sales and software; sourcing built 45% / bought 35% /
@@ -66,7 +69,7 @@
 //!   `b = 0.03 + 0.02·t` for built pilots and `2b` for bought and partnered
 //!   ones, `t` being the evaluation date in years since the window start,
 //!   turned into odds `b/(1 − b)`, multiplied by the organisation's
-//!   `exp(effect)` and back (`odds/(1 + odds)`), at most 0.6: about 95%
+//!   `exp(effect + trend·(t − 1.5))` and back (`odds/(1 + odds)`), at most 0.6: about 95%
 //!   zero-impact in the oldest quarter, falling a few points a year. A success logs 1–4 monthly impact entries,
 //!   `measured = true`, with one rigorous method per pilot (controlled
 //!   experiment 30%, difference in differences 25%, before/after 45%),
@@ -657,6 +660,9 @@ const ORG_EFFECT_SD: f64 = 1.5;
 /// without it the average success share would triple; 0.8 keeps it near
 /// the base curve for base probabilities of 0.05–0.1.
 const ORG_EFFECT_SHIFT: f64 = 0.8;
+/// SD of an organisation's own trend in the log-odds of success, per year,
+/// centred on the middle of the 3-year window.
+const ORG_TREND_SD: f64 = 0.8;
 
 /// How an evaluated pilot turned out (drives its stage and impact entries).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -676,6 +682,8 @@ struct OrgCtx {
     size: f64,
     /// Multiplier on the odds of success: exp of the organisation effect.
     success_odds: f64,
+    /// The organisation's own change in the log-odds of success per year.
+    trend_per_year: f64,
     /// Units of the organisation's currency per USD (nominal).
     per_usd: f64,
     /// Base of the external references.
@@ -734,6 +742,7 @@ pub fn org_batch(cfg: &DemoConfig, index: u32) -> OrgBatch {
         currency,
         size,
         success_odds: exp2((ORG_EFFECT_SD * normalish(&mut rng) - ORG_EFFECT_SHIFT) * std::f64::consts::LOG2_E),
+        trend_per_year: ORG_TREND_SD * normalish(&mut rng),
         per_usd: nominal_per_usd(region.currency),
         ref_base: between(&mut rng, 100, 8_999),
     };
@@ -801,7 +810,8 @@ fn gen_pilot(
             Sourcing::Built => built,
             Sourcing::Bought | Sourcing::Partnered => 2.0 * built,
         };
-        let odds = base / (1.0 - base) * ctx.success_odds;
+        let own = exp2(ctx.trend_per_year * (t - 1.5) * std::f64::consts::LOG2_E);
+        let odds = base / (1.0 - base) * ctx.success_odds * own;
         let p = odds / (1.0 + odds);
         if rng.random_bool(p.min(0.6)) {
             Outcome::Success

@@ -385,11 +385,21 @@ fn monte_carlo_draws_follow_the_t_of_a_measured_interval() {
     let logit = |p: f64| (p / (1.0 - p)).ln();
     let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
     let (estimate, low, high) = (0.3, 0.2, 0.42);
-    let p = params(json!({"success_rate": {"source": "measured"}, "horizon_years": 1, "start_year": 2026,
-                           "monte_carlo": {"draws": 100000, "seed": 3}}));
+    let p = params(
+        json!({"success_rate": {"source": "measured"}, "horizon_years": 1, "start_year": 2026,
+                           "monte_carlo": {"draws": 100000, "seed": 3}}),
+    );
     let p10 = |df: Option<u32>| {
         let m = MeasuredRate {
-            by_year: BTreeMap::from([(2026, RateEstimate { estimate, low, high, df })]),
+            by_year: BTreeMap::from([(
+                2026,
+                RateEstimate {
+                    estimate,
+                    low,
+                    high,
+                    df,
+                },
+            )]),
         };
         let out = project(&p, Some(&m)).unwrap();
         let Some(Bands::Percentiles { p10, .. }) = scenario(&out, "status_quo").years[0].bands else {
