@@ -119,6 +119,38 @@ pub fn quantile(p: f64, df: u32) -> f64 {
     x
 }
 
+/// Degrees of freedom above which [`quantile_of_normal`] uses the
+/// Cornish–Fisher expansion instead of Newton's method on the exact CDF.
+pub const CORNISH_FISHER_ABOVE: u32 = 100;
+
+/// The t quantile at the standard normal CDF value of `z`, `quantile(Φ(z))`,
+/// for turning normal draws into t draws. Up to [`CORNISH_FISHER_ABOVE`]
+/// degrees of freedom it is [`quantile`] itself; above, where the exact CDF's
+/// O(ν) cost per draw would add up over 100,000 Monte Carlo draws, the
+/// Cornish–Fisher expansion of Abramowitz & Stegun 26.7.5 to ν⁻⁴, whose
+/// relative error there is below 4e-11 for |z| ≤ 2 and 2e-6 for |z| ≤ 7
+/// (checked against scipy).
+pub fn quantile_of_normal(z: f64, df: u32) -> f64 {
+    if df <= CORNISH_FISHER_ABOVE {
+        let q = quantile(super::intervals::normal_cdf(z), df);
+        // Beyond |z| ≈ 8 the CDF rounds to 0 or 1; the expansion stays finite.
+        if q.is_finite() {
+            return q;
+        }
+    }
+    cornish_fisher(z, df)
+}
+
+fn cornish_fisher(z: f64, df: u32) -> f64 {
+    let n = f64::from(df);
+    let z2 = z * z;
+    let g1 = z * (z2 + 1.0) / 4.0;
+    let g2 = z * ((5.0 * z2 + 16.0) * z2 + 3.0) / 96.0;
+    let g3 = z * (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) / 384.0;
+    let g4 = z * ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) / 92160.0;
+    z + (g1 + (g2 + (g3 + g4 / n) / n) / n) / n
+}
+
 /// The two-sided 95% critical value `quantile(0.975, df)`.
 pub fn critical_95(df: u32) -> f64 {
     quantile(0.975, df)
@@ -127,6 +159,7 @@ pub fn critical_95(df: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::intervals::normal_cdf;
 
     #[track_caller]
     fn near(got: f64, want: f64, tol: f64) {
@@ -172,6 +205,24 @@ mod tests {
         // scipy.stats.t.cdf(-3.1, 7) and t.ppf(0.1, 24).
         near(cdf(-3.1, 7), 0.008_661_144_712_748_757, 1e-13);
         near(quantile(0.1, 24), -1.317_835_933_673_149_6, 1e-13);
+    }
+
+    #[test]
+    fn normal_draws_map_to_t_draws() {
+        // scipy.stats.t.ppf(norm.cdf(z), df) for df on both sides of the switch.
+        let table = [
+            (1.281_551_565_544_600_4, 100, 1.290_074_761_346_515_3, 1e-12),
+            (1.281_551_565_544_600_4, 101, 1.289_989_808_567_968_2, 1e-10),
+            (-1.959_963_984_540_054, 400, -1.965_912_343_229_463, 1e-10),
+            (3.0, 4000, 3.001_876_078_596_828_4, 1e-10),
+            (-6.0, 250, -6.229_227_072_586_181, 1e-7),
+        ];
+        for (z, df, want, tol) in table {
+            near(quantile_of_normal(z, df), want, tol);
+        }
+        // Exactly the quantile up to the switch, and finite far out.
+        assert_eq!(quantile_of_normal(0.7, 12), quantile(normal_cdf(0.7), 12));
+        assert!(quantile_of_normal(9.0, 5).is_finite() && quantile_of_normal(-9.0, 5) < -9.0);
     }
 
     #[test]

@@ -6,7 +6,6 @@ use super::{
     err, BandPoint, Bands, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams, ScenarioChange, ScenarioDef,
     ScenarioResult, SuccessRate, YearRow, YEAR_RANGE,
 };
-use crate::analytics::intervals::normal_cdf;
 use crate::analytics::student_t;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -238,7 +237,7 @@ fn t_draws(z: &[f64], spread: &[Option<(f64, f64, Option<u32>)>]) -> BTreeMap<u3
     let dfs: std::collections::BTreeSet<u32> = spread.iter().flatten().filter_map(|s| s.2).collect();
     dfs.into_iter()
         .map(|df| {
-            let t = z.iter().map(|&z| student_t::quantile(normal_cdf(z), df)).collect();
+            let t = z.iter().map(|&z| student_t::quantile_of_normal(z, df)).collect();
             (df, t)
         })
         .collect()

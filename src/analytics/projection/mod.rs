@@ -33,8 +33,9 @@
 //! systematically better or worse), sd = (logit(high) − logit(low)) ÷ (2 × 1.96);
 //! a rate whose interval was built with Student's t (`df`, the measured rate
 //! of the cluster-robust trend) uses that t's 0.975 quantile in place of 1.96
-//! and maps each draw's z to the t with the same CDF value, so the draws'
-//! 2.5th and 97.5th percentiles are the interval's ends;
+//! and maps each draw's z to the t with the same CDF value
+//! (`student_t::quantile_of_normal`), so the draws' 2.5th and 97.5th
+//! percentiles are the interval's ends;
 //! p10/p50/p90 are nearest-rank percentiles taken per metric and year, so the
 //! gap's p10 comes from high-success draws and revenue's p10 from low ones.
 //! Without an interval every draw equals the point, and so do the percentiles.
