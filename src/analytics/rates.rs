@@ -477,6 +477,9 @@ pub fn export_quarter<E>(
     let mut cells = Vec::new();
     for (i, cuts) in passes.iter().enumerate() {
         let mut sums = cuts.sums();
+        // No trend in an export: the per-(date, outcome, organisation)
+        // counts would be memory spent for nothing.
+        sums.count_runs = false;
         read(&mut |o: &Observation| {
             if Quarter::of(o.evaluation_date) == quarter {
                 sums.add(o, cuts);
@@ -499,7 +502,7 @@ fn jobs_of<'c>(
     cuts: &'c Cuts,
     policy: &DisclosurePolicy,
 ) -> (Vec<CellJob<'c>>, Option<UsedQuarter>) {
-    let QuarterSums { total, parts, runs } = sums;
+    let QuarterSums { total, parts, runs, .. } = sums;
     // The total's own check does not depend on the parts.
     let alone = protect_breakdown(&total, &[], policy);
     let total_reason = alone.total;

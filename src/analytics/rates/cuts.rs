@@ -115,6 +115,7 @@ impl Cuts {
                 .map(|(_, values)| vec![Contributions::new(); values.len()])
                 .collect(),
             runs: BTreeMap::new(),
+            count_runs: true,
         }
     }
 }
@@ -128,6 +129,8 @@ pub struct QuarterSums {
     pub(super) total: Contributions,
     pub(super) parts: Vec<Vec<Contributions>>,
     pub(super) runs: BTreeMap<(NaiveDate, bool, u32), u64>,
+    /// Whether `runs` is kept: an export fits no trend, so it skips them.
+    pub(super) count_runs: bool,
 }
 
 impl QuarterSums {
@@ -146,6 +149,8 @@ impl QuarterSums {
                 parts[i].entry(o.org).or_default().add(&c);
             }
         }
-        *self.runs.entry((o.evaluation_date, o.zero_impact, o.org)).or_default() += 1;
+        if self.count_runs {
+            *self.runs.entry((o.evaluation_date, o.zero_impact, o.org)).or_default() += 1;
+        }
     }
 }
