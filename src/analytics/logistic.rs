@@ -15,8 +15,8 @@
 //! `Logit(y, X).fit(cov_type="cluster", cov_kwds={"groups": g}, use_t=True)`
 //! and Stata's `logit …, vce(cluster g)` (Cameron & Miller 2015, "A
 //! Practitioner's Guide to Cluster-Robust Inference", J. Human Resources
-//! 50(2), §II–III and §VI). With fewer than [`MIN_CLUSTERS`] clusters the
-//! estimates are reported without intervals.
+//! 50(2): §II on the estimator, §VI on few clusters). With fewer than
+//! [`MIN_CLUSTERS`] clusters the estimates are reported without intervals.
 
 use std::collections::BTreeMap;
 
@@ -28,11 +28,11 @@ use super::student_t;
 /// Minimum number of observations [`fit`] accepts.
 pub const MIN_OBSERVATIONS: usize = 10;
 /// Fewest clusters (organisations) a clustered fit needs for intervals.
-/// The sandwich estimates the meat from G cluster scores; with a handful of
-/// clusters that estimate is itself noisy and biased down, and even the t
-/// with G − 1 degrees of freedom over-rejects (Cameron & Miller 2015, §VI:
-/// "few clusters" begins somewhere between 10 and 50). Below 10 the trend is
-/// published with its estimates and no intervals, and says why.
+/// The sandwich estimates the meat from G cluster scores; with few clusters
+/// that estimate is itself noisy and biased down, and even intervals from t
+/// with G − 1 degrees of freedom cover less than they claim (Cameron &
+/// Miller 2015, §VI, on few clusters). Below 10 the trend is published with
+/// its estimates and no intervals, and says why.
 pub const MIN_CLUSTERS: usize = 10;
 const MAX_ITERATIONS: u32 = 50;
 /// Relative deviance change, `|D_old − D_new| / (|D_new| + 0.1)` as in R's glm.
