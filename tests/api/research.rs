@@ -153,6 +153,30 @@ async fn researchers_get_anonymised_reproducible_rates() {
     }
     assert!(published >= 4, "demo data publishes several quarters: {published}");
 
+    // 40 organisations: both trends carry cluster-robust intervals
+    // (docs/DEFINITIONS.md §6), so no reason is given and every bound is set.
+    for fit in ["pilot", "organisation"] {
+        let f = &body["trend"][fit];
+        assert_eq!(f["available"], true, "{fit}: {f}");
+        assert_eq!(f["intervals_unavailable_reason"], Value::Null, "{fit}: {f}");
+        for key in ["intercept", "slope", "pp_change_per_year"] {
+            let (lo, est, hi) = (
+                f[key]["low"].as_f64(),
+                f[key]["estimate"].as_f64(),
+                f[key]["high"].as_f64(),
+            );
+            let (lo, est, hi) = (lo.unwrap(), est.unwrap(), hi.unwrap());
+            assert!(lo < est && est < hi, "{fit}.{key}: {lo} {est} {hi}");
+        }
+    }
+    for p in body["trend"]["projection"].as_array().into_iter().flatten() {
+        let (lo, hi) = (p["low"].as_f64().unwrap(), p["high"].as_f64().unwrap());
+        assert!(
+            lo < p["estimate"].as_f64().unwrap() && p["estimate"].as_f64().unwrap() < hi,
+            "{p}"
+        );
+    }
+
     // Same request, same data → same bytes.
     let again = app.get(path, &researcher).await.text().await.unwrap();
     assert_eq!(again, text);
