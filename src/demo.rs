@@ -18,7 +18,7 @@
 //! created with `ChaCha20Rng::from_seed(key)` and then `set_stream(stream)`:
 //!
 //! - `key` (32 bytes) = `seed.to_le_bytes()` (8 bytes) followed by the 24-byte
-//!   tag `b"pilotledger-demo-v1\0\0\0\0\0"`;
+//!   tag `b"pilotledger-demo-v2\0\0\0\0\0"`;
 //! - `stream` = `index as u64` for organisation `index`, and `2^32` (beyond any
 //!   `u32` index) for [`fx_rates`].
 //!
@@ -44,9 +44,17 @@
 //!   slot 1 is forced to Bahrain (BHD, 3 decimals) and slot 2 to Japan (JPY,
 //!   0 decimals). Names are synthetic (`"Org 0042 Cobalt Harbour Ltd"`:
 //!   index, two neutral words, the region's legal form). Each organisation
-//!   draws an "AI maturity" factor, uniform in 0.6–1.4, that scales its
-//!   pilots' success probability, so outcomes cluster within organisations as
-//!   the cluster bootstrap assumes.
+//!   draws an effect on the log-odds of its pilots' success, 1.5 × an
+//!   approximately standard normal (Irwin–Hall of four uniforms, so within
+//!   ±5.2) minus 0.8, which keeps the average success share near the base
+//!   curve: companies that measure well (+2 SD: odds × 9) and companies
+//!   that practically never do (−2 SD: odds × 0.02). It also draws its own
+//!   trend, 0.8 × another such normal in log-odds per year around the
+//!   window's middle: some companies learn to measure, others drift. Outcomes
+//!   cluster within organisations as strongly as real portfolios' do, which
+//!   is what the cluster bootstrap and the cluster-robust trends are for
+//!   (issue 30; v1 scaled the probability by a uniform 0.6–1.4, which hid the
+//!   clustering: robust and naive trend standard errors agreed).
 //! - **Pilots**: started over the window, 60% uniformly and 40% skewed to
 //!   recent dates (adoption grows); functions weighted towards customer
 //!   service, sales and software; sourcing built 45% / bought 35% /
@@ -58,10 +66,11 @@
 //!   older ones) or `piloting`. Names, owner teams, tags and `FIN-1234`-style
 //!   references come from per-function lists.
 //! - **Outcomes** of evaluated pilots: success with probability
-//!   `p = (0.03 + 0.02·t) × maturity` for built pilots and `2p` for bought and
-//!   partnered ones, `t` being the evaluation date in years since the window
-//!   start: ~94–95% zero-impact in the oldest quarter, falling about 3 points
-//!   a year to ~86%. A success logs 1–4 monthly impact entries,
+//!   `b = 0.03 + 0.02·t` for built pilots and `2b` for bought and partnered
+//!   ones, `t` being the evaluation date in years since the window start,
+//!   turned into odds `b/(1 − b)`, multiplied by the organisation's
+//!   `exp(effect + trend·(t − 1.5))` and back (`odds/(1 + odds)`), at most 0.6: about 95%
+//!   zero-impact in the oldest quarter, falling a few points a year. A success logs 1–4 monthly impact entries,
 //!   `measured = true`, with one rigorous method per pilot (controlled
 //!   experiment 30%, difference in differences 25%, before/after 45%),
 //!   confidence 0.60–0.95 and positive amounts (median $40k × size factor),
@@ -107,10 +116,10 @@ use crate::domain::fx::FxRate;
 
 /// Version of the generator's output; bumped whenever the same seed would
 /// produce different data. Part of the ChaCha key tag.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// The 24 key bytes after the seed (see the module docs).
-const KEY_TAG: &[u8; 24] = b"pilotledger-demo-v1\0\0\0\0\0";
+const KEY_TAG: &[u8; 24] = b"pilotledger-demo-v2\0\0\0\0\0";
 
 /// ChaCha stream used by [`fx_rates`]; organisation streams are `0..2^32`.
 const FX_STREAM: u64 = 1 << 32;
@@ -645,6 +654,15 @@ impl Calendar {
 /// year; bought and partnered pilots succeed twice as often.
 const SUCCESS_BASE: f64 = 0.03;
 const SUCCESS_PER_YEAR: f64 = 0.02;
+/// SD of an organisation's effect on the log-odds of success.
+const ORG_EFFECT_SD: f64 = 1.5;
+/// Subtracted from every organisation's effect: E[exp(1.5·Z)] ≈ 3, so
+/// without it the average success share would triple; 0.8 keeps it near
+/// the base curve for base probabilities of 0.05–0.1.
+const ORG_EFFECT_SHIFT: f64 = 0.8;
+/// SD of an organisation's own trend in the log-odds of success, per year,
+/// centred on the middle of the 3-year window.
+const ORG_TREND_SD: f64 = 0.8;
 
 /// How an evaluated pilot turned out (drives its stage and impact entries).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -662,8 +680,10 @@ struct OrgCtx {
     currency: Currency,
     /// Multiplier on USD-equivalent amounts (size band).
     size: f64,
-    /// Multiplier on success probability.
-    maturity: f64,
+    /// Multiplier on the odds of success: exp of the organisation effect.
+    success_odds: f64,
+    /// The organisation's own change in the log-odds of success per year.
+    trend_per_year: f64,
     /// Units of the organisation's currency per USD (nominal).
     per_usd: f64,
     /// Base of the external references.
@@ -721,7 +741,8 @@ pub fn org_batch(cfg: &DemoConfig, index: u32) -> OrgBatch {
     let ctx = OrgCtx {
         currency,
         size,
-        maturity: uniform(&mut rng, 0.6, 1.4),
+        success_odds: exp2((ORG_EFFECT_SD * normalish(&mut rng) - ORG_EFFECT_SHIFT) * std::f64::consts::LOG2_E),
+        trend_per_year: ORG_TREND_SD * normalish(&mut rng),
         per_usd: nominal_per_usd(region.currency),
         ref_base: between(&mut rng, 100, 8_999),
     };
@@ -784,11 +805,14 @@ fn gen_pilot(
         Outcome::Running
     } else {
         let t = f64::from(eval_offset) / 365.25;
-        let built = (SUCCESS_BASE + SUCCESS_PER_YEAR * t) * ctx.maturity;
-        let p = match sourcing {
+        let built = SUCCESS_BASE + SUCCESS_PER_YEAR * t;
+        let base = match sourcing {
             Sourcing::Built => built,
             Sourcing::Bought | Sourcing::Partnered => 2.0 * built,
         };
+        let own = exp2(ctx.trend_per_year * (t - 1.5) * std::f64::consts::LOG2_E);
+        let odds = base / (1.0 - base) * ctx.success_odds * own;
+        let p = odds / (1.0 + odds);
         if rng.random_bool(p.min(0.6)) {
             Outcome::Success
         } else {
