@@ -60,6 +60,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
     let now = super::now();
     let org_id = OrgId::new();
     let org = OrgView {
+        fx_rate_required: false,
         id: org_id.to_string(),
         name: batch.org.name.clone(),
         industry: batch.org.industry.as_str().to_owned(),

@@ -31,6 +31,7 @@ pub struct OrgJson {
     pub size_band: String,
     pub region: String,
     pub reporting_currency: String,
+    pub fx_rate_required: bool,
     pub created_at: String,
 }
 
@@ -43,6 +44,7 @@ impl From<OrgView> for OrgJson {
             size_band: o.size_band,
             region: o.region,
             reporting_currency: o.reporting_currency,
+            fx_rate_required: o.fx_rate_required,
             created_at: rfc3339(o.created_at),
         }
     }

@@ -34,7 +34,7 @@ fn access(path: &str, method: &str) -> Option<Access> {
     Some(match (path, method) {
         ("/" | "/assets/{file}" | "/healthz" | "/readyz" | "/openapi.json", "GET") => Public,
         ("/v1/orgs", "POST") | ("/metrics", "GET") => Operator,
-        ("/v1/orgs", "GET") => OperatorOrOwnAdmin,
+        ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "PATCH") => OperatorOrOwnAdmin,
         ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnOrg,
         ("/v1/tokens", "GET" | "POST") | ("/v1/tokens/{token_id}", "DELETE") | ("/v1/audit", "GET") => OrgAdmin,
         ("/v1/pilots", "GET")
@@ -85,6 +85,7 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
         ("/v1/pilots", "POST") => pilot_body("probe"),
         ("/v1/pilots/{pilot_id}", "PATCH") => json!({"name": "hijacked"}),
+        ("/v1/orgs/{org_id}", "PATCH") => json!({"fx_rate_required": true}),
         ("/v1/pilots/{pilot_id}/spend", "POST") => spend_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/impact", "POST") => impact_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => json!({"reason": "probe"}),
@@ -130,6 +131,7 @@ async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
         "impact": json_of(app.get(&format!("/v1/pilots/{}/impact", v.pilot), &a.admin).await).await,
         "tokens": json_of(app.get("/v1/tokens", &a.admin).await).await,
         "pilots": json_of(app.get("/v1/pilots", &a.admin).await).await,
+        "org": json_of(app.get(&format!("/v1/orgs/{}", v.org), &a.admin).await).await,
     })
 }
 
