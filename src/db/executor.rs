@@ -78,14 +78,17 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        self.run_gated(CommitGate::new(), f).await
+        self.run_gated(CommitGate::new(), false, f).await
     }
 
     /// [`Executor::run`] for work that holds `gate`: on timeout the answer is
     /// `Timeout` if the work will not commit, `OutcomeUnknown` if it might.
+    /// `interruptible`: SQLite statements still running at the time limit
+    /// are interrupted (`db::interrupt`), so the connection comes back then.
     async fn run_gated<T, E>(
         &self,
         gate: CommitGate,
+        interruptible: bool,
         f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
@@ -94,6 +97,7 @@ impl Executor {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        let deadline = std::time::Instant::now() + self.timeout;
         // The organisation's share first (waiting no longer than for a
         // connection), held until the work ends, past a timed-out request too.
         let share = match current_org() {
@@ -111,7 +115,13 @@ impl Executor {
             let started = std::time::Instant::now();
             let mut conn = pool.get().map_err(|e| E::from(DbError::from(e)))?;
             let waited = started.elapsed();
+            let interrupt = interruptible.then(|| super::interrupt::Deadline::until(deadline));
             let result = f(&mut conn);
+            if interrupt.as_ref().is_some_and(|i| i.fired()) {
+                // The request has answered `request_timeout`; what the
+                // interrupted statement returned is not an answer.
+                return Err(E::from(DbError::Timeout));
+            }
             tracing::trace!(
                 wait_ms = waited.as_secs_f64() * 1e3,
                 work_ms = (started.elapsed() - waited).as_secs_f64() * 1e3,
@@ -136,7 +146,8 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        self.run(move |conn| read_tx(conn, f)).await
+        self.run_gated(CommitGate::new(), true, move |conn| read_tx(conn, f))
+            .await
     }
 
     /// Like [`Executor::run`], inside one write transaction. On SQLite the
@@ -152,7 +163,7 @@ impl Executor {
         let Some(group) = &self.group_commit else {
             let at_commit = gate.clone();
             return self
-                .run_gated(gate, move |conn| {
+                .run_gated(gate, false, move |conn| {
                     write_tx(conn, |c| {
                         let done = f(c)?;
                         // The request gave up: roll back rather than commit a

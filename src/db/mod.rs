@@ -25,6 +25,7 @@ pub mod fx;
 pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
+pub mod interrupt;
 pub mod observe;
 pub mod org_share;
 pub mod orgs;
@@ -212,6 +213,8 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
             Backend::Sqlite => {
+                // Before the open, so the connection gets the deadline handler.
+                interrupt::install();
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 // WAL for concurrent readers; FULL so an acknowledged commit survives
                 // power loss; busy_timeout so writers queue instead of failing.
