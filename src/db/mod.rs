@@ -25,6 +25,7 @@ pub mod fx;
 pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
+pub mod imported_files;
 pub mod observe;
 pub mod org_share;
 pub mod orgs;
@@ -292,6 +293,11 @@ pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result
         // handed out again. SQLite connections cannot go stale that way.
         .test_on_check_out(backend == Backend::Postgres)
         .build_unchecked(manager))
+}
+
+/// Whether pilotledger's tables are there (migrations have run at least once).
+pub fn has_schema(conn: &mut DbConnection) -> bool {
+    schema::orgs::table.count().get_result::<i64>(conn).is_ok()
 }
 
 /// Runs the embedded migrations for the connection's backend.
