@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::auth::Role;
 use crate::config::Settings;
@@ -129,7 +129,15 @@ enum TokenCommand {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Every setting with its default, from the one table in `config`.
+    let settings_help = crate::config::settings_help();
+    let command = Cli::command()
+        .after_help(settings_help.clone())
+        .mut_subcommand("serve", |serve| serve.after_help(settings_help));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -246,12 +254,24 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let app = Application::build(settings).await?;
         let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         let base = format!("http://{host}:{}", app.port());
+        let mut banner = String::new();
         if let Some(token) = &app.first_start_token {
-            println!("First start: generated a JWT secret in the data folder.");
-            println!("One-time operator token (valid 30 days; keep it safe):\n\n  {token}\n");
-            println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base}/v1/orgs\n");
+            banner.push_str("First start: generated a JWT secret in the data folder.\n");
+            banner.push_str(&format!(
+                "One-time operator token (valid 30 days; keep it safe):\n\n  {token}\n\n"
+            ));
+            banner.push_str(&format!(
+                "Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base}/v1/orgs\n\n"
+            ));
         }
-        println!("{}", mint_hint());
+        banner.push_str(&mint_hint());
+        // A closed stdout (the reader went away) must not stop the server,
+        // as println! would by panicking.
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+        }
         tracing::info!(%base, "pilotledger listening");
         app.run_until_stopped().await?;
         Ok(())

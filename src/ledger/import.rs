@@ -259,19 +259,35 @@ pub fn parse_file(
                 Ok(h) => h.clone(),
                 Err(e) => return Err(Rejection::file_error(format!("bad CSV header: {e}"))),
             };
-            // Line breaks inside quoted cells so far: a record's first line,
-            // less these, is its row in a spreadsheet.
+            // A record's row is the line it starts on, less the line breaks
+            // inside quoted cells before it (a spreadsheet shows such a cell
+            // in one row); blank lines count, as a spreadsheet shows them.
             let mut inner_breaks = newlines(&headers);
+            let (mut counted_to, mut breaks_before) = (0usize, 0usize);
+            let mut row_at = |byte: Option<u64>, inner_breaks: usize, last: usize| -> usize {
+                let Some(byte) = byte else { return last + 1 };
+                // The reader places a record just after the previous one's
+                // terminator (between CR and LF, too): start at its first cell.
+                let mut start = (byte as usize).min(bytes.len());
+                while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+                    start += 1;
+                }
+                if start > counted_to {
+                    breaks_before += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count();
+                    counted_to = start;
+                }
+                breaks_before + 1 - inner_breaks.min(breaks_before)
+            };
             let mut row = 1;
             for record in reader.records() {
                 let parsed = match record {
                     Ok(r) => {
-                        row = r.position().map_or(row + 1, |p| p.line() as usize - inner_breaks);
+                        row = row_at(r.position().map(|p| p.byte()), inner_breaks, row);
                         inner_breaks += newlines(&r);
                         parse_row(row, csv_object(&headers, &r))
                     }
                     Err(e) => {
-                        row = e.position().map_or(row + 1, |p| p.line() as usize - inner_breaks);
+                        row = row_at(e.position().map(|p| p.byte()), inner_breaks, row);
                         unreadable(row, format!("bad CSV row: {e}"))
                     }
                 };
