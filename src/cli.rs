@@ -173,15 +173,7 @@ pub fn main() -> ExitCode {
                     reporting_currency,
                     create,
                 },
-        } => create_org(
-            &settings,
-            name,
-            industry,
-            size_band,
-            region,
-            reporting_currency,
-            create,
-        ),
+        } => create_org(&settings, name, industry, size_band, region, reporting_currency, create),
         Command::Token {
             command:
                 TokenCommand::Mint {

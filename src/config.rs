@@ -309,6 +309,9 @@ mod tests {
             rest = &rest[i + 1 + name.len()..];
         }
         let help = settings_help();
-        assert!(help.contains("PILOTLEDGER_ADDR") && help.contains("[127.0.0.1:8080]"), "{help}");
+        assert!(
+            help.contains("PILOTLEDGER_ADDR") && help.contains("[127.0.0.1:8080]"),
+            "{help}"
+        );
     }
 }

@@ -219,7 +219,10 @@ pub fn parse_file(
         if let Some(r) = parsed.row {
             rows.push(r);
         }
-        refs.push((row, parsed.refs));
+        let r = parsed.refs;
+        if r.defines.is_some() || r.names_ref.is_some() || r.names_id.is_some() {
+            refs.push((row, r));
+        }
         if seen.is_multiple_of(10_000) {
             progress(seen);
         }
@@ -297,7 +300,7 @@ pub fn parse_file(
             }
         }
     }
-    let total = refs.len();
+    let total = seen.min(MAX_ROWS + 1);
     progress(total);
     if total == 0 {
         let reason = if line_breaks_stripped(bytes, format, total) {

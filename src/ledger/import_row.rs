@@ -77,24 +77,45 @@ impl Kind {
         }
     }
 
-    /// Deserializes (`Err(_, false)`: a field's own problem) and checks the
-    /// domain rules (`Err(_, true)`: possibly one across fields).
-    fn check(self, obj: &Map<String, Value>) -> Result<Checked, (ApiError, bool)> {
+    /// Deserializes (a field's own problem) and checks the domain rules
+    /// (possibly a problem across fields).
+    fn check(self, obj: &Map<String, Value>) -> Result<Checked, Failure> {
         let raw = Value::Object(obj.clone()).to_string();
-        let field_error = |e: crate::domain::pilots::FieldError| (super::field_error(e), true);
+        let own = |e: ApiError| Failure::of(e, false);
+        let across = |e: ApiError| Failure::of(e, true);
         match self {
             Kind::Pilot => {
-                let body: CreatePilotBody = parse_json(raw.as_bytes()).map_err(|e| (e, false))?;
-                NewPilot::try_from(body).map(Checked::Pilot).map_err(field_error)
+                let body: CreatePilotBody = parse_json(raw.as_bytes()).map_err(own)?;
+                NewPilot::try_from(body)
+                    .map(Checked::Pilot)
+                    .map_err(|e| across(super::field_error(e)))
             }
             Kind::Spend => {
-                let body: SpendBody = parse_json(raw.as_bytes()).map_err(|e| (e, false))?;
-                body.validate("").map(Checked::Entry).map_err(|e| (e, true))
+                let body: SpendBody = parse_json(raw.as_bytes()).map_err(own)?;
+                body.validate("").map(Checked::Entry).map_err(across)
             }
             Kind::Impact => {
-                let body: ImpactBody = parse_json(raw.as_bytes()).map_err(|e| (e, false))?;
-                body.validate("").map(Checked::Entry).map_err(|e| (e, true))
+                let body: ImpactBody = parse_json(raw.as_bytes()).map_err(own)?;
+                body.validate("").map(Checked::Entry).map_err(across)
             }
+        }
+    }
+}
+
+/// One problem found by [`Kind::check`].
+struct Failure {
+    field: Option<String>,
+    detail: String,
+    /// From a rule that may involve other fields than the one named.
+    across_fields: bool,
+}
+
+impl Failure {
+    fn of(e: ApiError, across_fields: bool) -> Self {
+        Self {
+            field: e.field,
+            detail: e.detail,
+            across_fields,
         }
     }
 }
@@ -142,7 +163,8 @@ pub fn parse_row(row: usize, value: Value) -> ParsedRow {
         Ok(Some(k)) if k == "spend" => Kind::Spend,
         Ok(Some(k)) if k == "impact" => Kind::Impact,
         Ok(_) => {
-            out.errors.push(err("type", "type must be pilot, spend or impact".into()));
+            out.errors
+                .push(err("type", "type must be pilot, spend or impact".into()));
             return out;
         }
         Err(r) => {
@@ -201,10 +223,11 @@ fn check_all(row: usize, kind: Kind, mut obj: Map<String, Value>, errors: &mut V
     let found_before = errors.len();
     // Each round replaces at least one field that was not replaced before.
     for _ in 0..obj.len() + 16 {
-        let (e, across_fields) = match kind.check(&obj) {
+        let e = match kind.check(&obj) {
             Ok(checked) => return Some(checked),
             Err(failure) => failure,
         };
+        let across_fields = e.across_fields;
         let Some(field) = e.field.as_deref().map(top_key).map(str::to_owned) else {
             errors.push(RowError {
                 row,
@@ -214,8 +237,8 @@ fn check_all(row: usize, kind: Kind, mut obj: Map<String, Value>, errors: &mut V
             return None;
         };
         let group = kind.group(&field);
-        let follows_from_stand_in = across_fields
-            && (replaced.contains(&field) || group.iter().any(|g| replaced.iter().any(|r| r == g)));
+        let follows_from_stand_in =
+            across_fields && (replaced.contains(&field) || group.iter().any(|g| replaced.iter().any(|r| r == g)));
         if !follows_from_stand_in {
             errors.push(RowError {
                 row,
@@ -341,7 +364,12 @@ mod tests {
         let parsed = parse_row(7, row);
         let mut fields: Vec<_> = parsed.errors.iter().map(|e| e.field.clone().unwrap()).collect();
         fields.sort();
-        assert_eq!(fields, ["amount", "category", "colour", "period_start"], "{:?}", parsed.errors);
+        assert_eq!(
+            fields,
+            ["amount", "category", "colour", "period_start"],
+            "{:?}",
+            parsed.errors
+        );
         assert!(parsed.errors.iter().all(|e| e.row == 7));
         assert_eq!(parsed.refs.names_ref.as_deref(), Some("P1"));
     }

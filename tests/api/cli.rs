@@ -212,8 +212,14 @@ async fn a_first_start_on_a_busy_port_writes_nothing_and_the_next_start_prints_a
     let out = finish_within_a_minute(serve_command(&data, &db, &busy_addr));
     assert!(!out.status.success(), "serve on a busy port must fail");
     assert!(stderr_of(&out).contains("cannot listen on"), "{}", stderr_of(&out));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("eyJ"), "no token printed");
-    assert!(!data.exists(), "nothing written before the bind: no data folder, secret or database");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("eyJ"),
+        "no token printed"
+    );
+    assert!(
+        !data.exists(),
+        "nothing written before the bind: no data folder, secret or database"
+    );
     drop(busy);
 
     let port = free_port();
@@ -246,7 +252,12 @@ async fn a_first_start_on_a_busy_port_writes_nothing_and_the_next_start_prints_a
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}; server log: {}", std::fs::read_to_string(&log).unwrap_or_default()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e:?}; server log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
     assert_eq!(res.status(), 200, "the printed operator token works");
     // Private from the start: folder 0700, secret and database files 0600.
     assert_eq!(mode_of(&data), 0o700);
@@ -301,7 +312,10 @@ fn commands_run_where_there_is_no_database_say_so_and_create_nothing() {
         let out = with_secret(&args);
         assert!(!out.status.success(), "{args:?}");
         let err = stderr_of(&out);
-        assert!(err.contains("no database at") && err.contains("--create"), "{args:?}: {err}");
+        assert!(
+            err.contains("no database at") && err.contains("--create"),
+            "{args:?}: {err}"
+        );
     }
     assert!(!data.exists(), "nothing was created");
 
@@ -345,9 +359,15 @@ async fn importing_the_same_file_twice_writes_once_a_changed_file_imports_and_fo
     let first = cli(dir.path(), &db, &["import", file, "--org", &org]);
     assert!(first.status.success(), "{}", stderr_of(&first));
     let progress = stderr_of(&first);
-    assert!(progress.contains(&format!("[{}] 3 rows validated", "#".repeat(30))), "{progress}");
+    assert!(
+        progress.contains(&format!("[{}] 3 rows validated", "#".repeat(30))),
+        "{progress}"
+    );
     assert!(progress.contains("writing 3 rows"), "{progress}");
-    assert!(progress.contains(&format!("[{}] 3 rows written", "#".repeat(30))), "{progress}");
+    assert!(
+        progress.contains(&format!("[{}] 3 rows written", "#".repeat(30))),
+        "{progress}"
+    );
 
     let second = cli(dir.path(), &db, &["import", file, "--org", &org]);
     assert!(second.status.success(), "{}", stderr_of(&second));
@@ -359,7 +379,11 @@ async fn importing_the_same_file_twice_writes_once_a_changed_file_imports_and_fo
     assert!(second.stdout.is_empty(), "no summary: nothing imported");
 
     let changed = dir.path().join("pilots-v2.csv");
-    std::fs::write(&changed, template.replace("Invoice triage agent", "Invoice triage agent v2")).unwrap();
+    std::fs::write(
+        &changed,
+        template.replace("Invoice triage agent", "Invoice triage agent v2"),
+    )
+    .unwrap();
     let out = cli(dir.path(), &db, &["import", changed.to_str().unwrap(), "--org", &org]);
     assert!(out.status.success(), "{}", stderr_of(&out));
 
@@ -381,7 +405,11 @@ async fn importing_the_same_file_twice_writes_once_a_changed_file_imports_and_fo
     names.sort();
     assert_eq!(
         names,
-        ["Invoice triage agent", "Invoice triage agent", "Invoice triage agent v2"],
+        [
+            "Invoice triage agent",
+            "Invoice triage agent",
+            "Invoice triage agent v2"
+        ],
         "first import, changed file, forced re-import; the plain re-run wrote nothing"
     );
 }

@@ -124,7 +124,8 @@ impl Drop for DbLease {
 /// Drops a test database, closing the connections still open on it.
 fn drop_database(name: &str) {
     use diesel::RunQueryDsl;
-    let dropped = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin_connection());
+    let dropped =
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin_connection());
     if let Err(e) = dropped {
         eprintln!("could not drop test database {name}: {e}");
     }
@@ -159,7 +160,9 @@ pub fn sweep_dead_test_databases() {
             ["pl", "test", pid, secs, _, _] => (pid.parse::<u32>().ok(), secs.parse::<u64>().ok()),
             _ => (None, None),
         };
-        let age = made.map(|t| now.saturating_sub(t)).or(db.age_secs.map(|a| a.max(0) as u64));
+        let age = made
+            .map(|t| now.saturating_sub(t))
+            .or(db.age_secs.map(|a| a.max(0) as u64));
         let gone = pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists());
         let dead = match age {
             Some(age) => age > 6 * 3600 || (gone && age > 120),

@@ -253,10 +253,7 @@ async fn a_file_of_only_bad_rows_reports_a_bounded_list_and_counts_them_all() {
     .await;
     assert_eq!(problem["errors"].as_array().unwrap().len(), 1_000);
     assert_eq!(problem["errors_total"], 5_000, "{}", problem["detail"]);
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .starts_with("5000 problem(s) found"));
+    assert!(problem["detail"].as_str().unwrap().starts_with("5000 problem(s) found"));
 }
 
 #[actix_web::test]
