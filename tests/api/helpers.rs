@@ -121,8 +121,34 @@ impl Drop for DbLease {
     }
 }
 
+/// Whether a database of this name exists on the `TEST_DATABASE_URL` server.
+pub fn test_database_exists(name: &str) -> bool {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{}'",
+        name.replace('\'', "''")
+    ))
+    .get_result(&mut admin_connection())
+    .expect("count databases");
+    found.n > 0
+}
+
+/// Creates a database named as another (maybe dead) run would have, for
+/// the sweep's tests.
+pub fn create_database_named(name: &str) {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin_connection())
+        .expect("create database");
+}
+
 /// Drops a test database, closing the connections still open on it.
-fn drop_database(name: &str) {
+pub fn drop_database(name: &str) {
     use diesel::RunQueryDsl;
     let dropped =
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin_connection());
