@@ -141,7 +141,8 @@ function researchOverview(r) {
     });
   }
   const projection = all.map(() => null).concat(proj.map((p) => p.estimate));
-  const projectionBand = all.map(() => null).concat(proj.map((p) => [p.low, p.high]));
+  // Bounds are null when the trend has too few organisations for intervals.
+  const projectionBand = all.map(() => null).concat(proj.map((p) => (p.low == null ? null : [p.low, p.high])));
   if (proj.length && all.length) {
     // Join the projection to the last fitted point so the dashed line is continuous.
     const last = all.length - 1;
@@ -179,7 +180,7 @@ function researchOverview(r) {
       all.map((c) => (c.suppressed
         ? [c.quarter, '—', '—', suppressedText(c.suppression_reason), '—', '—']
         : [c.quarter, String(c.organisations), String(c.pilots), pctInterval(c.org_zero_return_share), pctInterval(c.pilot_rate), pctInterval(c.org_average_rate)]))
-        .concat(proj.map((p) => [`${p.quarter} (projected)`, '—', '—', `${pct(p.estimate)} (95% CI ${pct(p.low)}–${pct(p.high)})`, '—', '—']))),
+        .concat(proj.map((p) => [`${p.quarter} (projected)`, '—', '—', p.low == null ? `${pct(p.estimate)} (no interval)` : `${pct(p.estimate)} (95% CI ${pct(p.low)}–${pct(p.high)})`, '—', '—']))),
   }));
 
   const trendItem = (name, key, fit) => {
@@ -188,10 +189,15 @@ function researchOverview(r) {
         h('dd', { class: 'figure-sub' }, fit && fit.reason ? fit.reason : 'Too few published quarters.'));
     }
     const pp = fit.pp_change_per_year;
+    // Intervals are cluster-robust by organisation; with too few organisations
+    // there are none and the trend says why.
+    const sub = fit.intervals_unavailable_reason
+      ? `No 95% interval: ${fit.intervals_unavailable_reason}. At ${fit.at_quarter}; slope ${signed(fit.slope.estimate, 3)} log-odds per year; n = ${fit.n}`
+      : `95% CI ${signed(pp.low, 1)} to ${signed(pp.high, 1)} pp at ${fit.at_quarter} (clustered by organisation); slope ${signed(fit.slope.estimate, 3)} log-odds per year (95% CI ${signed(fit.slope.low, 3)} to ${signed(fit.slope.high, 3)}); n = ${fit.n}`;
     return h('div', { class: 'card', dataset: { trend: key } },
       h('dt', null, name),
       h('dd', { class: 'figure-value' }, `${signed(pp.estimate, 1)} pp per year`),
-      h('dd', { class: 'figure-sub' }, `95% CI ${signed(pp.low, 1)} to ${signed(pp.high, 1)} pp at ${fit.at_quarter}; slope ${signed(fit.slope.estimate, 3)} log-odds per year (95% CI ${signed(fit.slope.low, 3)} to ${signed(fit.slope.high, 3)}); n = ${fit.n}`));
+      h('dd', { class: 'figure-sub' }, sub));
   };
   const lastProj = proj[proj.length - 1];
   const trends = h('dl', { class: 'cards', id: 'res-trend' },
@@ -202,7 +208,7 @@ function researchOverview(r) {
     trendItem('Pilot trend', 'pilot', r.trend.pilot),
     lastProj ? h('div', { class: 'card', dataset: { figure: 'projection' } }, h('dt', null, `Projected share, ${lastProj.quarter}`),
       h('dd', { class: 'figure-value' }, pct(lastProj.estimate)),
-      h('dd', { class: 'figure-sub' }, `95% band ${pct(lastProj.low)}–${pct(lastProj.high)}`)) : null);
+      h('dd', { class: 'figure-sub' }, lastProj.low == null ? 'No 95% band: too few organisations' : `95% band ${pct(lastProj.low)}–${pct(lastProj.high)}`)) : null);
   const dq = r.data_quality && r.data_quality.pilots_excluded_missing_fx_rate
     ? h('p', { class: 'meta' }, `${r.data_quality.pilots_excluded_missing_fx_rate} pilots were left out because an FX rate is missing.`) : null;
   const p = r.parameters;

@@ -31,7 +31,7 @@ export function showWorkspace() {
   const orgEl = document.getElementById('session-org');
   orgEl.textContent = state.claims.org ? `Organisation ${state.claims.org.slice(0, 8)}…` : 'All organisations (anonymised)';
   orgEl.title = state.claims.org || '';
-  if (role === 'admin' && state.claims.org) {
+  if (state.claims.org) {
     api(`/v1/orgs/${encodeURIComponent(state.claims.org)}`)
       .then((o) => { orgEl.textContent = o.name; })
       .catch(() => {});

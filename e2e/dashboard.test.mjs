@@ -193,6 +193,9 @@ test('finance: headline figures, charts and CSV equal GET /v1/summary', async ()
   await waitIdle(page, '#panel-finance .results');
   const s = await api('finance', '/v1/summary');
   const t = s.totals;
+  // The organisation is shown by name, not id, to every role of it.
+  const org = await api('finance', `/v1/orgs/${process.env.ORG_ID}`);
+  await page.waitForFunction((name) => document.getElementById('session-org').textContent === name, org.name);
   const fig = (k) => text(page, `#fin-headline [data-figure=${k}] .figure-value`);
   assert.equal(noCommas(await fig('spend')), money(t.spend));
   assert.equal(noCommas(await fig('measured_impact')), money(t.measured_impact));

@@ -304,6 +304,7 @@ fn create_org(
             .ok_or_else(|| anyhow::anyhow!("--size-band must be one of {}", SizeBand::expected()))?,
         region,
         reporting_currency,
+        fx_rate_required: false,
     };
     let new = crate::ledger::orgs::NewOrg::try_from(body).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     let pool = database_for(settings, create)?;

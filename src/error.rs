@@ -185,8 +185,18 @@ impl ApiError {
         Self::new(Code::UNAUTHORIZED, detail).with_header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
     }
 
-    pub fn forbidden() -> Self {
-        Self::new(Code::FORBIDDEN, "your role may not call this route")
+    /// 403 naming the caller's role and the roles the route allows, so the
+    /// caller knows which token to ask for.
+    pub fn forbidden(role: &str, allowed: &str) -> Self {
+        let article = if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        Self::new(
+            Code::FORBIDDEN,
+            format!("{article} {role} token may not call this route; it needs {allowed}"),
+        )
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {

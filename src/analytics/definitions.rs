@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use crate::domain::enums::AttributionMethod;
 
 /// Version of these definitions, echoed in every aggregate response.
-pub const DEFINITION_VERSION: &str = "pilotledger-def-2";
+pub const DEFINITION_VERSION: &str = "pilotledger-def-3";
 
 /// The published grid of `min_impact` values, in whole USD.
 pub const MIN_IMPACT_GRID_USD: [i64; 4] = [0, 1_000, 10_000, 100_000];

@@ -13,4 +13,5 @@ pub mod published;
 pub mod rates;
 pub mod roi;
 pub mod rollup;
+pub mod student_t;
 pub mod summary;

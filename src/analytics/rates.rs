@@ -44,7 +44,7 @@ use super::disclosure::{
     SuppressionReason, DISCLOSURE_POLICY_VERSION,
 };
 use super::intervals::{wilson, Interval};
-use super::logistic::{self, LogitFit};
+use super::logistic::{self, Estimate, LogitFit};
 use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing};
 use crate::domain::region::RegionCode;
 
@@ -282,21 +282,32 @@ pub enum TrendFit {
     },
 }
 
-/// Coefficients on t = years since 2000-01-01, with Wald 95% intervals.
+/// Coefficients on t = years since 2000-01-01, with 95% intervals
+/// cluster-robust by organisation (Student's t, G − 1 degrees of freedom);
+/// with too few organisations, the estimates alone and the reason.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FittedTrend {
     /// Always `true`.
     pub available: bool,
     /// Log-odds at t = 0.
-    pub intercept: Interval,
+    pub intercept: Estimate,
     /// Change in log-odds per year.
-    pub slope: Interval,
+    pub slope: Estimate,
     /// Percentage points per year at the middle of `at_quarter` (delta method).
-    pub pp_change_per_year: Interval,
+    pub pp_change_per_year: Estimate,
     /// The request's `to`.
     pub at_quarter: String,
     /// Observations fitted.
     pub n: usize,
+    /// Why every `low`/`high` of this trend (and of the projection, for the
+    /// organisation trend) is null; `None` when the intervals are given.
+    pub intervals_unavailable_reason: Option<String>,
+    /// Degrees of freedom of the intervals' t (organisations − 1), when they
+    /// are given. Not published: it is the count of distinct organisations
+    /// across the window, which differencing windows could turn into who
+    /// evaluated when; the gap projection's Monte Carlo reads it.
+    #[serde(skip)]
+    pub degrees_of_freedom: Option<u32>,
 }
 
 /// One projected quarter.
@@ -306,10 +317,10 @@ pub struct ProjectedRate {
     pub quarter: String,
     /// Predicted organisation zero-return share.
     pub estimate: f64,
-    /// Lower 95% bound.
-    pub low: f64,
-    /// Upper 95% bound.
-    pub high: f64,
+    /// Lower 95% bound, null when the trend has no intervals.
+    pub low: Option<f64>,
+    /// Upper 95% bound, null when the trend has no intervals.
+    pub high: Option<f64>,
 }
 
 fn as_text<S: Serializer>(q: &Quarter, s: S) -> Result<S::Ok, S::Error> {
@@ -466,6 +477,9 @@ pub fn export_quarter<E>(
     let mut cells = Vec::new();
     for (i, cuts) in passes.iter().enumerate() {
         let mut sums = cuts.sums();
+        // No trend in an export: the per-(date, outcome, organisation)
+        // counts would be memory spent for nothing.
+        sums.count_runs = false;
         read(&mut |o: &Observation| {
             if Quarter::of(o.evaluation_date) == quarter {
                 sums.add(o, cuts);
@@ -488,7 +502,7 @@ fn jobs_of<'c>(
     cuts: &'c Cuts,
     policy: &DisclosurePolicy,
 ) -> (Vec<CellJob<'c>>, Option<UsedQuarter>) {
-    let QuarterSums { total, parts, runs } = sums;
+    let QuarterSums { total, parts, runs, .. } = sums;
     // The total's own check does not depend on the parts.
     let alone = protect_breakdown(&total, &[], policy);
     let total_reason = alone.total;

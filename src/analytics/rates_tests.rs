@@ -144,36 +144,81 @@ fn fixed_dataset_rates_match_hand_counts_and_closed_forms() {
     }
 }
 
+/// [`fixed`] twice: organisations 8–15 copy 0–7 pilot for pilot, so the
+/// trends have 16 organisations, enough for intervals.
+fn fixed_doubled() -> Vec<Observation> {
+    let mut obs = fixed();
+    obs.extend(fixed().into_iter().map(|o| Observation { org: o.org + 8, ..o }));
+    obs
+}
+
+/// scipy.stats.t.ppf(0.975, 15): 16 organisations.
+const T_975_15: f64 = 2.131_449_545_559_776;
+
 #[test]
 fn trends_match_the_closed_form_of_a_binary_time_split() {
     // With two time points the model is saturated: the MLE reproduces each
-    // point's share, logit(p_k) = a + b·t_k, so b = (l2 − l1)/Δ and
-    // a = (t2·l1 − t1·l2)/Δ with Δ = t2 − t1. The l_k are independent with
-    // v_k = 1/x_k + 1/(n_k − x_k), hence Var(a) = (t2²v1 + t1²v2)/Δ²,
-    // Cov(a, b) = −(t2·v1 + t1·v2)/Δ², Var(b) = (v1 + v2)/Δ².
-    let closed = |(t1, x1, n1): (f64, f64, f64), (t2, x2, n2): (f64, f64, f64)| {
-        let (l1, l2, d) = ((x1 / (n1 - x1)).ln(), (x2 / (n2 - x2)).ln(), t2 - t1);
-        let (v1, v2) = (1.0 / x1 + 1.0 / (n1 - x1), 1.0 / x2 + 1.0 / (n2 - x2));
-        let cov = [t2 * t2 * v1 + t1 * t1 * v2, -(t2 * v1 + t1 * v2), v1 + v2].map(|v| v / (d * d));
+    // point's share, logit(p_k) = l_k = a + b·t_k, so b = (l2 − l1)/Δ and
+    // a = (t2·l1 − t1·l2)/Δ with Δ = t2 − t1. In the (l1, l2) parametrisation
+    // the information is diagonal, h_k = M_k·p_k(1 − p_k) (M_k observations at
+    // t_k), and organisation g's score is (r_g1, r_g2), r_gk = z_gk − m_gk·p_k
+    // (z zeros among its m observations). CR1: V_l = c·H⁻¹(Σ_g s_g s_gᵀ)H⁻¹,
+    // c = G/(G−1)·(N−1)/(N−2); (a, b) is linear in (l1, l2), so V = J·V_l·Jᵀ.
+    let closed = |t1: f64, t2: f64, orgs: &[[f64; 4]]| {
+        let sum = |k: usize| orgs.iter().map(|o| o[k]).sum::<f64>();
+        let (m1, z1, m2, z2) = (sum(0), sum(1), sum(2), sum(3));
+        let (p1, p2) = (z1 / m1, z2 / m2);
+        let (l1, l2, d) = ((p1 / (1.0 - p1)).ln(), (p2 / (1.0 - p2)).ln(), t2 - t1);
+        let (h1, h2) = (m1 * p1 * (1.0 - p1), m2 * p2 * (1.0 - p2));
+        let (mut s11, mut s12, mut s22) = (0.0, 0.0, 0.0);
+        for o in orgs {
+            let (r1, r2) = (o[1] - o[0] * p1, o[3] - o[2] * p2);
+            (s11, s12, s22) = (s11 + r1 * r1, s12 + r1 * r2, s22 + r2 * r2);
+        }
+        let (g, n) = (orgs.len() as f64, m1 + m2);
+        let c = g / (g - 1.0) * (n - 1.0) / (n - 2.0);
+        let (v11, v12, v22) = (c * s11 / (h1 * h1), c * s12 / (h1 * h2), c * s22 / (h2 * h2));
+        let cov = [
+            t2 * t2 * v11 - 2.0 * t1 * t2 * v12 + t1 * t1 * v22,
+            -t2 * v11 + (t1 + t2) * v12 - t1 * v22,
+            v11 - 2.0 * v12 + v22,
+        ]
+        .map(|v| v / (d * d));
         ((t2 * l1 - t1 * l2) / d, (l2 - l1) / d, cov)
     };
+    // Per organisation: pilots and zero-impact pilots in each quarter, and
+    // (as one observation per quarter) whether it had zero return.
+    let spec = |k: usize| FIXED[k].1.split(' ').collect::<Vec<_>>();
+    let (q1, q2) = (spec(0), spec(1));
+    let count = |s: &str| (s.len() as f64, s.matches('z').count() as f64);
+    let zr = |s: &str| f64::from(u8::from(!s.contains('i')));
+    let pilots: Vec<[f64; 4]> = (0..16)
+        .map(|g| {
+            let ((m1, z1), (m2, z2)) = (count(q1[g % 8]), count(q2[g % 8]));
+            [m1, z1, m2, z2]
+        })
+        .collect();
+    let orgs: Vec<[f64; 4]> = (0..16).map(|g| [1.0, zr(q1[g % 8]), 1.0, zr(q2[g % 8])]).collect();
     let check = |fit: &TrendFit, (a, b, cov): (f64, f64, [f64; 3]), n: usize| {
         let TrendFit::Available(f) = fit else { panic!("{fit:?}") };
+        assert_eq!(f.intervals_unavailable_reason, None);
         near(f.intercept.estimate, a);
         near(f.slope.estimate, b);
-        near(f.intercept.high, a + Z_95 * cov[0].sqrt());
-        near(f.slope.low, b - Z_95 * cov[2].sqrt());
+        near(f.intercept.high.unwrap(), a + T_975_15 * cov[0].sqrt());
+        near(f.intercept.low.unwrap(), a - T_975_15 * cov[0].sqrt());
+        near(f.slope.low.unwrap(), b - T_975_15 * cov[2].sqrt());
+        near(f.slope.high.unwrap(), b + T_975_15 * cov[2].sqrt());
         assert_eq!(f.n, n);
         f.pp_change_per_year
     };
-    let r = run(&fixed(), &query("2026Q1", "2026Q2", None));
+    let r = run(&fixed_doubled(), &query("2026Q1", "2026Q2", None));
     assert_eq!(r.trend.quarters_used, ["2026Q1", "2026Q2"]);
     let (t1, t2) = (qtr("2026Q1").middle_t(), qtr("2026Q2").middle_t());
-    let (a, b, cov) = closed((t1, 5.0, 8.0), (t2, 3.0, 8.0));
-    let g = check(&r.trend.organisation, (a, b, cov), 16);
+    let (a, b, cov) = closed(t1, t2, &orgs);
+    let g = check(&r.trend.organisation, (a, b, cov), 32);
     let day = |d: &str| years_since_2000(d.parse().unwrap());
-    let pilot = closed((day(FIXED[0].0), 11.0, 16.0), (day(FIXED[1].0), 8.0, 15.0));
-    check(&r.trend.pilot, pilot, 31);
+    let pilot = closed(day(FIXED[0].0), day(FIXED[1].0), &pilots);
+    check(&r.trend.pilot, pilot, 62);
     // At the middle of 2026Q2 the fit gives p = 3/8: g = 100·b·p(1−p), with
     // the delta-method gradient written out.
     let (p, w) = (3.0 / 8.0, 15.0 / 64.0);
@@ -183,7 +228,8 @@ fn trends_match_the_closed_form_of_a_binary_time_split() {
         100.0 * (w + b * t2 * w * (1.0 - 2.0 * p)),
     );
     let se = (da * da * cov[0] + 2.0 * da * db * cov[1] + db * db * cov[2]).sqrt();
-    near(g.high - g.estimate, Z_95 * se);
+    near(g.high.unwrap() - g.estimate, T_975_15 * se);
+    near(g.estimate - g.low.unwrap(), T_975_15 * se);
     // Projection: 2026Q3 … 2028Q2 at each quarter's middle.
     let proj = r.trend.projection.unwrap();
     let names: Vec<_> = proj.iter().map(|p| p.quarter.as_str()).collect();
@@ -194,10 +240,42 @@ fn trends_match_the_closed_form_of_a_binary_time_split() {
     let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
     for p in &proj {
         let t = qtr(&p.quarter).middle_t();
-        let half = Z_95 * (cov[0] + 2.0 * t * cov[1] + t * t * cov[2]).sqrt();
+        let half = T_975_15 * (cov[0] + 2.0 * t * cov[1] + t * t * cov[2]).sqrt();
         near(p.estimate, expit(a + b * t));
-        near(p.low, expit(a + b * t - half));
-        near(p.high, expit(a + b * t + half));
+        near(p.low.unwrap(), expit(a + b * t - half));
+        near(p.high.unwrap(), expit(a + b * t + half));
+    }
+}
+
+#[test]
+fn trends_of_eight_organisations_have_estimates_and_no_intervals() {
+    // The same shares from 8 organisations: the same estimates, but fewer
+    // than logistic::MIN_CLUSTERS organisations, so every bound is null and
+    // the trend says why.
+    let eight = run(&fixed(), &query("2026Q1", "2026Q2", None)).trend;
+    let sixteen = run(&fixed_doubled(), &query("2026Q1", "2026Q2", None)).trend;
+    let why = "too few organisations for cluster-robust intervals: 8 in the fit, need at least 10";
+    for (few, many) in [
+        (&eight.pilot, &sixteen.pilot),
+        (&eight.organisation, &sixteen.organisation),
+    ] {
+        let (TrendFit::Available(f), TrendFit::Available(m)) = (few, many) else {
+            panic!("{few:?}")
+        };
+        near(f.slope.estimate, m.slope.estimate);
+        near(f.intercept.estimate, m.intercept.estimate);
+        near(f.pp_change_per_year.estimate, m.pp_change_per_year.estimate);
+        assert_eq!(f.intervals_unavailable_reason.as_deref(), Some(why));
+        let json = serde_json::to_value(f).unwrap();
+        for key in ["intercept", "slope", "pp_change_per_year"] {
+            assert_eq!((&json[key]["low"], &json[key]["high"]), (&json!(null), &json!(null)));
+        }
+        assert_eq!(json["intervals_unavailable_reason"], why);
+        assert!(json.get("degrees_of_freedom").is_none(), "not published");
+    }
+    for (p, m) in eight.projection.unwrap().iter().zip(sixteen.projection.unwrap()) {
+        assert_eq!((p.low, p.high), (None, None));
+        near(p.estimate, m.estimate);
     }
 }
 

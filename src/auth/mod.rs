@@ -62,6 +62,22 @@ pub struct Caller {
     pub org: Option<String>,
 }
 
+/// "a member, finance or admin token".
+fn or_list(roles: &[Role]) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let list = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => return "no token".to_owned(),
+    };
+    let article = if list.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {list} token")
+}
+
 /// The verified caller of a request.
 #[derive(Debug, Clone)]
 pub struct AuthContext {
@@ -75,8 +91,13 @@ impl AuthContext {
     fn org_with(&self, allowed: &[Role]) -> ApiResult<OrgId> {
         match self.org {
             Some(org) if allowed.contains(&self.role) => Ok(org),
-            _ => Err(ApiError::forbidden()),
+            _ => Err(self.forbidden(&format!("{} of an organisation", or_list(allowed)))),
         }
+    }
+
+    /// 403 for this caller, naming what the route needs.
+    pub fn forbidden(&self, allowed: &str) -> ApiError {
+        ApiError::forbidden(self.role.as_str(), allowed)
     }
 
     /// Member, finance or admin of an organisation: may read its ledger.
@@ -104,7 +125,7 @@ impl AuthContext {
         if self.role == Role::Operator {
             Ok(())
         } else {
-            Err(ApiError::forbidden())
+            Err(self.forbidden("an operator token"))
         }
     }
 
@@ -113,7 +134,7 @@ impl AuthContext {
         if matches!(self.role, Role::Researcher | Role::Operator) {
             Ok(())
         } else {
-            Err(ApiError::forbidden())
+            Err(self.forbidden("a researcher or operator token"))
         }
     }
 

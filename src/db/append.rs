@@ -8,6 +8,10 @@
 //!   and nothing of it is written;
 //! - each pilot's rollup (`rollups`) takes the entry, converted at the rate
 //!   in force on its period end;
+//! - an organisation that requires FX rates (`orgs.fx_rate_required`) gets
+//!   no new entry in a currency without a rate on or before its period end
+//!   ([`Appended::FxRateMissing`]); reversals always pass, so nothing
+//!   written before the setting was turned on becomes irreversible;
 //! - the entry row is inserted.
 //!
 //! With a fixed number of statements whatever the number of entries: one
@@ -17,6 +21,7 @@
 //! transaction, and with it what else the write records (audit events,
 //! idempotency keys, new pilots).
 
+use crate::domain::enums::EntryType;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
@@ -25,10 +30,12 @@ use super::entries::EntryView;
 use super::fixed_sql::load_by_keys;
 use super::pilots::PilotView;
 use super::rollups::{evaluation_of, rate_for, rollup_entry, OneRate, RollupRow};
-use super::totals::TotalView;
+use super::totals::{TotalRow, TotalView};
 use super::{DbConnection, DbError};
 use crate::analytics::fx_table::FxTable;
+use crate::analytics::roi::FxSource;
 use crate::analytics::rollup::{PilotRollup, RollupEntry};
+use crate::domain::currency::Currency;
 use crate::domain::ids::{OrgId, PilotId};
 
 /// Where entries' FX rates come from: a table already read in this
@@ -54,6 +61,26 @@ impl<'a> Rates<'a> {
         }
     }
 
+    /// Whether the entry's amount converts to USD at a rate in force on its
+    /// period end (USD always does).
+    fn converts(&mut self, conn: &mut DbConnection, e: &EntryView) -> Result<bool, DbError> {
+        let Ok(currency) = Currency::parse(&e.currency) else {
+            return Ok(false);
+        };
+        if currency == Currency::USD {
+            return Ok(true);
+        }
+        if let Some(fx) = self.table {
+            return Ok(fx.rate_on_or_before(currency, e.period_end).is_some());
+        }
+        let key = (e.currency.clone(), e.period_end);
+        if !self.found.contains_key(&key) {
+            let rate = rate_for(conn, &e.currency, e.period_end)?;
+            self.found.insert(key.clone(), rate);
+        }
+        Ok(self.found[&key].rate_on_or_before(currency, e.period_end).is_some())
+    }
+
     fn convert(&mut self, conn: &mut DbConnection, e: &EntryView) -> Result<RollupEntry, DbError> {
         if let Some(fx) = self.table {
             return Ok(rollup_entry(fx, e));
@@ -73,18 +100,16 @@ pub enum Appended {
     Written,
     /// Its pilot's running total of this type and currency would leave i64.
     TotalOverflow,
+    /// Its organisation requires FX rates and its currency has none on or
+    /// before its period end.
+    FxRateMissing,
 }
 
 type Pair = (String, String);
-type TotalKey = (String, String, String, String);
+type TotalKey = (String, String, EntryType, String);
 
 fn total_key(e: &EntryView) -> TotalKey {
-    (
-        e.org_id.clone(),
-        e.pilot_id.clone(),
-        e.entry_type.clone(),
-        e.currency.clone(),
-    )
+    (e.org_id.clone(), e.pilot_id.clone(), e.entry_type, e.currency.clone())
 }
 
 const ROLLUPS_SQL: &str = "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, \
@@ -123,7 +148,11 @@ pub fn append(
         .collect();
     let pairs: Vec<[&str; 2]> = stored.into_iter().map(|(pilot, org)| [org, pilot]).collect();
     let rollup_rows: Vec<RollupRow> = load_by_keys(conn, ROLLUPS_SQL, ROLLUPS_PG, &pairs)?;
-    let total_rows: Vec<TotalView> = load_by_keys(conn, TOTALS_SQL, TOTALS_PG, &pairs)?;
+    let total_rows: Vec<TotalRow> = load_by_keys(conn, TOTALS_SQL, TOTALS_PG, &pairs)?;
+    let total_rows = total_rows
+        .into_iter()
+        .map(TotalView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut rollups: HashMap<Pair, RollupRow> = rollup_rows
         .into_iter()
@@ -138,14 +167,19 @@ pub fn append(
     let mut totals: HashMap<TotalKey, TotalView> = total_rows
         .into_iter()
         .map(|t| {
-            let key = (
-                t.org_id.clone(),
-                t.pilot_id.clone(),
-                t.entry_type.clone(),
-                t.currency.clone(),
-            );
+            let key = (t.org_id.clone(), t.pilot_id.clone(), t.entry_type, t.currency.clone());
             (key, t)
         })
+        .collect();
+
+    // Organisations that refuse entries they could not convert (one read).
+    let checked: BTreeSet<&str> = entries
+        .iter()
+        .filter(|e| e.reverses.is_none() && e.currency != "USD")
+        .map(|e| e.org_id.as_str())
+        .collect();
+    let refusing: BTreeSet<String> = super::orgs::requiring_fx_rates(conn, &checked.into_iter().collect::<Vec<_>>())?
+        .into_iter()
         .collect();
 
     // Each entry in order, applied to the rows in memory.
@@ -153,11 +187,15 @@ pub fn append(
     let mut dirty_totals = BTreeSet::new();
     let mut recompute: BTreeSet<Pair> = BTreeSet::new();
     for e in entries {
+        if e.reverses.is_none() && refusing.contains(&e.org_id) && !rates.converts(conn, e)? {
+            outcomes.push(Appended::FxRateMissing);
+            continue;
+        }
         let key = total_key(e);
         let total = totals.entry(key.clone()).or_insert_with(|| TotalView {
             org_id: e.org_id.clone(),
             pilot_id: e.pilot_id.clone(),
-            entry_type: e.entry_type.clone(),
+            entry_type: e.entry_type,
             currency: e.currency.clone(),
             total_minor: 0,
             entries: 0,

@@ -16,7 +16,8 @@ pub struct EntryView {
     pub org_id: String,
     pub id: String,
     pub pilot_id: String,
-    pub entry_type: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub entry_type: EntryType,
     pub category: String,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
@@ -54,7 +55,7 @@ impl EntryView {
             org_id: org.to_string(),
             id: id.to_string(),
             pilot_id: pilot.to_string(),
-            entry_type: entry_type.as_str().to_owned(),
+            entry_type,
             category: category.to_owned(),
             period_start: e.period.start,
             period_end: e.period.end,
@@ -91,7 +92,8 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[&EntryView]) -> Result<(), D
         }
         DbConnection::Sqlite(c) => {
             for chunk in rows.chunks(CHUNK) {
-                diesel::insert_into(entries::table).values(chunk.to_vec()).execute(c)?;
+                let owned: Vec<EntryView> = chunk.iter().map(|r| (*r).clone()).collect();
+                diesel::insert_into(entries::table).values(owned).execute(c)?;
             }
         }
     }
@@ -124,14 +126,14 @@ pub fn list(
     conn: &mut DbConnection,
     org: OrgId,
     pilot: PilotId,
-    entry_type: &str,
+    entry_type: EntryType,
     after: Option<EntryId>,
     limit: i64,
 ) -> Result<Vec<EntryView>, DbError> {
     let mut q = entries::table
         .filter(entries::org_id.eq(org.to_string()))
         .filter(entries::pilot_id.eq(pilot.to_string()))
-        .filter(entries::entry_type.eq(entry_type))
+        .filter(entries::entry_type.eq(entry_type.as_str()))
         .select(EntryView::as_select())
         .order(entries::id.asc())
         .limit(limit)

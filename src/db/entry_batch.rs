@@ -50,6 +50,8 @@ pub enum Outcome {
     PilotNotFound,
     /// The pilot's running total of this type and currency would leave i64.
     TotalOverflow,
+    /// Its organisation requires FX rates and none converts this entry.
+    FxRateMissing,
     /// Another process holds the key in an open transaction (PostgreSQL).
     KeyInFlight,
     /// Another process committed the key after this batch looked for it.
@@ -219,6 +221,7 @@ fn write_batch(conn: &mut DbConnection, writes: &[EntryWrite]) -> Result<Vec<Out
         outcome[*i] = Some(match a {
             Appended::Written => Outcome::Written,
             Appended::TotalOverflow => Outcome::TotalOverflow,
+            Appended::FxRateMissing => Outcome::FxRateMissing,
         });
     }
 

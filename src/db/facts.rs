@@ -2,6 +2,7 @@
 //! read domain values, not columns. A stored value that no longer parses is
 //! [`DbError::Corrupt`] (the API never stores one).
 
+use crate::domain::enums::EntryType;
 use chrono::NaiveDateTime;
 
 use super::entries::EntryView;
@@ -23,7 +24,7 @@ struct PilotFields<'a> {
     business_function: &'a str,
     sourcing: &'a str,
     ai_kind: &'a str,
-    stage: &'a str,
+    stage: Stage,
     evaluation_stage_on: Option<chrono::NaiveDate>,
     evaluated_on: Option<chrono::NaiveDate>,
 }
@@ -36,7 +37,7 @@ fn facts_of(p: PilotFields<'_>) -> Result<PilotFacts, DbError> {
             .ok_or_else(|| bad("function", p.business_function))?,
         sourcing: Sourcing::parse(p.sourcing).ok_or_else(|| bad("sourcing", p.sourcing))?,
         ai_kind: AiKind::parse(p.ai_kind).ok_or_else(|| bad("ai_kind", p.ai_kind))?,
-        stage: Stage::parse(p.stage).ok_or_else(|| bad("stage", p.stage))?,
+        stage: p.stage,
         evaluation_stage_on: p.evaluation_stage_on,
         evaluated_on: p.evaluated_on,
     })
@@ -49,7 +50,7 @@ pub fn pilot_facts(p: &PilotView) -> Result<PilotFacts, DbError> {
         business_function: &p.business_function,
         sourcing: &p.sourcing,
         ai_kind: &p.ai_kind,
-        stage: &p.stage,
+        stage: p.stage,
         evaluation_stage_on: p.evaluation_stage_on,
         evaluated_on: p.evaluated_on,
     })
@@ -63,14 +64,14 @@ pub fn version_facts(v: &super::pilot_versions::PilotVersionView) -> Result<Pilo
         business_function: &v.business_function,
         sourcing: &v.sourcing,
         ai_kind: &v.ai_kind,
-        stage: &v.stage,
+        stage: v.stage,
         evaluation_stage_on: v.evaluation_stage_on,
         evaluated_on: v.evaluated_on,
     })
 }
 
 pub fn entry_facts(e: &EntryView) -> Result<EntryFacts, DbError> {
-    let kind = if e.entry_type == "spend" {
+    let kind = if e.entry_type == EntryType::Spend {
         EntryKind::Spend {
             category: SpendCategory::parse(&e.category).ok_or_else(|| bad("category", &e.category))?,
             capex: e.capex.unwrap_or(false),

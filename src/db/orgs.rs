@@ -20,6 +20,9 @@ pub struct OrgView {
     pub ledger_version: i64,
     #[serde(skip)]
     pub created_at: chrono::NaiveDateTime,
+    /// Money writes in a currency without an FX rate on or before their
+    /// period end are refused (`db::append`).
+    pub fx_rate_required: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, org: &OrgView) -> Result<(), DbError> {
@@ -47,6 +50,30 @@ pub fn list(conn: &mut DbConnection, after: Option<OrgId>, limit: i64) -> Result
         q = q.filter(orgs::id.gt(a.to_string()));
     }
     Ok(q.load(conn)?)
+}
+
+/// Sets whether the organisation refuses money writes it could not convert;
+/// the row as it is now.
+pub fn set_fx_rate_required(conn: &mut DbConnection, id: OrgId, on: bool) -> Result<OrgView, DbError> {
+    let n = diesel::update(orgs::table.find(id.to_string()))
+        .set(orgs::fx_rate_required.eq(on))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound);
+    }
+    find(conn, id)
+}
+
+/// Of `ids`, the organisations that refuse unconvertible money writes.
+pub fn requiring_fx_rates(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<String>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(orgs::table
+        .filter(orgs::id.eq_any(ids))
+        .filter(orgs::fx_rate_required.eq(true))
+        .select(orgs::id)
+        .load(conn)?)
 }
 
 /// Bumps the organisation's ledger version; any cache of derived figures compares

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::schema::pilot_versions;
 use super::{DbConnection, DbError};
+use crate::domain::enums::Stage;
 use crate::domain::ids::{OrgId, PilotId};
 
 /// Rows per multi-row INSERT: 12 columns, well under both backends'
@@ -29,7 +30,8 @@ pub struct PilotVersionView {
     pub business_function: String,
     pub sourcing: String,
     pub ai_kind: String,
-    pub stage: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub stage: Stage,
     pub stage_entered_on: NaiveDate,
     pub evaluation_stage_on: Option<NaiveDate>,
     pub started_on: Option<NaiveDate>,
@@ -42,8 +44,12 @@ pub fn record(conn: &mut DbConnection, versions: &[PilotVersionView]) -> Result<
     for chunk in versions.chunks(CHUNK) {
         // Per backend: the multi-row INSERT diesel writes for each differs.
         match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(pilot_versions::table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(pilot_versions::table).values(chunk).execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(pilot_versions::table)
+                .values(chunk.to_vec())
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(pilot_versions::table)
+                .values(chunk.to_vec())
+                .execute(c)?,
         };
     }
     Ok(())

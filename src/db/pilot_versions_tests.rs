@@ -109,7 +109,7 @@ fn row(v: &PilotVersionView) -> Row {
         v.valid_from,
         v.name.clone(),
         v.business_function.clone(),
-        v.stage.clone(),
+        v.stage.as_str().to_owned(),
     )
 }
 
@@ -281,7 +281,7 @@ fn every_pilot_write_records_its_version() {
         business_function: "hr".into(),
         sourcing: "built".into(),
         ai_kind: "other".into(),
-        stage: "piloting".into(),
+        stage: Stage::Piloting,
         stage_entered_on: now.date(),
         evaluation_stage_on: None,
         started_on: None,
@@ -299,7 +299,7 @@ fn every_pilot_write_records_its_version() {
     let bulk: Vec<PilotView> = (0..CHUNK + 5).map(|_| row(PilotId::new())).collect();
     crate::db::seed::insert_pilots(&mut conn, &bulk).unwrap();
     let mut next = single.clone();
-    next.stage = "production".into();
+    next.stage = Stage::Production;
     next.version = 2;
     next.updated_at = now + chrono::TimeDelta::seconds(1);
     assert!(crate::db::pilots::update_if_version(&mut conn, &next, 1).unwrap());

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::pilot_versions::PilotVersionView;
 use super::schema::pilots;
 use super::{DbConnection, DbError};
+use crate::domain::enums::Stage;
 use crate::domain::ids::{OrgId, PilotId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -17,7 +18,8 @@ pub struct PilotView {
     pub business_function: String,
     pub sourcing: String,
     pub ai_kind: String,
-    pub stage: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub stage: Stage,
     pub stage_entered_on: NaiveDate,
     /// When it first entered an evaluated stage; None when it is not in one,
     /// or when that date is unknown (docs/DEFINITIONS.md#evaluated).
@@ -43,7 +45,7 @@ pub struct PilotFilter {
 
 /// Inserts a new pilot and records its first version.
 pub fn insert(conn: &mut DbConnection, pilot: &PilotView) -> Result<(), DbError> {
-    diesel::insert_into(pilots::table).values(pilot).execute(conn)?;
+    diesel::insert_into(pilots::table).values(pilot.clone()).execute(conn)?;
     record_versions(conn, std::slice::from_ref(pilot))
 }
 
@@ -95,7 +97,7 @@ pub fn update_if_version(conn: &mut DbConnection, next: &PilotView, expected: i6
             .filter(pilots::id.eq(&next.id))
             .filter(pilots::version.eq(expected)),
     )
-    .set(next)
+    .set(next.clone())
     .execute(conn)?;
     if n == 1 {
         record_versions(conn, std::slice::from_ref(next))?;
@@ -125,7 +127,7 @@ impl From<&PilotView> for PilotVersionView {
             business_function: p.business_function.clone(),
             sourcing: p.sourcing.clone(),
             ai_kind: p.ai_kind.clone(),
-            stage: p.stage.clone(),
+            stage: p.stage,
             stage_entered_on: p.stage_entered_on,
             evaluation_stage_on: p.evaluation_stage_on,
             started_on: p.started_on,

@@ -16,6 +16,7 @@ use super::pilots::PilotView;
 use super::rollups::RollupRow;
 use super::schema::{entries, orgs, pilot_rollups, pilots};
 use super::{DbConnection, DbError};
+use crate::domain::enums::Stage;
 
 /// Everything in the ledger, read in one snapshot (tests and checks).
 pub struct ResearchInputs {
@@ -67,12 +68,21 @@ pub fn org_attributes(conn: &mut DbConnection) -> Result<Vec<(String, String, St
 /// (no `evaluated_on`, no date for the stage): left out of every aggregate
 /// and counted in `data_quality` instead of being dated the day they were
 /// loaded (docs/DEFINITIONS.md#evaluated).
+/// The stages a pilot is evaluated in, as stored.
+fn evaluating_stages() -> Vec<&'static str> {
+    Stage::ALL
+        .iter()
+        .filter(|s| s.is_evaluating())
+        .map(|s| s.as_str())
+        .collect()
+}
+
 pub fn count_unknown_evaluation_dates(conn: &mut DbConnection) -> Result<u64, DbError> {
     use super::schema::pilots;
     let n: i64 = pilots::table
         .filter(pilots::evaluated_on.is_null())
         .filter(pilots::evaluation_stage_on.is_null())
-        .filter(pilots::stage.eq_any(["production", "scaled", "abandoned"]))
+        .filter(pilots::stage.eq_any(evaluating_stages()))
         .count()
         .get_result(conn)?;
     Ok(u64::try_from(n).unwrap_or(0))

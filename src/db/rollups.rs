@@ -14,6 +14,7 @@
 //! the rates, before reading entries), so whichever commits first, the other
 //! sees its result. SQLite serialises writers anyway.
 
+use crate::domain::enums::EntryType;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
@@ -28,7 +29,6 @@ use crate::analytics::fx_table::FxTable;
 use crate::analytics::roi::FxSource;
 use crate::analytics::rollup::{PilotRollup, RollupEntry};
 use crate::domain::currency::Currency;
-use crate::domain::enums::Stage;
 use crate::domain::fx::FxRate;
 use crate::domain::ids::{OrgId, PilotId};
 
@@ -88,14 +88,14 @@ impl RollupRow {
 /// The pilot's evaluation date under the definitions (None: not evaluated, or
 /// a stored stage that no longer parses, which the API never writes).
 pub fn evaluation_of(p: &PilotView) -> Option<NaiveDate> {
-    evaluation_date(p.evaluated_on, Stage::parse(&p.stage)?, p.evaluation_stage_on)
+    evaluation_date(p.evaluated_on, p.stage, p.evaluation_stage_on)
 }
 
 /// An entry as the rollup sees it, converted with `fx`.
 pub fn rollup_entry(fx: &impl FxSource, e: &EntryView) -> RollupEntry {
     RollupEntry::convert(
         fx,
-        e.entry_type == "spend",
+        e.entry_type == EntryType::Spend,
         &e.currency,
         e.amount_minor,
         e.period_end,

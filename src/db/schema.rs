@@ -11,6 +11,7 @@ diesel::table! {
         reporting_currency -> Text,
         ledger_version -> BigInt,
         created_at -> Timestamp,
+        fx_rate_required -> Bool,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Writes generated demo data (`crate::demo`) into the database: one write
 //! transaction per organisation, rows inserted in multi-row batches.
 
+use crate::domain::enums::EntryType;
 use diesel::prelude::*;
 
 use super::entries::EntryView;
@@ -25,8 +26,8 @@ const CHUNK: usize = 400;
 pub fn insert_pilots(conn: &mut DbConnection, rows: &[PilotView]) -> Result<(), DbError> {
     for chunk in rows.chunks(CHUNK) {
         match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(pilots::table).values(chunk).execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(pilots::table).values(chunk.to_vec()).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(pilots::table).values(chunk.to_vec()).execute(c)?,
         };
     }
     super::pilots::record_versions(conn, rows)
@@ -62,6 +63,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
     let now = super::now();
     let org_id = OrgId::new();
     let org = OrgView {
+        fx_rate_required: false,
         id: org_id.to_string(),
         name: batch.org.name.clone(),
         industry: batch.org.industry.as_str().to_owned(),
@@ -84,7 +86,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
             business_function: p.business_function.as_str().to_owned(),
             sourcing: p.sourcing.as_str().to_owned(),
             ai_kind: p.ai_kind.as_str().to_owned(),
-            stage: p.stage.as_str().to_owned(),
+            stage: p.stage,
             stage_entered_on: p.stage_entered_on,
             evaluation_stage_on: p.stage.is_evaluating().then_some(p.stage_entered_on),
             started_on: Some(p.started_on),
@@ -124,10 +126,10 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
         .collect();
     insert_entries(conn, &entry_rows)?;
     super::rollups::after_bulk_write(conn, fx, &pilot_rows, &entry_rows)?;
-    let mut totals: std::collections::BTreeMap<(&str, &str, &str), (i64, i64)> = Default::default();
+    let mut totals: std::collections::BTreeMap<(&str, EntryType, &str), (i64, i64)> = Default::default();
     for e in &entry_rows {
         let t = totals
-            .entry((e.pilot_id.as_str(), e.entry_type.as_str(), e.currency.as_str()))
+            .entry((e.pilot_id.as_str(), e.entry_type, e.currency.as_str()))
             .or_default();
         t.0 += e.amount_minor;
         t.1 += 1;
@@ -137,7 +139,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
         .map(|((pilot, t, currency), (sum, count))| super::totals::TotalView {
             org_id: org.id.clone(),
             pilot_id: pilot.to_owned(),
-            entry_type: t.to_owned(),
+            entry_type: t,
             currency: currency.to_owned(),
             total_minor: sum,
             entries: count,
@@ -146,10 +148,10 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
     for chunk in total_rows.chunks(CHUNK) {
         match conn {
             DbConnection::Sqlite(c) => diesel::insert_into(super::schema::pilot_totals::table)
-                .values(chunk)
+                .values(chunk.to_vec())
                 .execute(c)?,
             DbConnection::Pg(c) => diesel::insert_into(super::schema::pilot_totals::table)
-                .values(chunk)
+                .values(chunk.to_vec())
                 .execute(c)?,
         };
     }

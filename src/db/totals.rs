@@ -2,6 +2,7 @@
 //! append, so checking that a pilot's total still fits in i64 costs one row
 //! read instead of a scan of its entries.
 
+use crate::domain::enums::EntryType;
 use diesel::prelude::*;
 
 use super::schema::pilot_totals;
@@ -12,15 +13,43 @@ use crate::domain::ids::{OrgId, PilotId};
 /// SQLite cache (`fixed_sql::Cached`).
 pub const CHUNK: usize = 100;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pilot_totals)]
 pub struct TotalView {
     pub org_id: String,
     pub pilot_id: String,
-    pub entry_type: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub entry_type: EntryType,
     pub currency: String,
     pub total_minor: i64,
     pub entries: i64,
+}
+
+/// A total as a raw query reads it (`db::append`), before its entry type
+/// is checked.
+#[derive(QueryableByName)]
+#[diesel(table_name = pilot_totals)]
+pub(super) struct TotalRow {
+    org_id: String,
+    pilot_id: String,
+    entry_type: String,
+    currency: String,
+    total_minor: i64,
+    entries: i64,
+}
+
+impl TryFrom<TotalRow> for TotalView {
+    type Error = DbError;
+    fn try_from(r: TotalRow) -> Result<TotalView, DbError> {
+        Ok(TotalView {
+            org_id: r.org_id,
+            pilot_id: r.pilot_id,
+            entry_type: EntryType::try_from(r.entry_type).map_err(DbError::Corrupt)?,
+            currency: r.currency,
+            total_minor: r.total_minor,
+            entries: r.entries,
+        })
+    }
 }
 
 /// A pilot's totals of one entry type, by currency.
@@ -28,12 +57,12 @@ pub fn for_pilot(
     conn: &mut DbConnection,
     org: OrgId,
     pilot: PilotId,
-    entry_type: &str,
+    entry_type: EntryType,
 ) -> Result<Vec<TotalView>, DbError> {
     Ok(pilot_totals::table
         .filter(pilot_totals::org_id.eq(org.to_string()))
         .filter(pilot_totals::pilot_id.eq(pilot.to_string()))
-        .filter(pilot_totals::entry_type.eq(entry_type))
+        .filter(pilot_totals::entry_type.eq(entry_type.as_str()))
         .order(pilot_totals::currency.asc())
         .select(TotalView::as_select())
         .load(conn)?)
@@ -59,7 +88,7 @@ pub fn upsert_many(conn: &mut DbConnection, rows: &[&TotalView]) -> Result<(), D
                     q = q
                         .bind::<Text, _>(&r.org_id)
                         .bind::<Text, _>(&r.pilot_id)
-                        .bind::<Text, _>(&r.entry_type)
+                        .bind::<Text, _>(r.entry_type.as_str())
                         .bind::<Text, _>(&r.currency)
                         .bind::<BigInt, _>(r.total_minor)
                         .bind::<BigInt, _>(r.entries);

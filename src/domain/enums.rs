@@ -28,6 +28,22 @@ macro_rules! vocabulary {
             }
         }
 
+        /// How `db` reads a stored value (a text column): an unknown one
+        /// is an error, never a guess.
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                $name::parse(&s).ok_or_else(|| format!("stored {} {s:?} is not one of {}", stringify!($name), $name::expected()))
+            }
+        }
+
+        /// How `db` writes a value to its text column.
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

@@ -122,9 +122,11 @@ pub fn entry_row(org: OrgId, pilot: PilotId, id: EntryId, e: &NewEntry, created_
     EntryView::new_row(org, pilot, id, e, created_by)
 }
 
-/// Appends one entry through the ledger invariant (`db::append`): refused
-/// when the pilot's running total of that type and currency would leave i64,
-/// so every later sum of one pilot is exact.
+/// Appends one entry of a reversal (the reversal itself, or its
+/// replacement) through the ledger invariant (`db::append`): refused when
+/// the pilot's running total of that type and currency would leave i64, so
+/// every later sum of one pilot is exact, or (the replacement) when its
+/// organisation requires an FX rate it has not got.
 pub fn append(conn: &mut DbConnection, row: &EntryView) -> ApiResult<()> {
     let appended = crate::db::append::append(conn, &[], &[row], Rates::lookup()).map_err(|e| {
         // The unique index on `reverses` decides a race between two reversals.
@@ -136,8 +138,23 @@ pub fn append(conn: &mut DbConnection, row: &EntryView) -> ApiResult<()> {
     })?;
     match appended.first() {
         Some(Appended::Written) => Ok(()),
+        Some(Appended::FxRateMissing) => Err(fx_rate_missing("replacement.", row)),
         _ => Err(total_overflow(row)),
     }
+}
+
+/// 422 for a new entry its organisation refuses: no FX rate converts it
+/// (`fx_rate_required`). `prefix` locates the entry in the body.
+pub fn fx_rate_missing(prefix: &str, row: &EntryView) -> ApiError {
+    ApiError::field(
+        Code::FX_RATE_MISSING,
+        format!("{prefix}currency"),
+        format!(
+            "this organisation requires an FX rate for every money write, and {} has none on or before {}; \
+             an operator loads one with PUT /v1/fx-rates",
+            row.currency, row.period_end
+        ),
+    )
 }
 
 /// 422 for an entry that would take its pilot's running total past i64.
@@ -195,11 +212,7 @@ pub fn reverse(
             "this entry has already been reversed",
         ));
     }
-    let entry_type = if original.entry_type == EntryType::Spend.as_str() {
-        EntryType::Spend
-    } else {
-        EntryType::Impact
-    };
+    let entry_type = original.entry_type;
     let replacement = replacement.map(|parse| parse(entry_type)).transpose()?;
     let negated = original
         .amount_minor

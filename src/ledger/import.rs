@@ -453,12 +453,20 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
     let refs: Vec<&EntryView> = entry_rows.iter().collect();
     let appended = crate::db::append::append(conn, &pilot_rows, &refs, Rates::table(&fx))?;
     for (a, row) in appended.iter().zip(&entry_at) {
-        if *a == Appended::TotalOverflow {
-            errors.push(RowError {
+        match a {
+            Appended::Written => {}
+            Appended::TotalOverflow => errors.push(RowError {
                 row: *row,
                 field: Some("amount".into()),
                 reason: "the pilot's total would pass the largest exact amount".into(),
-            });
+            }),
+            Appended::FxRateMissing => errors.push(RowError {
+                row: *row,
+                field: Some("currency".into()),
+                reason: "this organisation requires an FX rate for every money write, and this currency has none \
+                         on or before period_end"
+                    .into(),
+            }),
         }
     }
     if !errors.is_empty() {

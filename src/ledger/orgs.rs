@@ -20,6 +20,15 @@ pub struct CreateOrgBody {
     pub size_band: SizeBand,
     pub region: String,
     pub reporting_currency: String,
+    #[serde(default)]
+    pub fx_rate_required: bool,
+}
+
+/// `PATCH /v1/orgs/{org_id}`: the settings an organisation may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOrgBody {
+    pub fx_rate_required: bool,
 }
 
 /// A validated organisation.
@@ -29,6 +38,7 @@ pub struct NewOrg {
     pub size_band: SizeBand,
     pub region: String,
     pub reporting_currency: Currency,
+    pub fx_rate_required: bool,
 }
 
 impl TryFrom<CreateOrgBody> for NewOrg {
@@ -51,6 +61,7 @@ impl TryFrom<CreateOrgBody> for NewOrg {
             size_band: b.size_band,
             region: b.region,
             reporting_currency,
+            fx_rate_required: b.fx_rate_required,
         })
     }
 }
@@ -67,8 +78,32 @@ impl NewOrg {
             reporting_currency: self.reporting_currency.code().to_owned(),
             ledger_version: 0,
             created_at: crate::db::now(),
+            fx_rate_required: self.fx_rate_required,
         }
     }
+}
+
+/// Changes the organisation's settings and audits the change (before and
+/// after); the row as it is now.
+pub fn update_settings(
+    conn: &mut DbConnection,
+    id: OrgId,
+    patch: &PatchOrgBody,
+    actor: &Actor,
+) -> Result<OrgView, DbError> {
+    let before = crate::db::orgs::find(conn, id)?;
+    let after = crate::db::orgs::set_fx_rate_required(conn, id, patch.fx_rate_required)?;
+    crate::db::audit::record(
+        conn,
+        Some(id),
+        actor,
+        "org.update",
+        "org",
+        &after.id,
+        serde_json::to_value(&before).ok().as_ref(),
+        serde_json::to_value(&after).ok().as_ref(),
+    )?;
+    Ok(after)
 }
 
 /// Stores a new organisation and audits its creation.

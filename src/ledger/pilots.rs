@@ -91,7 +91,7 @@ pub fn new_pilot_row(org: OrgId, id: PilotId, p: NewPilot, today: NaiveDate) -> 
         business_function: p.business_function.as_str().to_owned(),
         sourcing: p.sourcing.as_str().to_owned(),
         ai_kind: p.ai_kind.as_str().to_owned(),
-        stage: p.stage.as_str().to_owned(),
+        stage: p.stage,
         stage_entered_on: p.stage_entered_on.unwrap_or(today),
         // Created already evaluated: its evaluation date is the stage date it
         // was given, or unknown; never the day it was loaded.
@@ -127,12 +127,12 @@ pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> 
     if let Some(v) = patch.ai_kind {
         next.ai_kind = v.as_str().to_owned();
     }
-    let was_evaluating = Stage::parse(&current.stage).is_some_and(Stage::is_evaluating);
-    match patch.stage.filter(|v| v.as_str() != current.stage) {
+    let was_evaluating = current.stage.is_evaluating();
+    match patch.stage.filter(|v| *v != current.stage) {
         Some(v) => {
             // A new stage, entered on the date given or today.
             let on = patch.stage_entered_on.unwrap_or(today);
-            next.stage = v.as_str().to_owned();
+            next.stage = v;
             next.stage_entered_on = on;
             next.evaluation_stage_on = match (was_evaluating, v.is_evaluating()) {
                 // Production to scaled (or abandoned): still evaluated when it

@@ -1,6 +1,8 @@
 //! How the ledger's objects look on the wire: the JSON shapes responses and
 //! audit events carry (and the CLI prints).
 
+use crate::domain::enums::EntryType;
+use crate::domain::enums::Stage;
 use serde::Serialize;
 
 use crate::db::entries::EntryView;
@@ -29,6 +31,7 @@ pub struct OrgJson {
     pub size_band: String,
     pub region: String,
     pub reporting_currency: String,
+    pub fx_rate_required: bool,
     pub created_at: String,
 }
 
@@ -41,6 +44,7 @@ impl From<OrgView> for OrgJson {
             size_band: o.size_band,
             region: o.region,
             reporting_currency: o.reporting_currency,
+            fx_rate_required: o.fx_rate_required,
             created_at: rfc3339(o.created_at),
         }
     }
@@ -54,7 +58,7 @@ pub struct PilotJson {
     pub business_function: String,
     pub sourcing: String,
     pub ai_kind: String,
-    pub stage: String,
+    pub stage: Stage,
     pub stage_entered_on: chrono::NaiveDate,
     pub started_on: Option<chrono::NaiveDate>,
     pub evaluated_on: Option<chrono::NaiveDate>,
@@ -102,7 +106,7 @@ pub struct EntryJson {
     pub id: String,
     pub pilot_id: String,
     #[serde(rename = "type")]
-    pub entry_type: String,
+    pub entry_type: EntryType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +136,7 @@ pub struct EntryJson {
 
 impl From<EntryView> for EntryJson {
     fn from(e: EntryView) -> Self {
-        let spend = e.entry_type == "spend";
+        let spend = e.entry_type == EntryType::Spend;
         Self {
             money: MoneyJson::stored(e.amount_minor, &e.currency),
             id: e.id,

@@ -18,7 +18,9 @@ use crate::domain::entries::NewEntry;
 use crate::domain::enums::EntryType;
 use crate::domain::ids::{EntryId, PilotId};
 use crate::error::{ApiError, ApiResult};
-use crate::ledger::entries::{entry_not_found, entry_row, reverse, total_overflow, ImpactBody, SpendBody};
+use crate::ledger::entries::{
+    entry_not_found, entry_row, fx_rate_missing, reverse, total_overflow, ImpactBody, SpendBody,
+};
 
 /// Creates one entry through the batching writer (`db::entry_batch`): the
 /// rows and the response are prepared here, the writer decides whether the
@@ -53,6 +55,7 @@ async fn create_entry(
         Outcome::Replay(rec) => keyed.replay(&rec),
         Outcome::PilotNotFound => Err(pilot_not_found(DbError::NotFound)),
         Outcome::TotalOverflow => Err(total_overflow(&row)),
+        Outcome::FxRateMissing => Err(fx_rate_missing("", &row)),
         Outcome::KeyInFlight => Err(in_flight()),
         Outcome::KeyCommitted => keyed.replay_committed(&state).await,
         Outcome::TokenRevoked => Err(ApiError::unauthorized("invalid token: revoked")),
@@ -109,8 +112,8 @@ async fn list_entries(
     let (rows, totals) = state
         .read(move |conn| {
             crate::db::pilots::find(conn, org, pilot).map_err(pilot_not_found)?;
-            let rows = crate::db::entries::list(conn, org, pilot, entry_type.as_str(), page.after, page.limit + 1)?;
-            let totals = crate::db::totals::for_pilot(conn, org, pilot, entry_type.as_str())?;
+            let rows = crate::db::entries::list(conn, org, pilot, entry_type, page.after, page.limit + 1)?;
+            let totals = crate::db::totals::for_pilot(conn, org, pilot, entry_type)?;
             Ok((rows, totals))
         })
         .await?;

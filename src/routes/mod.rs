@@ -43,7 +43,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/metrics", methods: &["GET"] },
     RouteSpec { path: "/openapi.json", methods: &["GET"] },
     RouteSpec { path: "/v1/orgs", methods: &["GET", "POST"] },
-    RouteSpec { path: "/v1/orgs/{org_id}", methods: &["GET"] },
+    RouteSpec { path: "/v1/orgs/{org_id}", methods: &["GET", "PATCH"] },
     RouteSpec { path: "/v1/tokens", methods: &["GET", "POST"] },
     RouteSpec { path: "/v1/tokens/{token_id}", methods: &["DELETE"] },
     RouteSpec { path: "/v1/pilots", methods: &["GET", "POST"] },
@@ -101,7 +101,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(orgs::list_orgs))
                 .route(web::post().to(orgs::create_org)),
         )
-        .service(resource("/v1/orgs/{org_id}").route(web::get().to(orgs::get_org)))
+        .service(
+            resource("/v1/orgs/{org_id}")
+                .route(web::get().to(orgs::get_org))
+                .route(web::patch().to(orgs::update_org)),
+        )
         .service(
             resource("/v1/tokens")
                 .route(web::get().to(tokens::list_tokens))

@@ -9,7 +9,7 @@ use super::AppState;
 use crate::auth::{AuthContext, Role};
 use crate::domain::ids::OrgId;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::ledger::orgs::{CreateOrgBody, NewOrg};
+use crate::ledger::orgs::{CreateOrgBody, NewOrg, PatchOrgBody};
 
 pub async fn create_org(
     state: web::Data<AppState>,
@@ -45,7 +45,7 @@ pub async fn list_orgs(state: web::Data<AppState>, auth: AuthContext, q: Query<L
     let own = match auth.role {
         Role::Operator => None,
         Role::Admin => Some(auth.org_admin()?),
-        _ => return Err(ApiError::forbidden()),
+        _ => return Err(auth.forbidden("an operator token, or an admin token of the organisation")),
     };
     let rows = state
         .db(move |conn| match own {
@@ -69,14 +69,46 @@ pub async fn get_org(
     let id = path_id("org_id", &path, OrgId::parse)?;
     match auth.role {
         Role::Operator => {}
-        Role::Admin if auth.org == Some(id) => {}
+        // Every role of an organisation may read its own record (the
+        // dashboard shows its name).
+        Role::Member | Role::Finance | Role::Admin if auth.org == Some(id) => {}
         // Another organisation's id is indistinguishable from a missing one.
-        Role::Admin => return Err(ApiError::new(Code::ORG_NOT_FOUND, "no such organisation")),
-        _ => return Err(ApiError::forbidden()),
+        Role::Member | Role::Finance | Role::Admin => {
+            return Err(ApiError::new(Code::ORG_NOT_FOUND, "no such organisation"))
+        }
+        Role::Researcher => return Err(auth.forbidden("an operator token, or a token of the organisation")),
     }
     let row = state
         .db(move |conn| {
             crate::db::orgs::find(conn, id).map_err(|e| match e {
+                crate::db::DbError::NotFound => ApiError::new(Code::ORG_NOT_FOUND, "no such organisation"),
+                other => other.into(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(OrgJson::from(row)))
+}
+
+/// `PATCH /v1/orgs/{org_id}`: the organisation's settings, by the operator or
+/// the organisation's own admin (another organisation's id is a 404). Audited.
+pub async fn update_org(
+    state: web::Data<AppState>,
+    auth: AuthContext,
+    path: web::Path<String>,
+    body: Json<PatchOrgBody>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id("org_id", &path, OrgId::parse)?;
+    match auth.role {
+        Role::Operator => {}
+        Role::Admin if auth.org == Some(id) => {}
+        Role::Admin => return Err(ApiError::new(Code::ORG_NOT_FOUND, "no such organisation")),
+        _ => return Err(auth.forbidden("an operator token, or an admin token of the organisation")),
+    }
+    let patch = body.value;
+    let actor = auth.actor();
+    let row = state
+        .write(move |conn| {
+            crate::ledger::orgs::update_settings(conn, id, &patch, &actor).map_err(|e| match e {
                 crate::db::DbError::NotFound => ApiError::new(Code::ORG_NOT_FOUND, "no such organisation"),
                 other => other.into(),
             })

@@ -15,7 +15,7 @@ use pilotledger::analytics::roi::FxSource;
 use pilotledger::db::observe::observations;
 use pilotledger::db::research::ResearchInputs;
 use pilotledger::domain::currency::Currency;
-use pilotledger::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
+use pilotledger::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing};
 use pilotledger::domain::fx::to_usd_minor;
 use pilotledger::domain::region::RegionCode;
 use serde_json::{json, Value};
@@ -40,7 +40,7 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
     let mut out = Vec::new();
     let mut excluded = 0;
     for p in &inputs.pilots {
-        let (Some(stage), Some(&(org_index, org))) = (Stage::parse(&p.stage), orgs.get(p.org_id.as_str())) else {
+        let (Some(stage), Some(&(org_index, org))) = (Some(p.stage), orgs.get(p.org_id.as_str())) else {
             continue;
         };
         let Some(evaluation) = definitions::evaluation_date(p.evaluated_on, stage, p.evaluation_stage_on) else {

@@ -20,6 +20,8 @@ enum Access {
     Operator,
     /// Operator, or an admin for their own organisation.
     OperatorOrOwnAdmin,
+    /// Operator, or any role of the organisation for its own record.
+    OperatorOrOwnOrg,
     OrgAdmin,
     OrgRead,
     OrgWrite,
@@ -32,7 +34,8 @@ fn access(path: &str, method: &str) -> Option<Access> {
     Some(match (path, method) {
         ("/" | "/assets/{file}" | "/healthz" | "/readyz" | "/openapi.json", "GET") => Public,
         ("/v1/orgs", "POST") | ("/metrics", "GET") => Operator,
-        ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnAdmin,
+        ("/v1/orgs", "GET") | ("/v1/orgs/{org_id}", "PATCH") => OperatorOrOwnAdmin,
+        ("/v1/orgs/{org_id}", "GET") => OperatorOrOwnOrg,
         ("/v1/tokens", "GET" | "POST") | ("/v1/tokens/{token_id}", "DELETE") | ("/v1/audit", "GET") => OrgAdmin,
         ("/v1/pilots", "GET")
         | ("/v1/pilots/{pilot_id}", "GET")
@@ -82,6 +85,7 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
         ("/v1/pilots", "POST") => pilot_body("probe"),
         ("/v1/pilots/{pilot_id}", "PATCH") => json!({"name": "hijacked"}),
+        ("/v1/orgs/{org_id}", "PATCH") => json!({"fx_rate_required": true}),
         ("/v1/pilots/{pilot_id}/spend", "POST") => spend_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/impact", "POST") => impact_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => json!({"reason": "probe"}),
@@ -127,6 +131,7 @@ async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
         "impact": json_of(app.get(&format!("/v1/pilots/{}/impact", v.pilot), &a.admin).await).await,
         "tokens": json_of(app.get("/v1/tokens", &a.admin).await).await,
         "pilots": json_of(app.get("/v1/pilots", &a.admin).await).await,
+        "org": json_of(app.get(&format!("/v1/orgs/{}", v.org), &a.admin).await).await,
     })
 }
 
@@ -180,7 +185,7 @@ async fn tenant_isolation_matrix_covers_every_route() {
             let has_id = route.path.contains('{');
 
             // B's admin on A's objects: 404; on id-less org routes: only B's data.
-            if org_scoped || kind == Access::OperatorOrOwnAdmin {
+            if org_scoped || matches!(kind, Access::OperatorOrOwnAdmin | Access::OperatorOrOwnOrg) {
                 let res = call(&app, method, &path, &b.admin, body.as_ref()).await;
                 let status = res.status().as_u16();
                 let text = res.text().await.unwrap();
@@ -211,6 +216,7 @@ async fn tenant_isolation_matrix_covers_every_route() {
                     ("finance", &a.finance),
                     ("researcher", &researcher),
                 ],
+                Access::OperatorOrOwnOrg => vec![("researcher", &researcher)],
                 Access::OperatorOrOwnAdmin => vec![
                     ("member", &a.member),
                     ("finance", &a.finance),
@@ -239,6 +245,20 @@ async fn tenant_isolation_matrix_covers_every_route() {
                 assert_eq!(res.status(), 403, "{who} {method} {}", route.path);
                 let problem = json_of(res).await;
                 assert_eq!(problem["code"], "forbidden");
+                // The detail names the caller's role and what the route needs.
+                let detail = problem["detail"].as_str().unwrap();
+                let article = if who.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                assert!(
+                    detail.starts_with(&format!("{article} {who} token may not call this route; it needs ")),
+                    "{who} {method} {}: {detail}",
+                    route.path
+                );
+                let needs = detail.split("it needs ").nth(1).unwrap();
+                assert!(!needs.contains(who), "{who} {method} {}: {detail}", route.path);
             }
         }
     }

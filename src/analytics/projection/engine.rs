@@ -6,6 +6,7 @@ use super::{
     err, BandPoint, Bands, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams, ScenarioChange, ScenarioDef,
     ScenarioResult, SuccessRate, YearRow, YEAR_RANGE,
 };
+use crate::analytics::student_t;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
@@ -59,6 +60,7 @@ fn rate_at(p: &ResolvedParams, measured: Option<&MeasuredRate>, year: i32) -> Ra
                 estimate: *v,
                 low: low.unwrap_or(*v),
                 high: high.unwrap_or(*v),
+                df: None,
             },
             // Validation guarantees by_year is non-empty when value is absent.
             (None, None) => RateEstimate::exact(step(by_year, year).unwrap_or(0.0)),
@@ -217,12 +219,28 @@ fn logit(p: f64) -> f64 {
 }
 
 /// Draws are normal on the logit scale: centre logit(estimate), sd =
-/// (logit(high) − logit(low)) / (2 × 1.96). `None` when there is no interval:
-/// such draws return the estimate itself (not a logit round trip), which keeps
-/// their bands exactly equal to the point.
-fn logit_normal(e: &RateEstimate) -> Option<(f64, f64)> {
-    let sd = (logit(e.high) - logit(e.low)) / (2.0 * Z95);
-    (e.low < e.high).then_some((logit(e.estimate), sd))
+/// (logit(high) − logit(low)) / (2 × 1.96) — or, for an interval built with
+/// Student's t, t-distributed with its `df` and sd = the same width divided
+/// by 2 × its 0.975 quantile. `None` when there is no interval: such draws
+/// return the estimate itself (not a logit round trip), which keeps their
+/// bands exactly equal to the point.
+fn logit_spread(e: &RateEstimate) -> Option<(f64, f64, Option<u32>)> {
+    let critical = e.df.map_or(Z95, student_t::critical_95);
+    let sd = (logit(e.high) - logit(e.low)) / (2.0 * critical);
+    (e.low < e.high).then_some((logit(e.estimate), sd, e.df))
+}
+
+/// Each draw's z mapped to the t with `df` degrees of freedom at the same CDF
+/// value, per distinct `df` among `spread`: common random numbers across
+/// years and scenarios, whatever the distribution.
+fn t_draws(z: &[f64], spread: &[Option<(f64, f64, Option<u32>)>]) -> BTreeMap<u32, Vec<f64>> {
+    let dfs: std::collections::BTreeSet<u32> = spread.iter().flatten().filter_map(|s| s.2).collect();
+    dfs.into_iter()
+        .map(|df| {
+            let t = z.iter().map(|&z| student_t::quantile_of_normal(z, df)).collect();
+            (df, t)
+        })
+        .collect()
 }
 
 /// Nearest-rank 10th, 50th and 90th percentiles: exact order statistics, so
@@ -280,6 +298,7 @@ pub(super) fn run_scenario(
             estimate: scale(e.estimate),
             low: scale(e.low),
             high: scale(e.high),
+            df: e.df,
         }
     })?;
     // Whether bands exist is decided on the unscaled rates, so all scenarios agree.
@@ -319,11 +338,15 @@ pub(super) fn run_scenario(
         let z: Vec<f64> = (0..mc.draws).map(|_| standard_normal(&mut rng)).collect();
         let mut scratch = Vec::with_capacity(mc.draws);
         // Per year, not per draw: the logits are the costly part of a draw.
-        let spread: Vec<_> = model.rates.iter().map(logit_normal).collect();
+        let spread: Vec<_> = model.rates.iter().map(logit_spread).collect();
+        let t = t_draws(&z, &spread);
         model.simulate(
             mc.draws,
             |w, k| match spread[k] {
-                Some((centre, sd)) => 1.0 / (1.0 + (-(centre + sd * z[w])).exp()),
+                Some((centre, sd, df)) => {
+                    let draw = df.and_then(|df| t.get(&df)).map_or(z[w], |t| t[w]);
+                    1.0 / (1.0 + (-(centre + sd * draw)).exp())
+                }
                 None => model.rates[k].estimate,
             },
             |i, s| {

@@ -31,6 +31,11 @@
 //! `monte_carlo`, each draw takes one standard-normal z and applies it to every
 //! year on the logit scale (a draw is one world in which adoption runs
 //! systematically better or worse), sd = (logit(high) − logit(low)) ÷ (2 × 1.96);
+//! a rate whose interval was built with Student's t (`df`, the measured rate
+//! of the cluster-robust trend) uses that t's 0.975 quantile in place of 1.96
+//! and maps each draw's z to the t with the same CDF value
+//! (`student_t::quantile_of_normal`), so the draws' 2.5th and 97.5th
+//! percentiles are the interval's ends;
 //! p10/p50/p90 are nearest-rank percentiles taken per metric and year, so the
 //! gap's p10 comes from high-success draws and revenue's p10 from low ones.
 //! Without an interval every draw equals the point, and so do the percentiles.
@@ -194,6 +199,12 @@ pub struct RateEstimate {
     pub low: f64,
     /// 95% high.
     pub high: f64,
+    /// Degrees of freedom of the Student's t the interval was built with (a
+    /// measured rate from the cluster-robust trend: organisations − 1);
+    /// `None` for a normal interval. Monte Carlo draws follow the same
+    /// distribution, so their spread matches the interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df: Option<u32>,
 }
 
 impl RateEstimate {
@@ -203,6 +214,7 @@ impl RateEstimate {
             estimate: rate,
             low: rate,
             high: rate,
+            df: None,
         }
     }
 }

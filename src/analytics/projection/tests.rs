@@ -349,6 +349,7 @@ fn measured_rates_are_used_and_required() {
         estimate: e,
         low: e - 0.01,
         high: e + 0.01,
+        df: None,
     };
     let m = MeasuredRate {
         by_year: BTreeMap::from([(2026, est(0.05)), (2027, est(0.08))]),
@@ -367,12 +368,54 @@ fn measured_rates_are_used_and_required() {
                 estimate: 0.5,
                 low: 0.6,
                 high: 0.7,
+                df: None,
             },
         )]),
     };
     assert_eq!(project(&p, Some(&bad)).unwrap_err().field, "success_rate.measured.2026");
     let empty = MeasuredRate::default();
     assert_eq!(project(&p, Some(&empty)).unwrap_err().field, "success_rate.measured");
+}
+
+#[test]
+fn monte_carlo_draws_follow_the_t_of_a_measured_interval() {
+    // A measured rate whose interval was built with t(4): draws are
+    // t-distributed with sd = logit width ÷ (2·t_0.975,4), so the draws'
+    // percentiles are those of that t, not of a normal of width ÷ (2·1.96).
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let (estimate, low, high) = (0.3, 0.2, 0.42);
+    let p = params(
+        json!({"success_rate": {"source": "measured"}, "horizon_years": 1, "start_year": 2026,
+                           "monte_carlo": {"draws": 100000, "seed": 3}}),
+    );
+    let p10 = |df: Option<u32>| {
+        let m = MeasuredRate {
+            by_year: BTreeMap::from([(
+                2026,
+                RateEstimate {
+                    estimate,
+                    low,
+                    high,
+                    df,
+                },
+            )]),
+        };
+        let out = project(&p, Some(&m)).unwrap();
+        let Some(Bands::Percentiles { p10, .. }) = scenario(&out, "status_quo").years[0].bands else {
+            panic!("percentile bands")
+        };
+        p10.success_rate
+    };
+    // scipy.stats.t.ppf(0.975, 4), t.ppf(0.1, 4) and norm.ppf(0.1).
+    let (t975, t10, z10) = (2.776_445_105_197_793, -1.533_206_274_058_943, -1.281_551_565_544_600_4);
+    let width = logit(high) - logit(low);
+    let want_t = expit(logit(estimate) + width / (2.0 * t975) * t10);
+    let want_z = expit(logit(estimate) + width / (2.0 * 1.959_963_984_540_054) * z10);
+    // Nearest-rank p10 of 100,000 draws: sampling SD about 0.0003 here.
+    assert!((p10(Some(4)) - want_t).abs() < 0.002, "{} vs {want_t}", p10(Some(4)));
+    assert!((p10(None) - want_z).abs() < 0.002, "{} vs {want_z}", p10(None));
+    assert!((want_t - want_z).abs() > 0.005, "the two are told apart");
 }
 
 /// `expected-field request-json`, one case per line. Parsed with `from_str`

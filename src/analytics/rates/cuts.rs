@@ -115,19 +115,22 @@ impl Cuts {
                 .map(|(_, values)| vec![Contributions::new(); values.len()])
                 .collect(),
             runs: BTreeMap::new(),
+            count_runs: true,
         }
     }
 }
 
 /// One quarter's observations summed per organisation — the total and one
 /// sum per value of each cut — and its pilots counted per (evaluation date,
-/// outcome) for the trend: everything the quarter's cells and trend points
-/// need, in memory that grows with the quarter's organisations, not with its
-/// pilots.
+/// outcome, organisation) for the clustered trend: everything the quarter's
+/// cells and trend points need, in memory that grows with the quarter's
+/// organisations (times their evaluation dates), not with its pilots.
 pub struct QuarterSums {
     pub(super) total: Contributions,
     pub(super) parts: Vec<Vec<Contributions>>,
-    pub(super) runs: BTreeMap<(NaiveDate, bool), u64>,
+    pub(super) runs: BTreeMap<(NaiveDate, bool, u32), u64>,
+    /// Whether `runs` is kept: an export fits no trend, so it skips them.
+    pub(super) count_runs: bool,
 }
 
 impl QuarterSums {
@@ -146,6 +149,8 @@ impl QuarterSums {
                 parts[i].entry(o.org).or_default().add(&c);
             }
         }
-        *self.runs.entry((o.evaluation_date, o.zero_impact)).or_default() += 1;
+        if self.count_runs {
+            *self.runs.entry((o.evaluation_date, o.zero_impact, o.org)).or_default() += 1;
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! The trends of a rate response: logistic fits of the pilot flags and of
 //! (organisation, quarter) zero return over the published quarters only, and
-//! the organisation trend projected past `to`.
+//! the organisation trend projected past `to`. Both are clustered by
+//! organisation (`logistic::fit_clustered`): a company's pilots, and its
+//! quarters, are not independent draws.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
 use super::*;
+use crate::analytics::logistic::ClusterRun;
 
 fn unavailable(reason: String) -> TrendFit {
     TrendFit::Unavailable {
@@ -21,19 +24,13 @@ fn summarise(fit: Result<LogitFit, logistic::FitError>, q: &RateQuery) -> (Trend
         Ok(f) => {
             let trend = FittedTrend {
                 available: true,
-                intercept: Interval {
-                    estimate: f.intercept,
-                    low: f.intercept_ci.0,
-                    high: f.intercept_ci.1,
-                },
-                slope: Interval {
-                    estimate: f.slope,
-                    low: f.slope_ci.0,
-                    high: f.slope_ci.1,
-                },
+                intercept: f.intercept_estimate(),
+                slope: f.slope_estimate(),
                 pp_change_per_year: f.pp_change_per_year_at(q.to.middle_t()),
                 at_quarter: q.to.to_string(),
                 n: f.n,
+                intervals_unavailable_reason: f.intervals_unavailable.clone(),
+                degrees_of_freedom: f.df.filter(|_| f.critical.is_some()),
             };
             (TrendFit::Available(trend), Some(f))
         }
@@ -41,9 +38,9 @@ fn summarise(fit: Result<LogitFit, logistic::FitError>, q: &RateQuery) -> (Trend
 }
 
 /// A published quarter for the trends: its pilots counted per (evaluation
-/// date, outcome) and, per organisation in ascending order, whether it had
-/// zero return.
-pub(super) type UsedQuarter = (Quarter, BTreeMap<(NaiveDate, bool), u64>, Vec<(u32, bool)>);
+/// date, outcome, organisation) and, per organisation in ascending order,
+/// whether it had zero return.
+pub(super) type UsedQuarter = (Quarter, BTreeMap<(NaiveDate, bool, u32), u64>, Vec<(u32, bool)>);
 
 pub(super) fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePolicy) -> Trend {
     let quarters_used = used.iter().map(|(qq, _, _)| qq.to_string()).collect();
@@ -65,23 +62,37 @@ pub(super) fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePoli
         };
     }
     // Sorted so the floating-point sums in the fit do not depend on input
-    // order, and counted per (evaluation date, outcome): the fit runs over
-    // the counts exactly as over the pilots written out in that order, in
-    // memory that grows with the dates, not with the pilots.
-    let mut counts: BTreeMap<(NaiveDate, bool), u64> = BTreeMap::new();
+    // order, and counted per (evaluation date, outcome, organisation): the
+    // fit runs over the counts exactly as over the pilots written out in
+    // (date, outcome) order, and the organisation in the key is what the
+    // cluster-robust covariance sums scores by — memory that grows with
+    // organisations × dates, not with the pilots.
+    let mut counts: BTreeMap<(NaiveDate, bool, u32), u64> = BTreeMap::new();
     for (key, n) in used.iter().flat_map(|(_, runs, _)| runs) {
         *counts.entry(*key).or_default() += n;
     }
-    let pilot_runs: Vec<(f64, bool, u64)> = counts
+    let pilot_runs: Vec<ClusterRun> = counts
         .into_iter()
-        .map(|((date, zero), n)| (years_since_2000(date), zero, n))
+        .map(|((date, zero, org), count)| ClusterRun {
+            cluster: org,
+            t: years_since_2000(date),
+            y: zero,
+            count,
+        })
         .collect();
-    let (ot, oy): (Vec<f64>, Vec<bool>) = used
+    let org_runs: Vec<ClusterRun> = used
         .iter()
-        .flat_map(|(qq, _, c)| c.iter().map(|(_, zero)| (qq.middle_t(), *zero)))
-        .unzip();
-    let (pilot, _) = summarise(logistic::fit_runs(&pilot_runs), q);
-    let (organisation, org_fit) = summarise(logistic::fit(&ot, &oy), q);
+        .flat_map(|(qq, _, c)| {
+            c.iter().map(|&(org, zero)| ClusterRun {
+                cluster: org,
+                t: qq.middle_t(),
+                y: zero,
+                count: 1,
+            })
+        })
+        .collect();
+    let (pilot, _) = summarise(logistic::fit_clustered(&pilot_runs), q);
+    let (organisation, org_fit) = summarise(logistic::fit_clustered(&org_runs), q);
     let projection = org_fit.map(|f| {
         std::iter::successors(Some(q.to.next()), |qq| Some(qq.next()))
             .take(PROJECTION_QUARTERS)
@@ -103,3 +114,7 @@ pub(super) fn trend(used: &[UsedQuarter], q: &RateQuery, policy: &DisclosurePoli
         projection,
     }
 }
+
+#[cfg(test)]
+#[path = "trend_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ use super::compute;
 use super::query::{rate_query, RateParams};
 use crate::analytics::definitions::Quarter;
 use crate::analytics::projection::{MeasuredRate, RateEstimate};
+use crate::analytics::rates::TrendFit;
 use crate::error::{ApiError, ApiResult, Code};
 
 /// The measured success rate (1 − organisation zero-return share) by year, for
@@ -45,16 +46,26 @@ pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult
     )?;
     let (mut responses, _) = compute(state, vec![query]).await?;
     let r = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
-    let flip = |estimate: f64, low: f64, high: f64| RateEstimate {
-        estimate: 1.0 - estimate,
-        low: 1.0 - high,
-        high: 1.0 - low,
+    // A trend without intervals (too few organisations) gives the rate
+    // alone: the projection then shows no bands rather than invented ones.
+    let flip = |estimate: f64, low: Option<f64>, high: Option<f64>, df: Option<u32>| match (low, high) {
+        (Some(low), Some(high)) => RateEstimate {
+            estimate: 1.0 - estimate,
+            low: 1.0 - high,
+            high: 1.0 - low,
+            df,
+        },
+        _ => RateEstimate::exact(1.0 - estimate),
     };
     let mut by_year = BTreeMap::new();
     if let Some(projection) = &r.trend.projection {
+        let df = match &r.trend.organisation {
+            TrendFit::Available(f) => f.degrees_of_freedom,
+            TrendFit::Unavailable { .. } => None,
+        };
         for p in projection {
             if let Some(q) = Quarter::parse(&p.quarter) {
-                by_year.insert(q.year, flip(p.estimate, p.low, p.high));
+                by_year.insert(q.year, flip(p.estimate, p.low, p.high, df));
             }
         }
     }
@@ -65,7 +76,7 @@ pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult
             .rev()
             .find_map(|c| c.org_zero_return_share.map(|s| (c.quarter, s)))
         {
-            by_year.insert(q.year, flip(s.estimate, s.low, s.high));
+            by_year.insert(q.year, flip(s.estimate, Some(s.low), Some(s.high), None));
         }
     }
     if by_year.is_empty() {

@@ -334,8 +334,14 @@ impl Outcomes {
         let checks = [
             (self.all[0] > 2_000, format!("only {} evaluated", self.all[0])),
             ((0.03..=0.20).contains(&success), format!("success share {success}")),
+            // Twice the base probability, but the pooled ratio is lower and
+            // varies more between seeds since organisation effects (SD 1.5 on
+            // the log-odds, generator v2) are strong: the organisations that
+            // carry most successes sit where the logistic curve (and the 0.6
+            // cap) flattens, and 200 organisations are a small sample of them.
+            // Over seeds 0–49 it ranges 1.35–2.2 (`realism_holds_across_seeds`).
             (
-                (1.5..=3.0).contains(&ratio),
+                (1.25..=3.0).contains(&ratio),
                 format!("bought+partnered / built = {ratio}"),
             ),
             (last > first, format!("last year {last} <= first year {first}")),

@@ -1,0 +1,1 @@
+ALTER TABLE orgs DROP COLUMN fx_rate_required;
