@@ -493,3 +493,40 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
     )?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(file: &str, format: ImportFormat) -> Vec<usize> {
+        let errors = parse_file(file.as_bytes(), format, |_| {}).unwrap_err().into_errors();
+        errors.into_listed().iter().map(|e| e.row).collect()
+    }
+
+    #[test]
+    fn csv_rows_are_spreadsheet_rows_whatever_the_line_endings() {
+        // Each data row has one problem (`type`), so each row number shows.
+        for end in ["\n", "\r\n"] {
+            let file = ["type,name", "x,a", "", "y,\"b", "c\"", "z,d", ""].join(end);
+            assert_eq!(rows_of(&file, ImportFormat::Csv), vec![2, 4, 5], "{end:?}");
+        }
+    }
+
+    #[test]
+    fn ndjson_rows_are_line_numbers() {
+        let file = "{\"type\": \"x\"}\n\n{\"type\": \"y\"}\n";
+        assert_eq!(rows_of(file, ImportFormat::Ndjson), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_stripped_body_gets_the_data_binary_hint() {
+        let file = "{\"type\": \"pilot\"}{\"type\": \"pilot\"}";
+        let errors = parse_file(file.as_bytes(), ImportFormat::Ndjson, |_| {})
+            .unwrap_err()
+            .into_errors();
+        assert!(errors
+            .into_listed()
+            .iter()
+            .any(|e| e.row == 0 && e.reason.contains("--data-binary")));
+    }
+}
