@@ -1,15 +1,18 @@
-//! The command line: `serve` (the default), `migrate`, `org create`, `token mint`.
-//! Offline commands work on the same database and secret as the server.
+//! The command line: `serve` (the default), `migrate`, `org create`, `token mint`,
+//! `import`, `demo seed`. Offline commands work on the same database and secret
+//! as the server; only `serve`, `migrate` and `demo seed` create a database
+//! that is not there (the others refuse, unless given `--create`), so a
+//! command run from the wrong folder says so instead of starting a new ledger.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::auth::Role;
 use crate::config::Settings;
 use crate::domain::enums::{Industry, SizeBand};
 use crate::domain::ids::OrgId;
-use crate::startup::{load_keys, open_database, Application};
+use crate::startup::{load_keys, open_database, open_existing_database, require_generated_secret, Application};
 
 #[derive(Parser)]
 #[command(name = "pilotledger", version, about = "Tracks the return on enterprise AI pilots.")]
@@ -28,13 +31,20 @@ enum Command {
     },
     /// Import pilots and entries from a CSV or NDJSON file (the format of
     /// POST /v1/import; see docs/import-template.csv) into one organisation,
-    /// all or nothing, with a progress line.
+    /// all or nothing, with a progress line. A file already imported into the
+    /// organisation (same content, by SHA-256) is not imported again.
     Import {
         /// The file: .csv, or .ndjson/.jsonl.
         file: std::path::PathBuf,
         /// The organisation to import into.
         #[arg(long)]
         org: String,
+        /// Import the file even if this content was imported before.
+        #[arg(long)]
+        force: bool,
+        /// Create the database if there is none (instead of refusing).
+        #[arg(long)]
+        create: bool,
     },
     /// Demo data.
     Demo {
@@ -87,6 +97,9 @@ enum OrgCommand {
         /// ISO 4217, e.g. EUR.
         #[arg(long)]
         reporting_currency: String,
+        /// Create the database if there is none (instead of refusing).
+        #[arg(long)]
+        create: bool,
     },
 }
 
@@ -109,11 +122,22 @@ enum TokenCommand {
         /// Print a dashboard sign-in link (for local use) instead of the bare token.
         #[arg(long)]
         print_url: bool,
+        /// Create the database and secret if there are none (instead of refusing).
+        #[arg(long)]
+        create: bool,
     },
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Every setting with its default, from the one table in `config`.
+    let settings_help = crate::config::settings_help();
+    let command = Cli::command()
+        .after_help(settings_help.clone())
+        .mut_subcommand("serve", |serve| serve.after_help(settings_help));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -132,7 +156,12 @@ pub fn main() -> ExitCode {
                     seed,
                 },
         } => demo_seed(&settings, orgs, pilots_per_org, seed, false).map(|_| ()),
-        Command::Import { file, org } => import_file(&settings, &file, &org),
+        Command::Import {
+            file,
+            org,
+            force,
+            create,
+        } => import_file(&settings, &file, &org, force, create),
         Command::Migrate => open_database(&settings).map(|_| println!("migrations are up to date")),
         Command::Org {
             command:
@@ -142,8 +171,9 @@ pub fn main() -> ExitCode {
                     size_band,
                     region,
                     reporting_currency,
+                    create,
                 },
-        } => create_org(&settings, name, industry, size_band, region, reporting_currency),
+        } => create_org(&settings, name, industry, size_band, region, reporting_currency, create),
         Command::Token {
             command:
                 TokenCommand::Mint {
@@ -152,8 +182,9 @@ pub fn main() -> ExitCode {
                     ttl,
                     label,
                     print_url,
+                    create,
                 },
-        } => mint_token(&settings, org, &role, ttl, &label, print_url),
+        } => mint_token(&settings, org, &role, ttl, &label, print_url, create),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,6 +208,12 @@ pub fn demo_seed(
     let mut conn = pool.get()?;
     if only_if_empty && !crate::db::seed::is_empty(&mut conn)? {
         return Ok(false);
+    }
+    if crate::db::seed::has_demo_data(&mut conn)? {
+        anyhow::bail!(
+            "this database already holds demo data; seeding again would duplicate it. For another demo, \
+             point DATABASE_URL (or PILOTLEDGER_DATA_DIR) at a fresh database"
+        );
     }
     let cfg = crate::demo::DemoConfig {
         orgs,
@@ -209,15 +246,45 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let app = Application::build(settings).await?;
         let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         let base = format!("http://{host}:{}", app.port());
+        let mut banner = String::new();
         if let Some(token) = &app.first_start_token {
-            println!("First start: generated a JWT secret in the data folder.");
-            println!("One-time operator token (valid 30 days; keep it safe):\n\n  {token}\n");
-            println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base}/v1/orgs\n");
+            banner.push_str("First start: generated a JWT secret in the data folder.\n");
+            banner.push_str(&format!(
+                "One-time operator token (valid 30 days; keep it safe):\n\n  {token}\n\n"
+            ));
+            banner.push_str(&format!(
+                "Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base}/v1/orgs\n\n"
+            ));
+        }
+        banner.push_str(&mint_hint());
+        // A closed stdout (the reader went away) must not stop the server,
+        // as println! would by panicking.
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         }
         tracing::info!(%base, "pilotledger listening");
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+/// How to get a new operator token, for the start banner.
+fn mint_hint() -> String {
+    "New operator token (e.g. the first one was lost): run\n\n  pilotledger token mint --role operator\n\n\
+     with the server's PILOTLEDGER_DATA_DIR and DATABASE_URL.\n"
+        .to_owned()
+}
+
+/// The database for an offline command: an existing one, or with `create` a
+/// new one.
+fn database_for(settings: &Settings, create: bool) -> anyhow::Result<crate::db::Pool> {
+    if create {
+        open_database(settings)
+    } else {
+        open_existing_database(settings)
+    }
 }
 
 fn create_org(
@@ -227,6 +294,7 @@ fn create_org(
     size_band: String,
     region: String,
     reporting_currency: String,
+    create: bool,
 ) -> anyhow::Result<()> {
     let body = crate::ledger::orgs::CreateOrgBody {
         name,
@@ -239,7 +307,7 @@ fn create_org(
         fx_rate_required: false,
     };
     let new = crate::ledger::orgs::NewOrg::try_from(body).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-    let pool = open_database(settings)?;
+    let pool = database_for(settings, create)?;
     let mut conn = pool.get()?;
     let id = OrgId::new();
     let row = new.into_row(id);
@@ -262,6 +330,7 @@ fn mint_token(
     ttl: i64,
     label: &str,
     print_url: bool,
+    create: bool,
 ) -> anyhow::Result<()> {
     let role: Role = role
         .parse()
@@ -276,7 +345,10 @@ fn mint_token(
         (None, true) => anyhow::bail!("--org is required for role {role}"),
         (Some(_), false) => anyhow::bail!("--org must not be given for role {role}"),
     };
-    let pool = open_database(settings)?;
+    if !create {
+        require_generated_secret(settings)?;
+    }
+    let pool = database_for(settings, create)?;
     let (keys, _) = load_keys(settings)?;
     let mut conn = pool.get()?;
     if let Some(o) = org {
@@ -302,8 +374,15 @@ fn mint_token(
     Ok(())
 }
 
-fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow::Result<()> {
+fn import_file(
+    settings: &Settings,
+    file: &std::path::Path,
+    org: &str,
+    force: bool,
+    create: bool,
+) -> anyhow::Result<()> {
     use crate::ledger::import::{apply, parse_file, ImportFormat};
+    use sha2::Digest as _;
     let org = OrgId::parse(org).ok_or_else(|| anyhow::anyhow!("--org must be a UUID"))?;
     let format = match file.extension().and_then(|e| e.to_str()) {
         Some("csv") => ImportFormat::Csv,
@@ -311,21 +390,32 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
         _ => anyhow::bail!("the file must end in .csv, .ndjson or .jsonl"),
     };
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    // The content, not the name, is the file's idempotency key: a renamed
+    // copy is the same import, an edited file a new one.
+    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let pool = database_for(settings, create)?;
+    let mut conn = pool.get()?;
+    crate::db::orgs::find(&mut conn, org).map_err(|_| anyhow::anyhow!("no organisation {org}"))?;
+    if !force {
+        if let Some(before) = crate::db::imported_files::find(&mut conn, org, &sha256)? {
+            eprintln!(
+                "{} was already imported at {} UTC ({} rows, as {}); nothing was written (use --force to import \
+                 it again)",
+                file.display(),
+                before.imported_at.format("%Y-%m-%d %H:%M:%S"),
+                before.row_count,
+                before.file_name
+            );
+            return Ok(());
+        }
+    }
     let started = std::time::Instant::now();
-    let lines = bytecount_lines(&bytes);
-    let progress = |rows: usize| {
-        let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        let done = (rows * 30 / lines).min(30);
-        eprint!(
-            "\r[{}{}] {rows} rows validated ({rate:.0} rows/s)",
-            "#".repeat(done),
-            " ".repeat(30 - done)
-        );
-    };
-    let rows = match parse_file(&bytes, format, progress) {
+    let bar = Progress::new(bytecount_lines(&bytes, format), started);
+    let rows = match parse_file(&bytes, format, |rows| bar.show(rows, "validated")) {
         Ok(rows) => rows,
-        Err(errors) => {
+        Err(rejection) => {
             eprintln!();
+            let errors = rejection.check_pilots(&mut conn, org)?;
             let total = errors.total();
             for e in errors.into_listed().iter().take(50) {
                 eprintln!(
@@ -335,18 +425,33 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
                     e.reason
                 );
             }
-            anyhow::bail!("{total} row(s) rejected; nothing was imported");
+            anyhow::bail!("{total} problem(s) found; nothing was imported");
         }
     };
-    eprintln!();
-    let pool = open_database(settings)?;
-    let mut conn = pool.get()?;
-    crate::db::orgs::find(&mut conn, org).map_err(|_| anyhow::anyhow!("no organisation {org}"))?;
+    let count = rows.len();
+    bar.finish(count, "validated");
+    eprint!("\rwriting {count} rows…");
     let actor = crate::db::audit::Actor {
         sub: "cli import".into(),
         role: "operator",
     };
-    let summary = crate::db::write_tx(&mut conn, |c| apply(c, org, &actor, rows)).map_err(|e| {
+    let record = crate::db::imported_files::ImportedFileView {
+        org_id: org.to_string(),
+        sha256,
+        file_name: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        row_count: count as i64,
+        imported_at: crate::db::now(),
+    };
+    let summary = crate::db::write_tx(&mut conn, |c| {
+        let summary = apply(c, org, &actor, rows)?;
+        crate::db::imported_files::record(c, &record)?;
+        Ok::<_, crate::error::ApiError>(summary)
+    })
+    .map_err(|e| {
+        eprintln!();
         let rows: Vec<String> = e
             .errors
             .map(|errors| errors.into_listed())
@@ -357,6 +462,8 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
             .collect();
         anyhow::anyhow!("{}\n{}", e.detail, rows.join("\n"))
     })?;
+    bar.finish(summary.rows, "written");
+    eprintln!();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "imported {} rows in {secs:.2} s ({:.0} rows/s)",
@@ -367,7 +474,39 @@ fn import_file(settings: &Settings, file: &std::path::Path, org: &str) -> anyhow
     Ok(())
 }
 
-/// Rows in the file (for the progress bar): its line count, at least 1.
-fn bytecount_lines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|b| **b == b'\n').count().max(1)
+/// The import's progress line: a bar of the rows expected, redrawn in place.
+struct Progress {
+    expected: usize,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    const WIDTH: usize = 30;
+
+    fn new(expected: usize, started: std::time::Instant) -> Self {
+        Self { expected, started }
+    }
+
+    fn show(&self, rows: usize, phase: &str) {
+        let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let done = (rows * Self::WIDTH / self.expected.max(1)).min(Self::WIDTH);
+        eprint!(
+            "\r[{}{}] {rows} rows {phase} ({rate:.0} rows/s)   ",
+            "#".repeat(done),
+            " ".repeat(Self::WIDTH - done)
+        );
+    }
+
+    /// The full bar: the estimate from line counts is only an estimate.
+    fn finish(&self, rows: usize, phase: &str) {
+        eprint!("\r[{}] {rows} rows {phase}          ", "#".repeat(Self::WIDTH));
+    }
+}
+
+/// Rows expected in the file (for the progress bar): its line count, less
+/// the CSV header, at least 1.
+fn bytecount_lines(bytes: &[u8], format: crate::ledger::import::ImportFormat) -> usize {
+    let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    let header = usize::from(format == crate::ledger::import::ImportFormat::Csv);
+    lines.saturating_sub(header).max(1)
 }

@@ -1,33 +1,157 @@
 //! Typed settings, read once from the environment at start. Every variable the
-//! service reads is documented here and nowhere else reads the environment.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `DATABASE_URL` | `sqlite://<data dir>/pilotledger.db` | `sqlite://path` or `postgres://user:pass@host:port/db` (TCP) |
-//! | `PILOTLEDGER_ADDR` | `127.0.0.1:8080` | listen address; port 0 picks a free port |
-//! | `PILOTLEDGER_DATA_DIR` | `./data` | where the SQLite file and the generated JWT secret live |
-//! | `PILOTLEDGER_JWT_SECRET` | generated into the data folder | HS256 secret, at least 32 bytes |
-//! | `PILOTLEDGER_JWT_PUBLIC_KEY` | unset | path of a PEM public key; switches verification to RS256/ES256 |
-//! | `PILOTLEDGER_JWT_ISSUER` | `pilotledger` | required `iss` |
-//! | `PILOTLEDGER_JWT_AUDIENCE` | `pilotledger` | required `aud` |
-//! | `PILOTLEDGER_DB_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
-//! | `PILOTLEDGER_MAX_BODY_BYTES` | 1048576 | larger bodies answer 413 |
-//! | `PILOTLEDGER_DISCLOSURE_MIN_ORGANISATIONS` | 5 | fewer distinct organisations in a cell → suppressed; can only be raised |
-//! | `PILOTLEDGER_DISCLOSURE_P_PERCENT` | 10 | the p%-rule's p; can only be raised |
-//! | `PILOTLEDGER_DISCLOSURE_MIN_EACH_SIDE` | 3 | organisations needed on each side of a rate; can only be raised |
-//! | `PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE` | 60 | per-token budget for aggregate queries (429 beyond) |
-//! | `PILOTLEDGER_REQUESTS_PER_MINUTE` | 6000 | per-token budget for all authenticated requests (429 beyond) |
-//! | `PILOTLEDGER_MAX_IMPORT_BYTES` | 67108864 | larger imports answer 413 |
-//! | `PILOTLEDGER_REQUEST_TIMEOUT_MS` | 30000 | longest a request waits for its database work (503 `request_timeout` beyond) |
-//! | `PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS` | 1500 | longest a request waits for a pool connection (503 `database_unavailable` beyond) |
-//! | `PILOTLEDGER_BODY_READ_TIMEOUT_MS` | 30000 | longest a request body may take to arrive (408 `body_timeout` beyond) |
-//! | `PILOTLEDGER_MAX_TOKEN_TTL_DAYS` | 365 | longest lifetime of any accepted token (`exp` − `iat`), minted here or not |
-//! | `PILOTLEDGER_METRICS_ACCESS` | `operator` | who may read `/metrics`: `operator` (an operator token) or `public` |
-//! | `PILOTLEDGER_MAX_IMPORTS` | 2 | imports running at once across all organisations (one per organisation); more answer 429 |
-//! | `RUST_LOG` | `info` | tracing filter |
-//! | `PILOTLEDGER_LOG_FORMAT` | `pretty` | `pretty` or `json` |
+//! service reads is documented here, in [`SETTINGS`] (which `pilotledger
+//! --help` and `pilotledger serve --help` print), and nowhere else reads the
+//! environment.
 
 use std::path::PathBuf;
+
+/// One environment variable the service reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub name: &'static str,
+    /// The value used when the variable is unset or empty (Markdown).
+    pub default: &'static str,
+    /// What it sets (Markdown).
+    pub meaning: &'static str,
+}
+
+/// Every variable the service reads, with its default and meaning; `--help`
+/// prints it ([`settings_help`]) and a test holds it to what
+/// [`Settings::from_env`] reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "DATABASE_URL",
+        default: "`sqlite://<data dir>/pilotledger.db`",
+        meaning: "`sqlite://path` or `postgres://user:pass@host:port/db` (TCP)",
+    },
+    Setting {
+        name: "PILOTLEDGER_ADDR",
+        default: "`127.0.0.1:8080`",
+        meaning: "listen address; port 0 picks a free port",
+    },
+    Setting {
+        name: "PILOTLEDGER_DATA_DIR",
+        default: "`./data`",
+        meaning: "where the SQLite file and the generated JWT secret live",
+    },
+    Setting {
+        name: "PILOTLEDGER_JWT_SECRET",
+        default: "generated into the data folder",
+        meaning: "HS256 secret, at least 32 bytes",
+    },
+    Setting {
+        name: "PILOTLEDGER_JWT_PUBLIC_KEY",
+        default: "unset",
+        meaning: "path of a PEM public key; switches verification to RS256/ES256",
+    },
+    Setting {
+        name: "PILOTLEDGER_JWT_ISSUER",
+        default: "`pilotledger`",
+        meaning: "required `iss`",
+    },
+    Setting {
+        name: "PILOTLEDGER_JWT_AUDIENCE",
+        default: "`pilotledger`",
+        meaning: "required `aud`",
+    },
+    Setting {
+        name: "PILOTLEDGER_DB_POOL_SIZE",
+        default: "8 (SQLite) / 16 (PostgreSQL)",
+        meaning: "connections in the pool",
+    },
+    Setting {
+        name: "PILOTLEDGER_MAX_BODY_BYTES",
+        default: "1048576",
+        meaning: "larger bodies answer 413",
+    },
+    Setting {
+        name: "PILOTLEDGER_DISCLOSURE_MIN_ORGANISATIONS",
+        default: "5",
+        meaning: "fewer distinct organisations in a cell → suppressed; can only be raised",
+    },
+    Setting {
+        name: "PILOTLEDGER_DISCLOSURE_P_PERCENT",
+        default: "10",
+        meaning: "the p%-rule's p; can only be raised",
+    },
+    Setting {
+        name: "PILOTLEDGER_DISCLOSURE_MIN_EACH_SIDE",
+        default: "3",
+        meaning: "organisations needed on each side of a rate; can only be raised",
+    },
+    Setting {
+        name: "PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE",
+        default: "60",
+        meaning: "per-token budget for aggregate queries (429 beyond)",
+    },
+    Setting {
+        name: "PILOTLEDGER_REQUESTS_PER_MINUTE",
+        default: "6000",
+        meaning: "per-token budget for all authenticated requests (429 beyond)",
+    },
+    Setting {
+        name: "PILOTLEDGER_MAX_IMPORT_BYTES",
+        default: "67108864",
+        meaning: "larger imports answer 413",
+    },
+    Setting {
+        name: "PILOTLEDGER_REQUEST_TIMEOUT_MS",
+        default: "30000",
+        meaning: "longest a request waits for its database work (503 `request_timeout` beyond)",
+    },
+    Setting {
+        name: "PILOTLEDGER_DB_ACQUIRE_TIMEOUT_MS",
+        default: "1500",
+        meaning: "longest a request waits for a pool connection (503 `database_unavailable` beyond)",
+    },
+    Setting {
+        name: "PILOTLEDGER_BODY_READ_TIMEOUT_MS",
+        default: "30000",
+        meaning: "longest a request body may take to arrive (408 `body_timeout` beyond)",
+    },
+    Setting {
+        name: "PILOTLEDGER_MAX_TOKEN_TTL_DAYS",
+        default: "365",
+        meaning: "longest lifetime of any accepted token (`exp` − `iat`), minted here or not",
+    },
+    Setting {
+        name: "PILOTLEDGER_METRICS_ACCESS",
+        default: "`operator`",
+        meaning: "who may read `/metrics`: `operator` (an operator token) or `public`",
+    },
+    Setting {
+        name: "PILOTLEDGER_MAX_IMPORTS",
+        default: "2",
+        meaning: "imports running at once across all organisations (one per organisation); more answer 429",
+    },
+    Setting {
+        name: "RUST_LOG",
+        default: "`info`",
+        meaning: "tracing filter",
+    },
+    Setting {
+        name: "PILOTLEDGER_LOG_FORMAT",
+        default: "`pretty`",
+        meaning: "`pretty` or `json`",
+    },
+];
+
+/// The settings as `--help` prints them: one variable a line, its default,
+/// then what it sets.
+pub fn settings_help() -> String {
+    let plain = |s: &str| s.replace('`', "");
+    let width = SETTINGS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut out = String::from("Settings (environment variables; default in brackets):\n");
+    for s in SETTINGS {
+        out.push_str(&format!(
+            "  {:width$}  [{}] {}\n",
+            s.name,
+            plain(s.default),
+            plain(s.meaning)
+        ));
+    }
+    out
+}
 
 /// A secret that never prints.
 #[derive(Clone)]
@@ -155,5 +279,39 @@ impl Settings {
             max_body_bytes,
             log_format,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variable_read_is_listed_and_every_listed_one_is_read() {
+        let source = include_str!("config.rs");
+        let code = &source[source.find("pub fn from_env").unwrap()..];
+        let code = &code[..code.find("#[cfg(test)]").unwrap()];
+        for s in SETTINGS {
+            let read_elsewhere = ["RUST_LOG"].contains(&s.name);
+            assert!(
+                read_elsewhere || code.contains(&format!("\"{}\"", s.name)),
+                "{} is listed but not read",
+                s.name
+            );
+        }
+        let mut rest = code;
+        while let Some(i) = rest.find("\"PILOTLEDGER_") {
+            let name: String = rest[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            assert!(SETTINGS.iter().any(|s| s.name == name), "{name} is read but not listed");
+            rest = &rest[i + 1 + name.len()..];
+        }
+        let help = settings_help();
+        assert!(
+            help.contains("PILOTLEDGER_ADDR") && help.contains("[127.0.0.1:8080]"),
+            "{help}"
+        );
     }
 }

@@ -30,6 +30,65 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
     open_pool(settings, &settings.database_url)
 }
 
+/// Opens a database that must exist already (the offline commands other
+/// than `migrate` and `demo seed`): a SQLite file that is not there, or a
+/// PostgreSQL database without pilotledger's tables, is an error naming the
+/// place looked at, not a new empty ledger beside the real one.
+pub fn open_existing_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let url = &settings.database_url;
+    if db::backend_of(url) == Some(db::Backend::Sqlite) {
+        let path = std::path::Path::new(db::sqlite_path(url));
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {} ({}): run this where the server keeps its data, set \
+                 PILOTLEDGER_DATA_DIR or DATABASE_URL to the server's, or pass --create to start a new one",
+                path.display(),
+                where_from(path)
+            );
+        }
+    } else {
+        let pool = db::build_pool(url, 1, settings.db_acquire_timeout)?;
+        let mut conn = pool
+            .get_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+        if !db::has_schema(&mut conn) {
+            anyhow::bail!(
+                "the database at DATABASE_URL has no pilotledger tables: start the server on it (or run \
+                 `pilotledger migrate`) first, or pass --create"
+            );
+        }
+    }
+    open_database(settings)
+}
+
+/// The secret the server generated into the data folder, which `token mint`
+/// signs with; missing means this is not the server's data folder.
+pub fn require_generated_secret(settings: &Settings) -> anyhow::Result<()> {
+    if !generates_secret(settings) {
+        return Ok(());
+    }
+    let path = settings.data_dir.join(crate::auth::keys::SECRET_FILE_NAME);
+    if !path.exists() {
+        anyhow::bail!(
+            "no JWT secret at {} ({}): tokens minted here would not be accepted by the server; run this \
+             where the server keeps its data, set PILOTLEDGER_DATA_DIR (or PILOTLEDGER_JWT_SECRET) to the \
+             server's, or pass --create",
+            path.display(),
+            where_from(&path)
+        );
+    }
+    Ok(())
+}
+
+/// "relative to /current/folder" for a relative path, so a command run from
+/// the wrong folder says which folder it looked in.
+fn where_from(path: &std::path::Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => format!("relative to {}", cwd.display()),
+        _ => "absolute path".into(),
+    }
+}
+
 /// The server's pool: on PostgreSQL every statement is cut off at the
 /// request time limit (see `db::with_statement_timeout`).
 fn open_request_pool(settings: &Settings) -> anyhow::Result<Pool> {
@@ -63,6 +122,12 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
     Ok((keys.with_max_lifetime(lifetime), created))
 }
 
+/// Whether the HS256 secret is the one generated into the data folder (no
+/// secret and no public key configured).
+pub fn generates_secret(settings: &Settings) -> bool {
+    settings.jwt_public_key.is_none() && settings.jwt_secret.is_none()
+}
+
 fn unbounded_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
     let (iss, aud) = (settings.jwt_issuer.clone(), settings.jwt_audience.clone());
     if let Some(path) = &settings.jwt_public_key {
@@ -81,17 +146,26 @@ fn unbounded_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // Bind before anything is written: a busy port must leave no secret,
+        // database or unprinted first-start token behind.
+        let listener = TcpListener::bind(&settings.addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+        let port = listener.local_addr()?.port();
         let s = settings.clone();
-        let (pool, keys, created, research_seed) = web::block(move || -> anyhow::Result<_> {
+        let (pool, keys, needs_token, research_seed) = web::block(move || -> anyhow::Result<_> {
             let pool = open_request_pool(&s)?;
             let (keys, created) = load_keys(&s)?;
             let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
             let research_seed = db::secrets::research_seed(&mut conn)?;
-            Ok((pool, keys, created, research_seed))
+            // A start that generated the secret but died before its token
+            // was minted (or printed) leaves no token behind: the next start
+            // over the same generated secret mints it instead.
+            let needs_token = created || (generates_secret(&s) && !db::tokens::first_start_token_issued(&mut conn)?);
+            Ok((pool, keys, needs_token, research_seed))
         })
         .await??;
         let keys = Arc::new(keys);
-        let first_start_token = if created && keys.can_mint() {
+        let first_start_token = if needs_token && keys.can_mint() {
             let (pool, keys) = (pool.clone(), keys.clone());
             Some(
                 web::block(move || -> anyhow::Result<String> {
@@ -101,7 +175,7 @@ impl Application {
                         role: Role::Operator,
                         label: "first-start operator",
                         ttl_days: 30,
-                        created_by: "pilotledger serve",
+                        created_by: db::tokens::FIRST_START_CREATOR,
                         minted_by: None,
                     };
                     let (jwt, _) = crate::ledger::tokens::issue_token(&mut conn, &keys, token)
@@ -113,9 +187,6 @@ impl Application {
         } else {
             None
         };
-        let listener = TcpListener::bind(&settings.addr)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
-        let port = listener.local_addr()?.port();
         let disclosure = crate::analytics::disclosure::DisclosurePolicy::new(
             settings.disclosure_min_organisations,
             crate::analytics::disclosure::FLOOR_MAX_ORG_SHARE,

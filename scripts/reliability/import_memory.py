@@ -62,6 +62,8 @@ def main() -> int:
     failures: list[str] = []
     rows: list[tuple[str, str, float, float]] = []
     try:
+        # Offline commands need a database: create it (they refuse to start one).
+        env.cli("migrate")
         operator = env.mint("operator")
         server.start()
         pid = server.proc.pid

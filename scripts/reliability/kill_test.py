@@ -211,6 +211,8 @@ def main() -> int:
     ok = False
     t0 = time.monotonic()
     try:
+        # Offline commands need a database: create it (they refuse to start one).
+        env.cli("migrate")
         op = env.mint("operator")
         server.start()
         _, _, org = json_call("POST", server.base + "/v1/orgs", {"name": "Kill test org", **ORG_BODY}, op,

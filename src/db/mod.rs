@@ -25,6 +25,7 @@ pub mod fx;
 pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
+pub mod imported_files;
 pub mod interrupt;
 pub mod observe;
 pub mod org_share;
@@ -267,18 +268,42 @@ pub fn with_statement_timeout(url: &str, limit: Duration) -> String {
     )
 }
 
+/// Creates a missing SQLite database file, and its folder, readable by
+/// this user alone (folder 0700, file 0600): the ledger is confidential.
+/// SQLite gives the `-wal` and `-shm` files it creates later the mode of the
+/// database file, so they are private too. Existing files are left as they are.
+fn create_private_sqlite_file(path: &std::path::Path) -> Result<(), DbError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        // Another process created it first: theirs it is.
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbError::Unavailable(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
 /// Builds the pool. The connection timeout is short so a dead database, or an
 /// overloaded pool, is a fast 503, not a hung request.
 pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result<Pool, DbError> {
     let backend = backend_of(url)
         .ok_or_else(|| DbError::Unavailable("DATABASE_URL must start with sqlite:// or postgres://".into()))?;
     if backend == Backend::Sqlite {
-        if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
-            }
-        }
+        create_private_sqlite_file(std::path::Path::new(sqlite_path(url)))?;
     }
     let manager = Manager {
         url: url.to_owned(),
@@ -295,6 +320,11 @@ pub fn build_pool(url: &str, max_size: u32, acquire_timeout: Duration) -> Result
         // handed out again. SQLite connections cannot go stale that way.
         .test_on_check_out(backend == Backend::Postgres)
         .build_unchecked(manager))
+}
+
+/// Whether pilotledger's tables are there (migrations have run at least once).
+pub fn has_schema(conn: &mut DbConnection) -> bool {
+    schema::orgs::table.count().get_result::<i64>(conn).is_ok()
 }
 
 /// Runs the embedded migrations for the connection's backend.

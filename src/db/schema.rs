@@ -175,3 +175,13 @@ diesel::table! {
         evaluated_on -> Nullable<Date>,
     }
 }
+
+diesel::table! {
+    imported_files (org_id, sha256) {
+        org_id -> Text,
+        sha256 -> Text,
+        file_name -> Text,
+        row_count -> BigInt,
+        imported_at -> Timestamp,
+    }
+}

@@ -16,6 +16,9 @@ use crate::domain::entries::{NewEntry, Period};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 use crate::domain::money::Money;
 
+/// `created_by` of every entry the demo seed writes (`insert_org_batch`).
+pub const DEMO_CREATOR: &str = "demo seed";
+
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
 
@@ -160,4 +163,17 @@ pub fn is_empty(conn: &mut DbConnection) -> Result<bool, DbError> {
     use super::schema::orgs;
     let n: i64 = orgs::table.count().get_result(conn)?;
     Ok(n == 0)
+}
+
+/// Whether `demo seed` has written here before (its entries say so in
+/// `created_by`), so a second seed can refuse instead of duplicating it.
+pub fn has_demo_data(conn: &mut DbConnection) -> Result<bool, DbError> {
+    use super::schema::entries;
+    let found: Option<String> = entries::table
+        .filter(entries::created_by.eq(DEMO_CREATOR))
+        .select(entries::id)
+        .limit(1)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.is_some())
 }

@@ -23,6 +23,18 @@ pub struct TokenView {
     pub minted_by: Option<String>,
 }
 
+/// `created_by` of the operator token a first start mints and prints.
+pub const FIRST_START_CREATOR: &str = "pilotledger serve";
+
+/// Whether a first start has minted its operator token over this database.
+pub fn first_start_token_issued(conn: &mut DbConnection) -> Result<bool, DbError> {
+    let n: i64 = tokens::table
+        .filter(tokens::created_by.eq(FIRST_START_CREATOR))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 pub fn insert(conn: &mut DbConnection, token: &TokenView) -> Result<(), DbError> {
     diesel::insert_into(tokens::table).values(token).execute(conn)?;
     Ok(())

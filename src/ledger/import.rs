@@ -9,25 +9,35 @@
 //! - `{"type": "spend", "pilot_ref": "P1" | "pilot_id": "<uuid>", …the spend body…}`
 //! - `{"type": "impact", "pilot_ref": "P1" | "pilot_id": "<uuid>", …the impact body…}`
 //!
-//! In CSV, `tags` is `;`-separated, `capex`/`measured` are `true`/`false`, empty
-//! cells are absent fields. See `docs/import-template.csv`.
+//! In CSV, `tags` is `;`-separated, `capex`/`measured` are `true`/`false` in
+//! any case (`TRUE`, `False`, as spreadsheets write them), `amount` may carry
+//! thousands separators as spreadsheets write them (`12,500.00`: commas
+//! between groups of exactly three digits; CSV only), empty cells are absent
+//! fields. See `docs/import-template.csv`.
+//!
+//! A report lists every problem of every row (capped at
+//! [`RowErrors::LISTED`], with the total counted), references between rows
+//! and to existing pilots included, with rows numbered as a spreadsheet shows
+//! them: CSV's header is row 1, so its first data row is row 2; NDJSON rows
+//! are line numbers. Row 0 is the file as a whole.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::input::{parse_json, strict_value};
-use super::pilots::{new_pilot_row, CreatePilotBody};
+use super::import_row::{csv_value, parse_row, ParsedRow, RowRefs};
+use super::input::strict_value;
+use super::pilots::new_pilot_row;
 use crate::db::append::{Appended, Rates};
 use crate::db::audit::Actor;
 use crate::db::entries::EntryView;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, DbError};
 use crate::domain::entries::{EntryKind, NewEntry};
 use crate::domain::ids::{EntryId, OrgId, PilotId};
 use crate::domain::pilots::NewPilot;
 use crate::error::{ApiError, ApiResult, Code, RowError, RowErrors};
-use crate::ledger::entries::{entry_row, ImpactBody, SpendBody};
+use crate::ledger::entries::entry_row;
 
 /// Most rows one import may carry; reading stops at the next one.
 pub const MAX_ROWS: usize = 200_000;
@@ -88,157 +98,160 @@ pub struct ImportSummary {
     pub pilots: BTreeMap<String, String>,
 }
 
-fn row_error(row: usize, e: ApiError) -> RowError {
-    RowError {
-        row,
-        field: e.field,
-        reason: e.detail,
-    }
+/// Why a file was refused: its problems, and the existing pilots its rows
+/// name by id, which only the database can check (see [`Rejection::check_pilots`]).
+#[derive(Debug, Default)]
+pub struct Rejection {
+    errors: RowErrors,
+    pilot_ids: Vec<(usize, PilotId)>,
 }
 
-fn take_string(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("{key} must be a string")),
-    }
-}
-
-/// Validates one row given as a JSON object.
-pub fn parse_row(row: usize, value: Value) -> Result<ImportRow, RowError> {
-    let err = |field: &str, reason: String| RowError {
-        row,
-        field: Some(field.to_owned()),
-        reason,
-    };
-    let Value::Object(mut obj) = value else {
-        return Err(RowError {
-            row,
+impl Rejection {
+    fn file_error(reason: String) -> Self {
+        let mut r = Self::default();
+        r.errors.push(RowError {
+            row: 0,
             field: None,
-            reason: "each row must be a JSON object".into(),
+            reason,
         });
-    };
-    let kind = take_string(&mut obj, "type").map_err(|r| err("type", r))?;
-    match kind.as_deref() {
-        Some("pilot") => {
-            let reference = take_string(&mut obj, "ref").map_err(|r| err("ref", r))?;
-            let body: CreatePilotBody =
-                parse_json(Value::Object(obj).to_string().as_bytes()).map_err(|e| row_error(row, e))?;
-            let pilot = NewPilot::try_from(body).map_err(|e| err(e.field, e.reason))?;
-            Ok(ImportRow::Pilot { row, reference, pilot })
+        r
+    }
+
+    /// Whether rows name existing pilots by id (so a database lookup adds to the report).
+    pub fn names_pilots(&self) -> bool {
+        !self.pilot_ids.is_empty()
+    }
+
+    /// The problems found without the database.
+    pub fn into_errors(self) -> RowErrors {
+        self.errors
+    }
+
+    /// All problems, with the rows that name a pilot `org` does not have
+    /// added to the others, so one answer lists every problem.
+    pub fn check_pilots(mut self, conn: &mut DbConnection, org: OrgId) -> Result<RowErrors, DbError> {
+        for e in unknown_pilots(conn, org, &self.pilot_ids)? {
+            self.errors.push(e);
         }
-        Some(k @ ("spend" | "impact")) => {
-            let pilot_ref = take_string(&mut obj, "pilot_ref").map_err(|r| err("pilot_ref", r))?;
-            let pilot_id = take_string(&mut obj, "pilot_id").map_err(|r| err("pilot_id", r))?;
-            let target = match (pilot_ref, pilot_id) {
-                (Some(r), None) => PilotTarget::Ref(r),
-                (None, Some(id)) => {
-                    PilotTarget::Id(PilotId::parse(&id).ok_or_else(|| err("pilot_id", "must be a UUID".into()))?)
-                }
-                _ => return Err(err("pilot_ref", "give exactly one of pilot_ref or pilot_id".into())),
-            };
-            let raw = Value::Object(obj).to_string();
-            let entry = if k == "spend" {
-                parse_json::<SpendBody>(raw.as_bytes()).and_then(|b| b.validate(""))
-            } else {
-                parse_json::<ImpactBody>(raw.as_bytes()).and_then(|b| b.validate(""))
+        Ok(self.errors)
+    }
+}
+
+/// One "no such pilot" per row naming a pilot id `org` does not have.
+fn unknown_pilots(conn: &mut DbConnection, org: OrgId, named: &[(usize, PilotId)]) -> Result<Vec<RowError>, DbError> {
+    let mut known: HashMap<PilotId, bool> = HashMap::new();
+    let mut out = Vec::new();
+    for (row, id) in named {
+        let exists = match known.get(id) {
+            Some(e) => *e,
+            None => {
+                let exists = match crate::db::pilots::find(conn, org, *id) {
+                    Ok(_) => true,
+                    Err(DbError::NotFound) => false,
+                    Err(e) => return Err(e),
+                };
+                known.insert(*id, exists);
+                exists
             }
-            .map_err(|e| row_error(row, e))?;
-            Ok(ImportRow::Entry { row, target, entry })
-        }
-        _ => Err(err("type", "type must be pilot, spend or impact".into())),
-    }
-}
-
-/// Turns a CSV record into the JSON object its row stands for.
-fn csv_object(headers: &csv::StringRecord, record: &csv::StringRecord) -> Value {
-    let mut obj = Map::new();
-    for (name, cell) in headers.iter().zip(record.iter()) {
-        if cell.is_empty() {
-            continue;
-        }
-        let value = match name {
-            "tags" => Value::Array(cell.split(';').map(|t| Value::String(t.trim().to_owned())).collect()),
-            "capex" | "measured" => match cell {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                other => Value::String(other.to_owned()),
-            },
-            "confidence" => cell
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .unwrap_or_else(|| Value::String(cell.to_owned())),
-            _ => Value::String(cell.to_owned()),
         };
-        obj.insert(name.to_owned(), value);
+        if !exists {
+            out.push(RowError {
+                row: *row,
+                field: Some("pilot_id".into()),
+                reason: "no such pilot".into(),
+            });
+        }
     }
-    Value::Object(obj)
+    Ok(out)
 }
 
-/// Parses and validates a whole file; every problem is counted, the first
-/// [`RowErrors::LISTED`] by row are kept, nothing is half-accepted. Memory is
-/// bounded whatever the file holds: at most [`MAX_ROWS`] rows are read (the
-/// next one stops the reading with an error) and the error list is capped.
-/// `progress` is called with the number of rows seen so far.
+/// The hint for a body whose line breaks were stripped, as `curl -d @file`
+/// does: NDJSON objects run together, or a CSV header running into its data.
+fn line_breaks_stripped(bytes: &[u8], format: ImportFormat, data_rows: usize) -> bool {
+    if bytes.contains(&b'\n') {
+        return false;
+    }
+    match format {
+        ImportFormat::Ndjson => bytes.windows(2).any(|w| w == b"}{"),
+        ImportFormat::Csv => data_rows == 0 && bytes.contains(&b','),
+    }
+}
+
+const CURL_HINT: &str = "the file has no line breaks, as when sent with `curl -d @file` (which removes them): \
+                         send it with `curl --data-binary @file`";
+
+/// Parses and validates a whole file, finding every problem of every row in
+/// one pass (references between rows included); the first
+/// [`RowErrors::LISTED`] by row are kept and all are counted, nothing is
+/// half-accepted. Memory is bounded whatever the file holds: at most
+/// [`MAX_ROWS`] rows are read (the next one stops the reading with an error)
+/// and the error list is capped. `progress` is called with the number of rows
+/// seen so far, and once at the end with all of them.
+///
+/// Rows are numbered as a spreadsheet or editor shows them: in CSV the
+/// header is row 1 and the first data row is row 2 (a quoted cell's line
+/// breaks do not start a new row); in NDJSON, the line number.
 pub fn parse_file(
     bytes: &[u8],
     format: ImportFormat,
     mut progress: impl FnMut(usize),
-) -> Result<Vec<ImportRow>, RowErrors> {
+) -> Result<Vec<ImportRow>, Rejection> {
     // A UTF-8 byte-order mark (spreadsheets write one) is not part of row 1.
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let mut rows = Vec::new();
-    let mut errors = RowErrors::default();
+    let mut rejection = Rejection::default();
+    let mut refs: Vec<(usize, RowRefs)> = Vec::new();
     // Counts a row read and says whether to go on; rows past the cap stop it.
     let mut seen = 0usize;
-    let mut take = |row: usize, result: Result<ImportRow, RowError>, errors: &mut RowErrors| -> bool {
+    let mut take = |row: usize, parsed: ParsedRow, rejection: &mut Rejection| -> bool {
         seen += 1;
         if seen > MAX_ROWS {
-            errors.push(RowError {
+            rejection.errors.push(RowError {
                 row,
                 field: None,
                 reason: format!("at most {MAX_ROWS} rows per import; reading stopped here"),
             });
             return false;
         }
-        match result {
-            Ok(r) => rows.push(r),
-            Err(e) => errors.push(e),
+        for e in parsed.errors {
+            rejection.errors.push(e);
+        }
+        if let Some(r) = parsed.row {
+            rows.push(r);
+        }
+        let r = parsed.refs;
+        if r.defines.is_some() || r.names_ref.is_some() || r.names_id.is_some() {
+            refs.push((row, r));
         }
         if seen.is_multiple_of(10_000) {
             progress(seen);
         }
         true
     };
-    let file_error = |reason: String| {
-        let mut errors = RowErrors::default();
-        errors.push(RowError {
-            row: 0,
+    let unreadable = |row: usize, reason: String| ParsedRow {
+        row: None,
+        refs: RowRefs::default(),
+        errors: vec![RowError {
+            row,
             field: None,
             reason,
-        });
-        errors
+        }],
     };
     match format {
         ImportFormat::Ndjson => {
             let Ok(text) = std::str::from_utf8(bytes) else {
-                return Err(file_error("the file is not UTF-8".into()));
+                return Err(Rejection::file_error("the file is not UTF-8".into()));
             };
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
                 let row = i + 1;
-                let parsed = strict_value(line.as_bytes())
-                    .map_err(|e| RowError {
-                        row,
-                        field: None,
-                        reason: format!("not valid JSON: {e}"),
-                    })
-                    .and_then(|v| parse_row(row, v));
-                if !take(row, parsed, &mut errors) {
+                let parsed = match strict_value(line.as_bytes()) {
+                    Ok(v) => parse_row(row, v),
+                    Err(e) => unreadable(row, format!("not valid JSON: {e}")),
+                };
+                if !take(row, parsed, &mut rejection) {
                     break;
                 }
             }
@@ -247,43 +260,99 @@ pub fn parse_file(
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
             let headers = match reader.headers() {
                 Ok(h) => h.clone(),
-                Err(e) => return Err(file_error(format!("bad CSV header: {e}"))),
+                Err(e) => return Err(Rejection::file_error(format!("bad CSV header: {e}"))),
             };
-            for (i, record) in reader.records().enumerate() {
-                let row = i + 1;
-                let parsed = record
-                    .map_err(|e| RowError {
-                        row,
-                        field: None,
-                        reason: format!("bad CSV row: {e}"),
-                    })
-                    .and_then(|r| parse_row(row, csv_object(&headers, &r)));
-                if !take(row, parsed, &mut errors) {
+            // A record's row is the line it starts on, less the line breaks
+            // inside quoted cells before it (a spreadsheet shows such a cell
+            // in one row); blank lines count, as a spreadsheet shows them.
+            let mut inner_breaks = newlines(&headers);
+            let (mut counted_to, mut breaks_before) = (0usize, 0usize);
+            let mut row_at = |byte: Option<u64>, inner_breaks: usize, last: usize| -> usize {
+                let Some(byte) = byte else { return last + 1 };
+                // The reader places a record just after the previous one's
+                // terminator (between CR and LF, too): start at its first cell.
+                let mut start = (byte as usize).min(bytes.len());
+                while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+                    start += 1;
+                }
+                if start > counted_to {
+                    breaks_before += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count();
+                    counted_to = start;
+                }
+                breaks_before + 1 - inner_breaks.min(breaks_before)
+            };
+            let mut row = 1;
+            for record in reader.records() {
+                let parsed = match record {
+                    Ok(r) => {
+                        row = row_at(r.position().map(|p| p.byte()), inner_breaks, row);
+                        inner_breaks += newlines(&r);
+                        parse_row(row, csv_object(&headers, &r))
+                    }
+                    Err(e) => {
+                        row = row_at(e.position().map(|p| p.byte()), inner_breaks, row);
+                        unreadable(row, format!("bad CSV row: {e}"))
+                    }
+                };
+                if !take(row, parsed, &mut rejection) {
                     break;
                 }
             }
         }
     }
-    let total = rows.len() + errors.total();
+    let total = seen.min(MAX_ROWS + 1);
     progress(total);
     if total == 0 {
-        errors.push(RowError {
+        let reason = if line_breaks_stripped(bytes, format, total) {
+            CURL_HINT.to_owned()
+        } else {
+            "the file has no rows".to_owned()
+        };
+        rejection.errors.push(RowError {
             row: 0,
             field: None,
-            reason: "the file has no rows".into(),
+            reason,
+        });
+    } else if !rejection.errors.is_empty() && line_breaks_stripped(bytes, format, total) {
+        rejection.errors.push(RowError {
+            row: 0,
+            field: None,
+            reason: CURL_HINT.to_owned(),
         });
     }
-    // References must be unique and resolvable within the file.
-    let mut refs: HashMap<&str, usize> = HashMap::new();
-    for r in &rows {
-        if let ImportRow::Pilot {
-            row,
-            reference: Some(reference),
-            ..
-        } = r
-        {
-            if refs.insert(reference.as_str(), *row).is_some() {
-                errors.push(RowError {
+    check_references(&refs, &mut rejection);
+    if rejection.errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(rejection)
+    }
+}
+
+/// Turns a CSV record into the JSON object its row stands for.
+fn csv_object(headers: &csv::StringRecord, record: &csv::StringRecord) -> Value {
+    let mut obj = Map::new();
+    for (name, cell) in headers.iter().zip(record.iter()) {
+        if !cell.is_empty() {
+            obj.insert(name.to_owned(), csv_value(name, cell));
+        }
+    }
+    Value::Object(obj)
+}
+
+/// Line breaks inside a record's cells.
+fn newlines(record: &csv::StringRecord) -> usize {
+    record.iter().map(|c| c.bytes().filter(|b| *b == b'\n').count()).sum()
+}
+
+/// References must be unique and resolvable within the file, whether or not
+/// the rows that define or use them have other problems; pilot ids are
+/// left for the database (`Rejection::check_pilots`, `apply`).
+fn check_references(refs: &[(usize, RowRefs)], rejection: &mut Rejection) {
+    let mut defined: HashMap<&str, usize> = HashMap::new();
+    for (row, r) in refs {
+        if let Some(reference) = &r.defines {
+            if defined.insert(reference.as_str(), *row).is_some() {
+                rejection.errors.push(RowError {
                     row: *row,
                     field: Some("ref".into()),
                     reason: format!("ref {reference} is used twice"),
@@ -291,26 +360,19 @@ pub fn parse_file(
             }
         }
     }
-    for r in &rows {
-        if let ImportRow::Entry {
-            row,
-            target: PilotTarget::Ref(reference),
-            ..
-        } = r
-        {
-            if !refs.contains_key(reference.as_str()) {
-                errors.push(RowError {
+    for (row, r) in refs {
+        if let Some(reference) = &r.names_ref {
+            if !defined.contains_key(reference.as_str()) {
+                rejection.errors.push(RowError {
                     row: *row,
                     field: Some("pilot_ref".into()),
                     reason: format!("no pilot row has ref {reference}"),
                 });
             }
         }
-    }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
+        if let Some(id) = r.names_id {
+            rejection.pilot_ids.push((*row, id));
+        }
     }
 }
 
@@ -320,7 +382,7 @@ pub fn rejected(errors: RowErrors) -> ApiError {
     let mut e = ApiError::new(
         Code::IMPORT_REJECTED,
         format!(
-            "{} row(s) were rejected; nothing was imported (first {} listed)",
+            "{} problem(s) found; nothing was imported (first {} listed)",
             errors.total(),
             errors.total().min(RowErrors::LISTED)
         ),
@@ -347,30 +409,19 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
         }
     }
     // Existing pilots named by id must belong to this organisation.
-    let mut known: HashMap<PilotId, bool> = HashMap::new();
-    for r in &rows {
-        if let ImportRow::Entry {
-            row,
-            target: PilotTarget::Id(id),
-            ..
-        } = r
-        {
-            let exists = match known.get(id) {
-                Some(e) => *e,
-                None => {
-                    let exists = crate::db::pilots::find(conn, org, *id).is_ok();
-                    known.insert(*id, exists);
-                    exists
-                }
-            };
-            if !exists {
-                errors.push(RowError {
-                    row: *row,
-                    field: Some("pilot_id".into()),
-                    reason: "no such pilot".into(),
-                });
-            }
-        }
+    let named: Vec<(usize, PilotId)> = rows
+        .iter()
+        .filter_map(|r| match r {
+            ImportRow::Entry {
+                row,
+                target: PilotTarget::Id(id),
+                ..
+            } => Some((*row, *id)),
+            _ => None,
+        })
+        .collect();
+    for e in unknown_pilots(conn, org, &named)? {
+        errors.push(e);
     }
     // Every entry, in file order, through the ledger invariant (as a single
     // append would be), after the pilots it may name.
@@ -441,4 +492,41 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, rows: Vec<Impor
         after.as_ref(),
     )?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(file: &str, format: ImportFormat) -> Vec<usize> {
+        let errors = parse_file(file.as_bytes(), format, |_| {}).unwrap_err().into_errors();
+        errors.into_listed().iter().map(|e| e.row).collect()
+    }
+
+    #[test]
+    fn csv_rows_are_spreadsheet_rows_whatever_the_line_endings() {
+        // Each data row has one problem (`type`), so each row number shows.
+        for end in ["\n", "\r\n"] {
+            let file = ["type,name", "x,a", "", "y,\"b", "c\"", "z,d", ""].join(end);
+            assert_eq!(rows_of(&file, ImportFormat::Csv), vec![2, 4, 5], "{end:?}");
+        }
+    }
+
+    #[test]
+    fn ndjson_rows_are_line_numbers() {
+        let file = "{\"type\": \"x\"}\n\n{\"type\": \"y\"}\n";
+        assert_eq!(rows_of(file, ImportFormat::Ndjson), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_stripped_body_gets_the_data_binary_hint() {
+        let file = "{\"type\": \"pilot\"}{\"type\": \"pilot\"}";
+        let errors = parse_file(file.as_bytes(), ImportFormat::Ndjson, |_| {})
+            .unwrap_err()
+            .into_errors();
+        assert!(errors
+            .into_listed()
+            .iter()
+            .any(|e| e.row == 0 && e.reason.contains("--data-binary")));
+    }
 }

@@ -9,6 +9,7 @@
 pub mod entries;
 pub mod idempotency;
 pub mod import;
+pub mod import_row;
 pub mod input;
 pub mod orgs;
 pub mod pilots;

@@ -12,8 +12,11 @@
 //! - `{"type": "spend", "pilot_ref": "P1" | "pilot_id": "<uuid>", …the spend body…}`
 //! - `{"type": "impact", "pilot_ref": "P1" | "pilot_id": "<uuid>", …the impact body…}`
 //!
-//! In CSV, `tags` is `;`-separated, `capex`/`measured` are `true`/`false`, empty
-//! cells are absent fields. See `docs/import-template.csv`.
+//! In CSV, `tags` is `;`-separated, `capex`/`measured` are `true`/`false` in
+//! any case (`TRUE`, `False`), `amount` may carry thousands separators
+//! (`12,500.00`), empty cells are absent fields. Rows are numbered as a
+//! spreadsheet shows them (the CSV header is row 1). See
+//! `docs/import-template.csv`.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -63,9 +66,19 @@ pub async fn import(
     let raw = read_body(&req, payload.into_inner(), state.settings.max_import_bytes).await?;
     let bytes = raw.clone();
     let format = format.unwrap_or_else(|| ImportFormat::sniff(&bytes));
-    let rows = web::block(move || parse_file(&bytes, format, |_| {}))
-        .await?
-        .map_err(rejected)?;
+    let rows = match web::block(move || parse_file(&bytes, format, |_| {})).await? {
+        Ok(rows) => rows,
+        // Rows naming pilots by id are checked too, so one answer lists
+        // every problem.
+        Err(rejection) if rejection.names_pilots() => {
+            let errors = state
+                .exec
+                .read(move |conn| rejection.check_pilots(conn, org).map_err(ApiError::from))
+                .await?;
+            return Err(rejected(errors));
+        }
+        Err(rejection) => return Err(rejected(rejection.into_errors())),
+    };
     let actor = auth.actor();
     idempotent_write(&state, &auth, &req, &raw, move |conn| {
         let summary = apply(conn, org, &actor, rows)?;

@@ -1,5 +1,7 @@
-//! The offline CLI against a SQLite database: create an organisation, import
-//! the documented template, mint a token the server accepts.
+//! The offline CLI: create an organisation, import the documented template
+//! (once per content), mint a token the server accepts; refuse a database
+//! that is not there; a first start that cannot bind writes nothing, and the
+//! next one prints a working operator token.
 
 use std::process::Command;
 
@@ -16,10 +18,51 @@ fn cli(dir: &std::path::Path, db: &str, args: &[&str]) -> std::process::Output {
         .expect("run cli")
 }
 
+fn org_create_args(name: &str) -> Vec<&str> {
+    vec![
+        "org",
+        "create",
+        "--name",
+        name,
+        "--industry",
+        "energy",
+        "--size-band",
+        "lt250",
+        "--region",
+        "NO",
+        "--reporting-currency",
+        "NOK",
+    ]
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `cmd` to its end, failing the test if it takes longer than 60 s.
+fn finish_within_a_minute(mut cmd: Command) -> std::process::Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("process {id} still running after 60 s"))
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn org_create_import_and_token_mint_work_offline() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
+    let out = cli(dir.path(), &db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let out = cli(
         dir.path(),
         &db,
@@ -80,10 +123,12 @@ async fn first_start_generates_a_private_secret_and_prints_a_working_operator_to
         .local_addr()
         .unwrap()
         .port();
+    let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
     let mut child = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
         .arg("serve")
         .env("PILOTLEDGER_DATA_DIR", dir.path())
-        .env("DATABASE_URL", fresh_database_url(dir.path()))
+        .env("DATABASE_URL", &db)
         .env("PILOTLEDGER_ADDR", format!("127.0.0.1:{port}"))
         .env_remove("PILOTLEDGER_JWT_SECRET")
         .env("RUST_LOG", "warn")
@@ -121,4 +166,286 @@ async fn first_start_generates_a_private_secret_and_prints_a_working_operator_to
     assert_eq!(res.status(), 200, "the printed operator token works");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `serve` on `addr` over `data_dir` with a generated secret, output piped.
+fn serve_command(data_dir: &std::path::Path, db: &str, addr: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pilotledger"));
+    cmd.arg("serve")
+        .env("PILOTLEDGER_DATA_DIR", data_dir)
+        .env("DATABASE_URL", db)
+        .env("PILOTLEDGER_ADDR", addr)
+        .env_remove("PILOTLEDGER_JWT_SECRET")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[actix_web::test]
+async fn a_first_start_on_a_busy_port_writes_nothing_and_the_next_start_prints_a_working_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = match backend() {
+        "postgres" => fresh_database_url(dir.path()),
+        _ => format!("sqlite://{}", data.join("pilotledger.db").display()),
+    };
+    let _lease = DbLease::of(&db);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let out = finish_within_a_minute(serve_command(&data, &db, &busy_addr));
+    assert!(!out.status.success(), "serve on a busy port must fail");
+    assert!(stderr_of(&out).contains("cannot listen on"), "{}", stderr_of(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("eyJ"),
+        "no token printed"
+    );
+    assert!(
+        !data.exists(),
+        "nothing written before the bind: no data folder, secret or database"
+    );
+    drop(busy);
+
+    let port = free_port();
+    let log = dir.path().join("serve.log");
+    let mut child = serve_command(&data, &db, &format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines().take(40) {
+        let line = line.unwrap();
+        let done = line.contains("pilotledger token mint --role operator");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = lines.join("\n");
+    let token = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("eyJ"))
+        .unwrap_or_else(|| panic!("a token line in {text}"))
+        .to_owned();
+    assert!(text.contains("pilotledger token mint --role operator"), "{text}");
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/v1/orgs"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e:?}; server log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    assert_eq!(res.status(), 200, "the printed operator token works");
+    // Private from the start: folder 0700, secret and database files 0600.
+    assert_eq!(mode_of(&data), 0o700);
+    assert_eq!(mode_of(&data.join("jwt_secret")), 0o600);
+    if backend() == "sqlite" {
+        for name in ["pilotledger.db", "pilotledger.db-wal", "pilotledger.db-shm"] {
+            assert_eq!(mode_of(&data.join(name)), 0o600, "{name}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The CLI with a data folder and no configured secret or database URL.
+fn cli_in(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+        .args(args)
+        .env("PILOTLEDGER_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("PILOTLEDGER_JWT_SECRET")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run cli")
+}
+
+#[test]
+fn commands_run_where_there_is_no_database_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let org = uuid::Uuid::new_v4().to_string();
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/import-template.csv");
+
+    let out = cli_in(&data, &["token", "mint", "--role", "operator"]);
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("no JWT secret at"), "{}", stderr_of(&out));
+    let with_secret = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+            .args(args)
+            .env("PILOTLEDGER_DATA_DIR", &data)
+            .env_remove("DATABASE_URL")
+            .env("PILOTLEDGER_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run cli")
+    };
+    let mut org_create = org_create_args("Nowhere");
+    for args in [
+        vec!["token", "mint", "--role", "operator"],
+        org_create.clone(),
+        vec!["import", template, "--org", org.as_str()],
+    ] {
+        let out = with_secret(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("no database at") && err.contains("--create"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!data.exists(), "nothing was created");
+
+    org_create.push("--create");
+    let out = with_secret(&org_create);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(data.join("pilotledger.db").exists());
+    let out = cli_in(&data, &["token", "mint", "--role", "operator", "--create"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(data.join("jwt_secret").exists());
+}
+
+#[test]
+fn a_postgres_database_without_tables_is_refused_too() {
+    if backend() != "postgres" {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
+    let out = cli(dir.path(), &db, &["token", "mint", "--role", "operator"]);
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("no pilotledger tables"), "{}", stderr_of(&out));
+}
+
+#[actix_web::test]
+async fn importing_the_same_file_twice_writes_once_a_changed_file_imports_and_force_imports_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
+    assert!(cli(dir.path(), &db, &["migrate"]).status.success());
+    let out = cli(dir.path(), &db, &org_create_args("Twice Co"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let org: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let org = org["id"].as_str().unwrap().to_owned();
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/import-template.csv")).unwrap();
+    let file = dir.path().join("pilots.csv");
+    std::fs::write(&file, &template).unwrap();
+    let file = file.to_str().unwrap();
+
+    let first = cli(dir.path(), &db, &["import", file, "--org", &org]);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let progress = stderr_of(&first);
+    assert!(
+        progress.contains(&format!("[{}] 3 rows validated", "#".repeat(30))),
+        "{progress}"
+    );
+    assert!(progress.contains("writing 3 rows"), "{progress}");
+    assert!(
+        progress.contains(&format!("[{}] 3 rows written", "#".repeat(30))),
+        "{progress}"
+    );
+
+    let second = cli(dir.path(), &db, &["import", file, "--org", &org]);
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    let said = stderr_of(&second);
+    assert!(
+        said.contains("already imported at") && said.contains("use --force to import it again"),
+        "{said}"
+    );
+    assert!(second.stdout.is_empty(), "no summary: nothing imported");
+
+    let changed = dir.path().join("pilots-v2.csv");
+    std::fs::write(
+        &changed,
+        template.replace("Invoice triage agent", "Invoice triage agent v2"),
+    )
+    .unwrap();
+    let out = cli(dir.path(), &db, &["import", changed.to_str().unwrap(), "--org", &org]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let forced = cli(dir.path(), &db, &["import", file, "--org", &org, "--force"]);
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    assert!(!forced.stdout.is_empty());
+
+    let out = cli(dir.path(), &db, &["token", "mint", "--org", &org, "--role", "member"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let app = TestApp::spawn_with(test_settings(&db, dir.path()), dir).await;
+    let pilots = json_of(app.get("/v1/pilots", &token).await).await;
+    let mut names: Vec<&str> = pilots["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Invoice triage agent",
+            "Invoice triage agent",
+            "Invoice triage agent v2"
+        ],
+        "first import, changed file, forced re-import; the plain re-run wrote nothing"
+    );
+}
+
+#[test]
+fn demo_seed_refuses_a_database_that_already_has_demo_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
+    let seed = ["demo", "seed", "--orgs", "1", "--pilots-per-org", "2"];
+    let out = cli(dir.path(), &db, &seed);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let again = cli(dir.path(), &db, &seed);
+    assert!(!again.status.success());
+    let said = stderr_of(&again);
+    assert!(
+        said.contains("already holds demo data") && said.contains("fresh database"),
+        "{said}"
+    );
+}
+
+#[test]
+fn help_lists_every_setting_with_its_default() {
+    for args in [vec!["--help"], vec!["serve", "--help"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8(out.stdout).unwrap();
+        for s in pilotledger::config::SETTINGS {
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", s.name)))
+                .unwrap_or_else(|| panic!("{args:?} help lacks {}:\n{help}", s.name));
+            assert!(line.contains(&format!("[{}]", s.default.replace('`', ""))), "{line}");
+        }
+    }
 }

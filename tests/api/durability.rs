@@ -64,6 +64,7 @@ async fn start(dir: &std::path::Path, database_url: &str, port: u16) -> Server {
 async fn an_acknowledged_entry_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&database_url);
     let port = free_port();
     let keys = test_keys();
     let operator = mint(&keys, None, Role::Operator);
@@ -202,6 +203,7 @@ async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
 async fn sigterm_drains_in_flight_requests_before_exit() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&database_url);
     let seeded = Command::new(env!("CARGO_BIN_EXE_pilotledger"))
         .args(["demo", "seed", "--orgs", "30", "--pilots-per-org", "20", "--seed", "5"])
         .env("PILOTLEDGER_DATA_DIR", dir.path())

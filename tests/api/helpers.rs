@@ -21,18 +21,183 @@ pub fn backend() -> &'static str {
 }
 
 /// Creates a fresh PostgreSQL database next to `TEST_DATABASE_URL` and returns
-/// its URL.
+/// its URL. It is dropped when the last [`DbLease`] on it goes (every
+/// `TestApp` holds one, so a test that panics drops its database while
+/// unwinding); databases of runs that died before that are swept by the
+/// next run (see [`sweep_dead_test_databases`]).
+///
+/// Names are `pl_test_<pid>_<unix seconds>_<run>_<random>`: the creating
+/// process, when, and `PILOTLEDGER_TEST_RUN` (set by `scripts/test`, which
+/// counts what a run left behind).
 pub fn fresh_postgres_url() -> String {
-    use diesel::{Connection, RunQueryDsl};
-    let base = std::env::var("TEST_DATABASE_URL")
-        .expect("PILOTLEDGER_TEST_BACKEND=postgres needs TEST_DATABASE_URL (a postgres:// URL)");
-    let name = format!("pl_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = diesel::PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
+    use diesel::RunQueryDsl;
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(sweep_dead_test_databases);
+    let name = format!(
+        "pl_test_{}_{}_{}_{}",
+        std::process::id(),
+        unix_now(),
+        test_run(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
+        .execute(&mut admin_connection())
         .expect("create test database");
+    leases().insert(name.clone(), 0);
+    let base = test_database_url();
     let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
     format!("{prefix}/{name}")
+}
+
+fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .expect("PILOTLEDGER_TEST_BACKEND=postgres needs TEST_DATABASE_URL (a postgres:// URL)")
+}
+
+fn admin_connection() -> diesel::PgConnection {
+    use diesel::Connection;
+    diesel::PgConnection::establish(&test_database_url()).expect("connect to TEST_DATABASE_URL")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// This run's tag: `PILOTLEDGER_TEST_RUN`, letters and digits only, or `0`.
+fn test_run() -> String {
+    let tag: String = std::env::var("PILOTLEDGER_TEST_RUN")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    if tag.is_empty() {
+        "0".into()
+    } else {
+        tag.to_ascii_lowercase()
+    }
+}
+
+/// Databases this process created, with how many leases each has.
+fn leases() -> std::sync::MutexGuard<'static, std::collections::BTreeMap<String, usize>> {
+    static LEASES: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    LEASES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A hold on a test database this process created; when the last one is
+/// dropped, so is the database. A no-op for SQLite (its file lives in the
+/// test's temporary folder) and for databases created elsewhere.
+pub struct DbLease(Option<String>);
+
+impl DbLease {
+    pub fn of(database_url: &str) -> Self {
+        let name = database_url.rsplit('/').next().unwrap_or("").to_owned();
+        let mut leases = leases();
+        match leases.get_mut(&name) {
+            Some(n) => {
+                *n += 1;
+                DbLease(Some(name))
+            }
+            None => DbLease(None),
+        }
+    }
+}
+
+impl Drop for DbLease {
+    fn drop(&mut self) {
+        let Some(name) = self.0.take() else { return };
+        let last = {
+            let mut leases = leases();
+            let n = leases.entry(name.clone()).or_insert(1);
+            *n -= 1;
+            *n == 0 && leases.remove(&name).is_some()
+        };
+        if last {
+            drop_database(&name);
+        }
+    }
+}
+
+/// Whether a database of this name exists on the `TEST_DATABASE_URL` server.
+pub fn test_database_exists(name: &str) -> bool {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_database WHERE datname = '{}'",
+        name.replace('\'', "''")
+    ))
+    .get_result(&mut admin_connection())
+    .expect("count databases");
+    found.n > 0
+}
+
+/// Creates a database named as another (maybe dead) run would have, for
+/// the sweep's tests.
+pub fn create_database_named(name: &str) {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin_connection())
+        .expect("create database");
+}
+
+/// Drops a test database, closing the connections still open on it.
+pub fn drop_database(name: &str) {
+    use diesel::RunQueryDsl;
+    let dropped =
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin_connection());
+    if let Err(e) = dropped {
+        eprintln!("could not drop test database {name}: {e}");
+    }
+}
+
+/// Drops test databases whose run is over: named by a process that is gone
+/// (and made over two minutes ago), or made over six hours ago, whatever
+/// their name (older runs named them `pl_test_<uuid>`). A live run's
+/// databases are left alone.
+pub fn sweep_dead_test_databases() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct TestDb {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        age_secs: Option<i64>,
+    }
+    let mut conn = admin_connection();
+    // PG_VERSION is written when a database is created: its time is the
+    // database's age (readable by superusers; NULL otherwise).
+    let found: Vec<TestDb> = diesel::sql_query(
+        "SELECT datname, (SELECT EXTRACT(EPOCH FROM now() - (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification))::bigint AS age_secs \
+         FROM pg_database WHERE datname LIKE 'pl\\_test\\_%'",
+    )
+    .load(&mut conn)
+    .unwrap_or_default();
+    let now = unix_now();
+    for db in found {
+        let parts: Vec<&str> = db.datname.split('_').collect();
+        let (pid, made) = match parts.as_slice() {
+            ["pl", "test", pid, secs, _, _] => (pid.parse::<u32>().ok(), secs.parse::<u64>().ok()),
+            _ => (None, None),
+        };
+        let age = made
+            .map(|t| now.saturating_sub(t))
+            .or(db.age_secs.map(|a| a.max(0) as u64));
+        let gone = pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists());
+        let dead = match age {
+            Some(age) => age > 6 * 3600 || (gone && age > 120),
+            None => false,
+        };
+        if dead {
+            drop_database(&db.datname);
+        }
+    }
 }
 
 #[allow(dead_code)]
@@ -43,6 +208,8 @@ pub struct TestApp {
     pub operator: String,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// Drops the test database with the last server over it (PostgreSQL).
+    pub lease: DbLease,
 }
 
 /// Settings for a test server over `database_url` with the test secret.
@@ -90,6 +257,7 @@ impl TestApp {
 
     pub async fn spawn_with(settings: Settings, dir: tempfile::TempDir) -> TestApp {
         let database_url = settings.database_url.clone();
+        let lease = DbLease::of(&database_url);
         let app = Application::build(settings).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
@@ -104,6 +272,7 @@ impl TestApp {
             operator,
             database_url,
             dir,
+            lease,
         }
     }
 

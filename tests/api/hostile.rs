@@ -318,6 +318,7 @@ fn a_postgres_statement_outlasting_the_request_is_cancelled() {
         return;
     }
     let url = fresh_postgres_url();
+    let _lease = DbLease::of(&url);
     let limited = with_statement_timeout(&url, Duration::from_millis(200));
     assert!(limited.contains("statement_timeout%3D200"), "{limited}");
     let pool = build_pool(&limited, 1, Duration::from_millis(1500)).unwrap();

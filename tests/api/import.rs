@@ -253,8 +253,161 @@ async fn a_file_of_only_bad_rows_reports_a_bounded_list_and_counts_them_all() {
     .await;
     assert_eq!(problem["errors"].as_array().unwrap().len(), 1_000);
     assert_eq!(problem["errors_total"], 5_000, "{}", problem["detail"]);
-    assert!(problem["detail"]
-        .as_str()
+    assert!(problem["detail"].as_str().unwrap().starts_with("5000 problem(s) found"));
+}
+
+#[actix_web::test]
+async fn five_problems_in_three_rows_come_back_in_one_answer_with_spreadsheet_row_numbers() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Five Problems").await;
+    let nobody = uuid::Uuid::new_v4();
+    // Line 1 is the header, so the data rows are rows 2, 3 and 4, as a
+    // spreadsheet numbers them.
+    let csv = format!(
+        "type,ref,pilot_ref,pilot_id,name,business_function,sourcing,ai_kind,category,kind,period_start,period_end,amount,currency,attribution_method,measured\r\n\
+         pilot,P1,,,,sorcery,bought,genai_agentic,,,,,,,,\r\n\
+         spend,,P1,,,,,,licences,,2026-02-30,2026-03-31,abc,USD,,\r\n\
+         impact,,,{nobody},,,,,,cost_reduction,2026-02-01,2026-02-28,10.00,USD,before_after,TRUE\r\n"
+    );
+    let res = import(&app, &t.member, "text/csv", csv, "five").await;
+    let problem = assert_problem(res, 422, "import_rejected").await;
+    let mut found: Vec<(u64, String)> = problem["errors"]
+        .as_array()
         .unwrap()
-        .starts_with("5000 row(s) were rejected"));
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (2, "business_function".to_owned()),
+            (2, "name".to_owned()),
+            (3, "amount".to_owned()),
+            (3, "period_start".to_owned()),
+            (4, "pilot_id".to_owned()),
+        ],
+        "{problem}"
+    );
+    assert_eq!(problem["errors_total"], 5, "{problem}");
+    let pilots = json_of(app.get("/v1/pilots", &t.member).await).await;
+    assert_eq!(pilots["items"].as_array().unwrap().len(), 0, "nothing written");
+}
+
+#[actix_web::test]
+async fn a_row_with_problems_still_has_its_reference_checked() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Refs Too").await;
+    let mut bad = spend_body("1.00", "USD");
+    bad["category"] = json!("snacks");
+    let file = [
+        line(pilot_body("fine"), "pilot", &[("ref", "P1")]),
+        line(bad, "spend", &[("pilot_ref", "P2")]),
+    ]
+    .join("\n");
+    let problem = assert_problem(
+        import(&app, &t.member, "application/x-ndjson", file, "refs").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    let mut fields: Vec<(u64, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    fields.sort();
+    assert_eq!(fields, vec![(2, "category"), (2, "pilot_ref")], "{problem}");
+}
+
+#[actix_web::test]
+async fn csv_rows_are_numbered_as_a_spreadsheet_shows_them_even_with_line_breaks_in_cells() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Multiline").await;
+    let csv = "type,ref,pilot_ref,name,business_function,sourcing,ai_kind,owner_team,category,period_start,period_end,amount,currency\r\n\
+               pilot,A,,\"Claims\r\nbot\",customer_service,bought,genai_assistant,\"Team\r\nB\",,,,,\r\n\
+               spend,,A,,,,,,licences,2026-01-01,2026-01-31,1.00,XYZ\r\n";
+    let problem = assert_problem(
+        import(&app, &t.member, "text/csv", csv.to_owned(), "multi").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    let rows: Vec<(u64, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    // Names hold no line breaks, so row 2 has two problems of its own.
+    assert_eq!(rows, vec![(2, "name"), (2, "owner_team"), (3, "currency")], "{problem}");
+}
+
+#[actix_web::test]
+async fn csv_takes_booleans_and_thousands_separators_as_spreadsheets_write_them() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Spreadsheet").await;
+    let csv = "type,ref,pilot_ref,name,business_function,sourcing,ai_kind,category,kind,period_start,period_end,amount,currency,capex,attribution_method,measured\r\n\
+               pilot,A,,Claims bot,customer_service,bought,genai_assistant,,,,,,,,,\r\n\
+               spend,,A,,,,,licences,,2026-01-01,2026-01-31,\"12,500.00\",USD,TRUE,,\r\n\
+               impact,,A,,,,,,cost_avoidance,2026-02-01,2026-02-28,\"-1,234,567.5\",USD,,before_after,False\r\n";
+    let res = import(&app, &t.admin, "text/csv", csv.to_owned(), "sheet").await;
+    let status = res.status();
+    let summary = json_of(res).await;
+    assert_eq!(status, 201, "{summary}");
+    let a = summary["pilots"]["A"].as_str().unwrap().to_owned();
+    let spend = json_of(app.get(&format!("/v1/pilots/{a}/spend"), &t.member).await).await;
+    assert_eq!(spend["items"][0]["amount_minor"], 1_250_000, "{spend}");
+    assert_eq!(spend["items"][0]["capex"], true, "{spend}");
+    let impact = json_of(app.get(&format!("/v1/pilots/{a}/impact"), &t.member).await).await;
+    assert_eq!(impact["items"][0]["amount_minor"], -123_456_750, "{impact}");
+    assert_eq!(impact["items"][0]["measured"], false, "{impact}");
+
+    // Strict: commas only between groups of exactly three digits.
+    let bad = "type,pilot_id,category,period_start,period_end,amount,currency\r\n\
+               spend,00000000-0000-7000-8000-000000000000,licences,2026-01-01,2026-01-31,\"1,2345.00\",USD\r\n";
+    let problem = assert_problem(
+        import(&app, &t.admin, "text/csv", bad.to_owned(), "sheet-bad").await,
+        422,
+        "import_rejected",
+    )
+    .await;
+    let amount = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["field"] == "amount")
+        .unwrap_or_else(|| panic!("{problem}"));
+    assert_eq!(amount["row"], 2);
+}
+
+#[actix_web::test]
+async fn a_body_whose_line_breaks_were_stripped_gets_a_data_binary_hint() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Curl D").await;
+    let ndjson = format!(
+        "{}{}",
+        line(pilot_body("a"), "pilot", &[("ref", "P1")]),
+        line(pilot_body("b"), "pilot", &[("ref", "P2")])
+    );
+    let csv = "type,ref,name,business_function,sourcing,ai_kind\
+               pilot,A,Claims bot,customer_service,bought,genai_assistant"
+        .to_owned();
+    for (content_type, body, key) in [("application/x-ndjson", ndjson, "d-1"), ("text/csv", csv, "d-2")] {
+        let problem = assert_problem(
+            import(&app, &t.member, content_type, body, key).await,
+            422,
+            "import_rejected",
+        )
+        .await;
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["reason"].as_str().unwrap().contains("curl --data-binary @file")),
+            "{content_type}: {problem}"
+        );
+    }
 }

@@ -28,6 +28,7 @@ fn lines_of(log: &str, request_id: &str) -> Vec<Value> {
 async fn lines_logged_inside_a_handler_and_its_database_work_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&database_url);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
