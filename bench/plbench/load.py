@@ -51,6 +51,29 @@ def parse_wrk(out: str) -> dict:
     return r
 
 
+STATUS_LUA = r"""
+-- Count response statuses per thread and print them at the end.
+local threads_ = {}
+local setup_ = setup
+function setup(thread)
+  table.insert(threads_, thread)
+  if setup_ then setup_(thread) end
+end
+statuses = {}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads_) do
+    local c = t:get("statuses")
+    for k, v in pairs(c) do total[k] = (total[k] or 0) + v end
+  end
+  for k, v in pairs(total) do io.write(string.format("STATUS %d %d\n", k, v)) end
+end
+"""
+
+
 def wrk(url: str, lua: Path | None, seconds: int, conns: int, threads: int, headers: dict | None = None):
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
