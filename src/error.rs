@@ -130,7 +130,9 @@ impl RowErrors {
 /// One rejected row of an import.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RowError {
-    /// 1-based line (NDJSON) or data row (CSV, header excluded).
+    /// The row as a spreadsheet numbers it: in NDJSON the line; in CSV the
+    /// record, the header being row 1 (blank lines count; a quoted line
+    /// break does not start a row).
     pub row: usize,
     pub field: Option<String>,
     pub reason: String,
