@@ -27,14 +27,14 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Runs the request as work of the organisation its token names, so the
-/// database executor can keep that organisation to its share of the pool.
+/// Runs the request in a scope that its token's verification fills with the
+/// organisation the token names, so the database executor can keep that
+/// organisation to its share of the pool.
 pub async fn org_share(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let org = crate::auth::claimed_org(req.request());
-    crate::db::org_share::for_org(org, next.call(req)).await
+    crate::db::org_share::request_scope(next.call(req)).await
 }
 
 /// Gives each request an id (echoed as `X-Request-Id`) and logs it when done.

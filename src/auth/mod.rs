@@ -225,6 +225,9 @@ impl PendingAuth {
             (None, Role::Researcher | Role::Operator) => None,
             _ => return Err(ApiError::unauthorized("invalid token: org claim does not fit the role")),
         };
+        // The request's database work counts against this organisation's
+        // share of the pool from here on (`db::org_share`).
+        crate::db::org_share::claim(org);
         Ok(PendingAuth {
             claims,
             org,
@@ -260,21 +263,6 @@ impl FromRequest for AuthContext {
             pending.confirm(revoked)
         })
     }
-}
-
-/// The organisation a request's bearer token names, when the token verifies
-/// (signature and claims; not the revocation list, which the extractors
-/// check). For accounting only, such as the organisation's share of the
-/// database: it never authorises anything.
-pub fn claimed_org(req: &HttpRequest) -> Option<OrgId> {
-    let verifier = req.app_data::<web::Data<Verifier>>()?;
-    let token = bearer(req.headers().get(header::AUTHORIZATION)?.to_str().ok()?)?;
-    let claims = verifier.keys.verify(token).ok()?;
-    claims
-        .role
-        .is_org_scoped()
-        .then(|| OrgId::parse(claims.org.as_deref()?))
-        .flatten()
 }
 
 fn bearer(h: &str) -> Option<&str> {

@@ -1,10 +1,13 @@
 //! A fair share of the pool per organisation: one tenant's heavy reads may use
 //! at most half the connections, so another tenant's requests always find one.
-//! The organisation of a request is set for its whole future by the HTTP layer
-//! ([`for_org`]); the executor takes one of that organisation's permits before
+//! Each request runs in a scope ([`request_scope`], set by the HTTP layer)
+//! whose organisation the token's verification fills in ([`claim`]), before
+//! any database work of the request; the executor takes one of that
+//! organisation's permits before
 //! it takes a connection and holds it until the work is done (past a timed-out
 //! request, too: the connection is busy until then).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -16,17 +19,26 @@ use super::DbError;
 use crate::domain::ids::OrgId;
 
 tokio::task_local! {
-    static REQUEST_ORG: Option<OrgId>;
+    static REQUEST_ORG: Cell<Option<OrgId>>;
 }
 
-/// Runs `f` as work of `org` (None: a platform caller or no valid token).
-pub async fn for_org<F: Future>(org: Option<OrgId>, f: F) -> F::Output {
-    REQUEST_ORG.scope(org, f).await
+/// Runs `f` as one request's work, of no organisation until [`claim`] names
+/// one (a platform caller, or a token that does not verify, never does).
+pub async fn request_scope<F: Future>(f: F) -> F::Output {
+    REQUEST_ORG.scope(Cell::new(None), f).await
+}
+
+/// Names the organisation of the running request: called by the token's
+/// verification (`auth`), which already decoded the claims, so the share
+/// costs the request no second look at its token. Outside a request scope
+/// (the CLI, tests), nothing.
+pub fn claim(org: Option<OrgId>) {
+    let _ = REQUEST_ORG.try_with(|o| o.set(org));
 }
 
 /// The organisation whose request is running here, if any.
 pub fn current_org() -> Option<OrgId> {
-    REQUEST_ORG.try_with(|o| *o).ok().flatten()
+    REQUEST_ORG.try_with(|o| o.get()).ok().flatten()
 }
 
 /// Permits per organisation.
@@ -98,8 +110,16 @@ mod tests {
     async fn the_request_org_is_visible_inside_its_future_only() {
         let org = OrgId::new();
         assert_eq!(current_org(), None);
-        let seen = for_org(Some(org), async { current_org() }).await;
-        assert_eq!(seen, Some(org));
+        let seen = request_scope(async {
+            let before = current_org();
+            claim(Some(org));
+            (before, current_org())
+        })
+        .await;
+        assert_eq!(seen, (None, Some(org)));
+        assert_eq!(current_org(), None);
+        // Outside a request scope a claim is a no-op.
+        claim(Some(org));
         assert_eq!(current_org(), None);
     }
 }
