@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::schema::pilot_versions;
 use super::{DbConnection, DbError};
-use crate::domain::enums::Stage;
+use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
 use crate::domain::ids::{OrgId, PilotId};
 
 /// Rows per multi-row INSERT: 12 columns, well under both backends'
@@ -27,9 +27,12 @@ pub struct PilotVersionView {
     pub version: i64,
     pub valid_from: NaiveDateTime,
     pub name: String,
-    pub business_function: String,
-    pub sourcing: String,
-    pub ai_kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub business_function: BusinessFunction,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub sourcing: Sourcing,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub ai_kind: AiKind,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub stage: Stage,
     pub stage_entered_on: NaiveDate,

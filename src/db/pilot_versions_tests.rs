@@ -108,7 +108,7 @@ fn row(v: &PilotVersionView) -> Row {
         v.version,
         v.valid_from,
         v.name.clone(),
-        v.business_function.clone(),
+        v.business_function.as_str().to_owned(),
         v.stage.as_str().to_owned(),
     )
 }
@@ -278,9 +278,9 @@ fn every_pilot_write_records_its_version() {
         org_id: ORG.into(),
         id: id.to_string(),
         name: "p".into(),
-        business_function: "hr".into(),
-        sourcing: "built".into(),
-        ai_kind: "other".into(),
+        business_function: BusinessFunction::Hr,
+        sourcing: Sourcing::Built,
+        ai_kind: AiKind::Other,
         stage: Stage::Piloting,
         stage_entered_on: now.date(),
         evaluation_stage_on: None,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::pilot_versions::PilotVersionView;
 use super::schema::pilots;
 use super::{DbConnection, DbError};
-use crate::domain::enums::Stage;
+use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
 use crate::domain::ids::{OrgId, PilotId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -15,9 +15,12 @@ pub struct PilotView {
     pub org_id: String,
     pub id: String,
     pub name: String,
-    pub business_function: String,
-    pub sourcing: String,
-    pub ai_kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub business_function: BusinessFunction,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub sourcing: Sourcing,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub ai_kind: AiKind,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub stage: Stage,
     pub stage_entered_on: NaiveDate,
@@ -124,9 +127,9 @@ impl From<&PilotView> for PilotVersionView {
             version: p.version,
             valid_from: p.updated_at,
             name: p.name.clone(),
-            business_function: p.business_function.clone(),
-            sourcing: p.sourcing.clone(),
-            ai_kind: p.ai_kind.clone(),
+            business_function: p.business_function,
+            sourcing: p.sourcing,
+            ai_kind: p.ai_kind,
             stage: p.stage,
             stage_entered_on: p.stage_entered_on,
             evaluation_stage_on: p.evaluation_stage_on,

@@ -88,9 +88,9 @@ pub fn new_pilot_row(org: OrgId, id: PilotId, p: NewPilot, today: NaiveDate) -> 
         org_id: org.to_string(),
         id: id.to_string(),
         name: p.name,
-        business_function: p.business_function.as_str().to_owned(),
-        sourcing: p.sourcing.as_str().to_owned(),
-        ai_kind: p.ai_kind.as_str().to_owned(),
+        business_function: p.business_function,
+        sourcing: p.sourcing,
+        ai_kind: p.ai_kind,
         stage: p.stage,
         stage_entered_on: p.stage_entered_on.unwrap_or(today),
         // Created already evaluated: its evaluation date is the stage date it
@@ -119,13 +119,13 @@ pub fn apply_patch(current: &PilotView, patch: PilotPatch, today: NaiveDate) -> 
         next.name = v;
     }
     if let Some(v) = patch.business_function {
-        next.business_function = v.as_str().to_owned();
+        next.business_function = v;
     }
     if let Some(v) = patch.sourcing {
-        next.sourcing = v.as_str().to_owned();
+        next.sourcing = v;
     }
     if let Some(v) = patch.ai_kind {
-        next.ai_kind = v.as_str().to_owned();
+        next.ai_kind = v;
     }
     let was_evaluating = current.stage.is_evaluating();
     match patch.stage.filter(|v| *v != current.stage) {

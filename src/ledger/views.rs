@@ -2,7 +2,7 @@
 //! audit events carry (and the CLI prints).
 
 use crate::domain::enums::EntryType;
-use crate::domain::enums::Stage;
+use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
 use serde::Serialize;
 
 use crate::db::entries::EntryView;
@@ -55,9 +55,9 @@ pub struct PilotJson {
     pub id: String,
     pub org_id: String,
     pub name: String,
-    pub business_function: String,
-    pub sourcing: String,
-    pub ai_kind: String,
+    pub business_function: BusinessFunction,
+    pub sourcing: Sourcing,
+    pub ai_kind: AiKind,
     pub stage: Stage,
     pub stage_entered_on: chrono::NaiveDate,
     pub started_on: Option<chrono::NaiveDate>,

@@ -15,7 +15,7 @@ use pilotledger::analytics::roi::FxSource;
 use pilotledger::db::observe::observations;
 use pilotledger::db::research::ResearchInputs;
 use pilotledger::domain::currency::Currency;
-use pilotledger::domain::enums::{AiKind, AttributionMethod, BusinessFunction, Industry, SizeBand, Sourcing};
+use pilotledger::domain::enums::{AttributionMethod, Industry, SizeBand};
 use pilotledger::domain::fx::to_usd_minor;
 use pilotledger::domain::region::RegionCode;
 use serde_json::{json, Value};
@@ -82,9 +82,9 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
         let parsed = (
             Industry::parse(&org.industry),
             SizeBand::parse(&org.size_band),
-            BusinessFunction::parse(&p.business_function),
-            Sourcing::parse(&p.sourcing),
-            AiKind::parse(&p.ai_kind),
+            Some(p.business_function),
+            Some(p.sourcing),
+            Some(p.ai_kind),
         );
         let (Some(industry), Some(size_band), Some(business_function), Some(sourcing), Some(ai_kind), Some(region)) = (
             parsed.0,
