@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::orgs;
 use super::{DbConnection, DbError};
+use crate::domain::enums::{Industry, SizeBand};
 use crate::domain::ids::OrgId;
 
 /// An organisation as stored.
@@ -12,8 +13,10 @@ use crate::domain::ids::OrgId;
 pub struct OrgView {
     pub id: String,
     pub name: String,
-    pub industry: String,
-    pub size_band: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub industry: Industry,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub size_band: SizeBand,
     pub region: String,
     pub reporting_currency: String,
     #[serde(skip)]
@@ -26,7 +29,7 @@ pub struct OrgView {
 }
 
 pub fn insert(conn: &mut DbConnection, org: &OrgView) -> Result<(), DbError> {
-    diesel::insert_into(orgs::table).values(org).execute(conn)?;
+    diesel::insert_into(orgs::table).values(org.clone()).execute(conn)?;
     Ok(())
 }
 

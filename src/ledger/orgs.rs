@@ -72,8 +72,8 @@ impl NewOrg {
         OrgView {
             id: id.to_string(),
             name: self.name,
-            industry: self.industry.as_str().to_owned(),
-            size_band: self.size_band.as_str().to_owned(),
+            industry: self.industry,
+            size_band: self.size_band,
             region: self.region,
             reporting_currency: self.reporting_currency.code().to_owned(),
             ledger_version: 0,

@@ -2,7 +2,7 @@
 //! audit events carry (and the CLI prints).
 
 use crate::domain::enums::EntryType;
-use crate::domain::enums::{AiKind, BusinessFunction, Sourcing, Stage};
+use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing, Stage};
 use serde::Serialize;
 
 use crate::db::entries::EntryView;
@@ -27,8 +27,8 @@ pub use crate::domain::money::MoneyJson;
 pub struct OrgJson {
     pub id: String,
     pub name: String,
-    pub industry: String,
-    pub size_band: String,
+    pub industry: Industry,
+    pub size_band: SizeBand,
     pub region: String,
     pub reporting_currency: String,
     pub fx_rate_required: bool,

@@ -15,7 +15,7 @@ use pilotledger::analytics::roi::FxSource;
 use pilotledger::db::observe::observations;
 use pilotledger::db::research::ResearchInputs;
 use pilotledger::domain::currency::Currency;
-use pilotledger::domain::enums::{AttributionMethod, Industry, SizeBand};
+use pilotledger::domain::enums::AttributionMethod;
 use pilotledger::domain::fx::to_usd_minor;
 use pilotledger::domain::region::RegionCode;
 use serde_json::{json, Value};
@@ -80,8 +80,8 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
             continue;
         };
         let parsed = (
-            Industry::parse(&org.industry),
-            SizeBand::parse(&org.size_band),
+            Some(org.industry),
+            Some(org.size_band),
             Some(p.business_function),
             Some(p.sourcing),
             Some(p.ai_kind),
