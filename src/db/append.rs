@@ -64,18 +64,16 @@ impl<'a> Rates<'a> {
     /// Whether the entry's amount converts to USD at a rate in force on its
     /// period end (USD always does).
     fn converts(&mut self, conn: &mut DbConnection, e: &EntryView) -> Result<bool, DbError> {
-        let Ok(currency) = Currency::parse(&e.currency) else {
-            return Ok(false);
-        };
+        let currency = e.currency;
         if currency == Currency::USD {
             return Ok(true);
         }
         if let Some(fx) = self.table {
             return Ok(fx.rate_on_or_before(currency, e.period_end).is_some());
         }
-        let key = (e.currency.clone(), e.period_end);
+        let key = (e.currency.code().to_owned(), e.period_end);
         if !self.found.contains_key(&key) {
-            let rate = rate_for(conn, &e.currency, e.period_end)?;
+            let rate = rate_for(conn, e.currency.code(), e.period_end)?;
             self.found.insert(key.clone(), rate);
         }
         Ok(self.found[&key].rate_on_or_before(currency, e.period_end).is_some())
@@ -85,9 +83,9 @@ impl<'a> Rates<'a> {
         if let Some(fx) = self.table {
             return Ok(rollup_entry(fx, e));
         }
-        let key = (e.currency.clone(), e.period_end);
+        let key = (e.currency.code().to_owned(), e.period_end);
         if !self.found.contains_key(&key) {
-            let rate = rate_for(conn, &e.currency, e.period_end)?;
+            let rate = rate_for(conn, e.currency.code(), e.period_end)?;
             self.found.insert(key.clone(), rate);
         }
         Ok(rollup_entry(&self.found[&key], e))
@@ -109,7 +107,12 @@ type Pair = (String, String);
 type TotalKey = (String, String, EntryType, String);
 
 fn total_key(e: &EntryView) -> TotalKey {
-    (e.org_id.clone(), e.pilot_id.clone(), e.entry_type, e.currency.clone())
+    (
+        e.org_id.clone(),
+        e.pilot_id.clone(),
+        e.entry_type,
+        e.currency.code().to_owned(),
+    )
 }
 
 const ROLLUPS_SQL: &str = "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, \
@@ -175,7 +178,7 @@ pub fn append(
     // Organisations that refuse entries they could not convert (one read).
     let checked: BTreeSet<&str> = entries
         .iter()
-        .filter(|e| e.reverses.is_none() && e.currency != "USD")
+        .filter(|e| e.reverses.is_none() && e.currency != Currency::USD)
         .map(|e| e.org_id.as_str())
         .collect();
     let refusing: BTreeSet<String> = super::orgs::requiring_fx_rates(conn, &checked.into_iter().collect::<Vec<_>>())?
@@ -196,7 +199,7 @@ pub fn append(
             org_id: e.org_id.clone(),
             pilot_id: e.pilot_id.clone(),
             entry_type: e.entry_type,
-            currency: e.currency.clone(),
+            currency: e.currency.code().to_owned(),
             total_minor: 0,
             entries: 0,
         });

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::entries;
 use super::{DbConnection, DbError};
+use crate::domain::currency::Currency;
 use crate::domain::entries::{EntryKind, NewEntry};
 use crate::domain::enums::EntryType;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
@@ -22,7 +23,8 @@ pub struct EntryView {
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub amount_minor: i64,
-    pub currency: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub currency: Currency,
     pub capex: Option<bool>,
     pub attribution_method: Option<String>,
     pub confidence: Option<f64>,
@@ -60,7 +62,7 @@ impl EntryView {
             period_start: e.period.start,
             period_end: e.period.end,
             amount_minor: e.amount.minor,
-            currency: e.amount.currency.code().to_owned(),
+            currency: e.amount.currency,
             capex,
             attribution_method: method,
             confidence,
@@ -216,7 +218,7 @@ pub fn insert_pg(c: &mut diesel::PgConnection, rows: &[&EntryView]) -> QueryResu
     .bind::<Array<Date>, _>(column(rows, |r| r.period_start))
     .bind::<Array<Date>, _>(column(rows, |r| r.period_end))
     .bind::<Array<BigInt>, _>(column(rows, |r| r.amount_minor))
-    .bind::<Array<Text>, _>(column(rows, |r| r.currency.as_str()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.currency.code()))
     .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.capex))
     .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.attribution_method.as_deref()))
     .bind::<Array<Nullable<Double>>, _>(column(rows, |r| r.confidence))

@@ -9,7 +9,6 @@ use super::entries::EntryView;
 use super::pilots::PilotView;
 use super::{DbConnection, DbError};
 use crate::analytics::roi::{EntryFacts, EntryKind, PilotFacts};
-use crate::domain::currency::Currency;
 use crate::domain::enums::{AiKind, AttributionMethod, BusinessFunction, ImpactKind, Sourcing, SpendCategory, Stage};
 use crate::domain::ids::OrgId;
 
@@ -89,7 +88,7 @@ pub fn entry_facts(e: &EntryView) -> Result<EntryFacts, DbError> {
         period_start: e.period_start,
         period_end: e.period_end,
         amount_minor: e.amount_minor,
-        currency: Currency::parse(&e.currency).map_err(|_| bad("currency", &e.currency))?,
+        currency: e.currency,
     })
 }
 

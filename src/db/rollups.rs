@@ -96,7 +96,7 @@ pub fn rollup_entry(fx: &impl FxSource, e: &EntryView) -> RollupEntry {
     RollupEntry::convert(
         fx,
         e.entry_type == EntryType::Spend,
-        &e.currency,
+        e.currency.code(),
         e.amount_minor,
         e.period_end,
         e.measured,

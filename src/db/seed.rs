@@ -129,7 +129,7 @@ pub fn insert_org_batch(conn: &mut DbConnection, batch: &OrgBatch, fx: &FxTable)
     let mut totals: std::collections::BTreeMap<(&str, EntryType, &str), (i64, i64)> = Default::default();
     for e in &entry_rows {
         let t = totals
-            .entry((e.pilot_id.as_str(), e.entry_type, e.currency.as_str()))
+            .entry((e.pilot_id.as_str(), e.entry_type, e.currency.code()))
             .or_default();
         t.0 += e.amount_minor;
         t.1 += 1;

@@ -126,6 +126,21 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// How `db` reads a stored currency code: an unknown one is an error.
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(code: String) -> Result<Currency, MoneyError> {
+        Currency::parse(&code)
+    }
+}
+
+/// How `db` writes a currency: its ISO 4217 code.
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code().to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

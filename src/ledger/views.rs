@@ -138,7 +138,7 @@ impl From<EntryView> for EntryJson {
     fn from(e: EntryView) -> Self {
         let spend = e.entry_type == EntryType::Spend;
         Self {
-            money: MoneyJson::stored(e.amount_minor, &e.currency),
+            money: MoneyJson::stored(e.amount_minor, e.currency.code()),
             id: e.id,
             pilot_id: e.pilot_id,
             category: spend.then(|| e.category.clone()),

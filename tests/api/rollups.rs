@@ -48,7 +48,7 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
         };
         let entries = by_pilot.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let usd = |e: &pilotledger::db::entries::EntryView| -> Option<i64> {
-            let c = Currency::parse(&e.currency).ok()?;
+            let c = e.currency;
             if c == Currency::USD {
                 return Some(e.amount_minor);
             }
