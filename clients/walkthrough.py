@@ -16,6 +16,7 @@ import uuid
 from pilotledger_client import AuthenticatedClient
 from pilotledger_client.api.entries import create_impact, create_spend, import_, reverse_entry
 from pilotledger_client.api.finance import get_pilot_roi, get_pilot_roi_csv, get_summary, get_summary_csv
+from pilotledger_client.api.orgs import get_org, update_org
 from pilotledger_client.api.pilots import create_pilot, get_pilot, update_pilot
 from pilotledger_client.api.projections import project_gap, project_gap_csv
 from pilotledger_client.api.research import (
@@ -44,6 +45,8 @@ from pilotledger_client.models import (
     ImportSummary,
     IntervalBands,
     MeasuredSuccessRate,
+    Org,
+    PatchOrg,
     PatchPilot,
     Pilot,
     PilotRoi,
@@ -263,7 +266,14 @@ rejected = parsed(
 )
 assert rejected.code == ProblemCode.IMPORT_REJECTED and rejected.errors, rejected
 
-# 11. Any problem is one type.
+# 11. The organisation's settings: the admin turns fx_rate_required on and off again.
+org_id = uuid.UUID(os.environ["ORG_ID"])
+assert parsed(get_org.sync_detailed(org_id, client=finance), Org).fx_rate_required is False
+on = parsed(update_org.sync_detailed(org_id, client=admin, body=PatchOrg(fx_rate_required=True)), Org)
+assert on.fx_rate_required is True
+parsed(update_org.sync_detailed(org_id, client=admin, body=PatchOrg(fx_rate_required=False)), Org)
+
+# 12. Any problem is one type.
 missing = parsed(get_pilot.sync_detailed(uuid.uuid4(), client=admin), Problem, 404)
 assert missing.code == ProblemCode.PILOT_NOT_FOUND, missing.code
 

@@ -157,7 +157,14 @@ const imported = ok(
 );
 check(imported.rows === 2 && imported.pilots_created === 1, "import summary is wrong");
 
-// 10. A problem is one type.
+// 10. The organisation's settings: the admin turns fx_rate_required on and off again.
+const orgPath = { params: { path: { org_id: env("ORG_ID") } } };
+check(ok(await finance.GET("/v1/orgs/{org_id}", orgPath), 200).fx_rate_required === false, "fx_rate_required not off");
+const on = ok(await admin.PATCH("/v1/orgs/{org_id}", { ...orgPath, body: { fx_rate_required: true } }), 200);
+check(on.fx_rate_required === true, "PATCH did not turn fx_rate_required on");
+ok(await admin.PATCH("/v1/orgs/{org_id}", { ...orgPath, body: { fx_rate_required: false } }), 200);
+
+// 11. A problem is one type.
 const missing = await admin.GET("/v1/pilots/{pilot_id}", {
   params: { path: { pilot_id: crypto.randomUUID() } },
 });
