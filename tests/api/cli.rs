@@ -63,24 +63,7 @@ async fn org_create_import_and_token_mint_work_offline() {
     let _lease = DbLease::of(&db);
     let out = cli(dir.path(), &db, &["migrate"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let out = cli(
-        dir.path(),
-        &db,
-        &[
-            "org",
-            "create",
-            "--name",
-            "Cli Co",
-            "--industry",
-            "energy",
-            "--size-band",
-            "lt250",
-            "--region",
-            "NO",
-            "--reporting-currency",
-            "NOK",
-        ],
-    );
+    let out = cli(dir.path(), &db, &org_create_args("Cli Co"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let org: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let org_id = org["id"].as_str().unwrap().to_owned();
