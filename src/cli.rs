@@ -52,7 +52,11 @@ enum Command {
         command: DemoCommand,
     },
     /// Run pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// List the migrations that would run, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage organisations offline.
     Org {
         #[command(subcommand)]
@@ -162,7 +166,8 @@ pub fn main() -> ExitCode {
             force,
             create,
         } => import_file(&settings, &file, &org, force, create),
-        Command::Migrate => open_database(&settings).map(|_| println!("migrations are up to date")),
+        Command::Migrate { dry_run: false } => open_database(&settings).map(|_| println!("migrations are up to date")),
+        Command::Migrate { dry_run: true } => pending_migrations(&settings),
         Command::Org {
             command:
                 OrgCommand::Create {
@@ -509,4 +514,22 @@ fn bytecount_lines(bytes: &[u8], format: crate::ledger::import::ImportFormat) ->
     let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
     let header = usize::from(format == crate::ledger::import::ImportFormat::Csv);
     lines.saturating_sub(header).max(1)
+}
+
+/// `migrate --dry-run`: the migrations a start (or `migrate`) would apply.
+fn pending_migrations(settings: &Settings) -> anyhow::Result<()> {
+    let pool = crate::db::build_pool(&settings.database_url, 1, std::time::Duration::from_secs(10))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    let pending = crate::db::pending_migrations(&mut conn)?;
+    if pending.is_empty() {
+        println!("no pending migrations: the database is up to date");
+    } else {
+        println!("{} pending migration(s), oldest first:", pending.len());
+        for name in pending {
+            println!("  {name}");
+        }
+    }
+    Ok(())
 }

@@ -328,9 +328,73 @@ pub fn has_schema(conn: &mut DbConnection) -> bool {
 }
 
 /// Runs the embedded migrations for the connection's backend.
+/// Migration versions the database has applied that this build does not
+/// know: it was migrated by a newer pilotledger.
+fn unknown_migrations<DB, C>(c: &mut C, known: &EmbeddedMigrations) -> Result<Vec<String>, DbError>
+where
+    DB: diesel::backend::Backend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    use diesel::migration::MigrationSource;
+    let ours: std::collections::BTreeSet<String> = known
+        .migrations()
+        .map_err(|e| DbError::Migration(e.to_string()))?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let applied = c.applied_migrations().map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied
+        .into_iter()
+        .map(|v| v.to_string())
+        .filter(|v| !ours.contains(v))
+        .collect())
+}
+
+/// Refuses a database migrated by a newer build: its schema may hold what
+/// this one would misread or overwrite.
+fn refuse_newer(unknown: Vec<String>) -> Result<(), DbError> {
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(DbError::Migration(format!(
+        "this database was migrated by a newer pilotledger (migrations {} are unknown to this build); \
+         run that version or a later one, or restore a backup taken before the upgrade",
+        unknown.join(", ")
+    )))
+}
+
+/// The migrations this build would apply, oldest first, without applying
+/// them (`pilotledger migrate --dry-run`); refuses a newer database as
+/// [`run_migrations`] does.
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    let names = match conn {
+        DbConnection::Sqlite(c) => {
+            refuse_newer(unknown_migrations(c, &SQLITE_MIGRATIONS)?)?;
+            c.pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| DbError::Migration(e.to_string()))?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect()
+        }
+        DbConnection::Pg(c) => {
+            refuse_newer(unknown_migrations(c, &POSTGRES_MIGRATIONS)?)?;
+            c.pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(|e| DbError::Migration(e.to_string()))?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect()
+        }
+    };
+    Ok(names)
+}
+
 pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
     let result = match conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => {
+            refuse_newer(unknown_migrations(c, &SQLITE_MIGRATIONS)?)?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
+        }
         DbConnection::Pg(c) => {
             // Several API processes may start at once over one database: a
             // session advisory lock lets one migrate while the others wait.
@@ -342,7 +406,13 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbError> {
             diesel::sql_query("SELECT pg_advisory_lock(724538117)")
                 .execute(c)
                 .map_err(DbError::from)?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let result = match unknown_migrations(c, &POSTGRES_MIGRATIONS).and_then(refuse_newer) {
+                Ok(()) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+                Err(refused) => {
+                    let _ = diesel::sql_query("SELECT pg_advisory_unlock(724538117)").execute(c);
+                    return Err(refused);
+                }
+            };
             let filled = match result {
                 Ok(()) => Some(write_tx(conn, rollups::fill_missing)),
                 Err(_) => None,

@@ -432,3 +432,68 @@ fn help_lists_every_setting_with_its_default() {
         }
     }
 }
+
+/// `migrate --dry-run` lists what would run and changes nothing; a database
+/// migrated by a newer build (a migration this one does not know) is refused
+/// by `migrate`, by the dry run and by the server's start, with a message
+/// that says so.
+#[actix_web::test]
+async fn dry_runs_list_pending_migrations_and_a_newer_database_is_refused() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path());
+    let _lease = DbLease::of(&db);
+    let backend = if db.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let mut ours: Vec<String> = std::fs::read_dir(format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    ours.sort();
+
+    // Nothing applied yet on PostgreSQL; on SQLite the dry run's connection
+    // creates the file, still with nothing applied.
+    let out = cli(dir.path(), &db, &["migrate", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().to_owned())
+        .collect();
+    assert_eq!(listed, ours, "every migration, oldest first");
+    // A dry run changes nothing: the same list again.
+    let again = cli(dir.path(), &db, &["migrate", "--dry-run"]);
+    assert_eq!(again.stdout, out.stdout);
+
+    let out = cli(dir.path(), &db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = cli(dir.path(), &db, &["migrate", "--dry-run"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no pending migrations"));
+
+    // A newer build's migration appears in the database.
+    let pool = pilotledger::db::build_pool(&db, 1, std::time::Duration::from_secs(5)).unwrap();
+    pool.get()
+        .unwrap()
+        .batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')")
+        .unwrap();
+    drop(pool);
+    for args in [&["migrate"][..], &["migrate", "--dry-run"][..]] {
+        let out = cli(dir.path(), &db, args);
+        assert!(!out.status.success(), "{args:?} accepted a newer database");
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("migrated by a newer pilotledger") && err.contains("29991231000000"),
+            "{args:?}: {err}"
+        );
+    }
+    let settings = test_settings(&db, dir.path());
+    let refused = pilotledger::startup::Application::build(settings).await;
+    let err = refused
+        .err()
+        .expect("the server started on a newer database")
+        .to_string();
+    assert!(err.contains("migrated by a newer pilotledger"), "{err}");
+}
