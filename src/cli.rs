@@ -51,6 +51,21 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Copy the SQLite database to FILE while the server runs (a consistent
+    /// snapshot, VACUUM INTO). On PostgreSQL: use pg_dump (README, Backups).
+    Backup {
+        /// Where to write the copy; must not exist.
+        file: std::path::PathBuf,
+    },
+    /// Put a backup taken with `backup` in place of a database that does not
+    /// exist yet (an empty data folder), migrate it and check it.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+    },
+    /// Verify the database: migrations current, every running total and
+    /// rollup equal to a recomputation from the entries, foreign keys intact.
+    Check,
     /// Run pending database migrations and exit.
     Migrate {
         /// List the migrations that would run, and change nothing.
@@ -166,6 +181,9 @@ pub fn main() -> ExitCode {
             force,
             create,
         } => import_file(&settings, &file, &org, force, create),
+        Command::Backup { file } => backup(&settings, &file),
+        Command::Restore { file } => restore(&settings, &file),
+        Command::Check => check(&settings),
         Command::Migrate { dry_run: false } => open_database(&settings).map(|_| println!("migrations are up to date")),
         Command::Migrate { dry_run: true } => pending_migrations(&settings),
         Command::Org {
@@ -514,6 +532,84 @@ fn bytecount_lines(bytes: &[u8], format: crate::ledger::import::ImportFormat) ->
     let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
     let header = usize::from(format == crate::ledger::import::ImportFormat::Csv);
     lines.saturating_sub(header).max(1)
+}
+
+/// `backup FILE`: a consistent copy of the SQLite database, taken in one read
+/// transaction while the server goes on writing.
+fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    if crate::db::backend_of(&settings.database_url) != Some(crate::db::Backend::Sqlite) {
+        anyhow::bail!(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump -Fc (README, Backups), \
+             and pg_restore to bring it back"
+        );
+    }
+    if file.exists() {
+        anyhow::bail!("{} exists already; backup never overwrites a file", file.display());
+    }
+    let pool = open_existing_database(settings)?;
+    let mut conn = pool.get()?;
+    let target = file
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path is not UTF-8"))?;
+    crate::db::backup_sqlite(&mut conn, target)?;
+    restrict(file)?;
+    println!(
+        "backed up {} to {}",
+        crate::db::sqlite_path(&settings.database_url),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `restore FILE`: the backup becomes the database, which must not exist yet.
+fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    if crate::db::backend_of(&settings.database_url) != Some(crate::db::Backend::Sqlite) {
+        anyhow::bail!("restore puts back SQLite backups; for PostgreSQL use pg_restore (README, Backups)");
+    }
+    let target = std::path::Path::new(crate::db::sqlite_path(&settings.database_url)).to_path_buf();
+    if target.exists() {
+        anyhow::bail!(
+            "{} exists: restore only into a data folder without a database (move the old one aside first)",
+            target.display()
+        );
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::copy(file, &target)?;
+    restrict(&target)?;
+    // An older backup is brought up to this build's schema, then checked.
+    open_database(settings)?;
+    println!("restored {} to {}", file.display(), target.display());
+    check(settings)
+}
+
+/// `check`: exits non-zero when anything is off, naming each problem.
+fn check(settings: &Settings) -> anyhow::Result<()> {
+    let pool = open_existing_database(settings)?;
+    let mut conn = pool.get()?;
+    let report = crate::db::check::check(&mut conn)?;
+    if report.problems.is_empty() {
+        println!(
+            "ok: {} organisations, {} pilots, {} entries; migrations current, running totals and rollups \
+             equal to their entries",
+            report.organisations, report.pilots, report.entries
+        );
+        return Ok(());
+    }
+    for p in report.problems.iter().take(50) {
+        eprintln!("problem: {p}");
+    }
+    anyhow::bail!("{} problem(s) found", report.problems.len())
+}
+
+/// Owner-only, as the live database is.
+fn restrict(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
 }
 
 /// `migrate --dry-run`: the migrations a start (or `migrate`) would apply.

@@ -16,6 +16,7 @@
 pub mod append;
 pub mod audit;
 pub mod changes;
+pub mod check;
 pub mod entries;
 pub mod entry_batch;
 pub mod executor;
@@ -328,6 +329,17 @@ pub fn has_schema(conn: &mut DbConnection) -> bool {
 }
 
 /// Runs the embedded migrations for the connection's backend.
+/// `VACUUM INTO`: a consistent copy of the SQLite database at `target`,
+/// read in one transaction while other connections go on writing.
+pub fn backup_sqlite(conn: &mut DbConnection, target: &str) -> Result<(), DbError> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Err(DbError::Unavailable("backup_sqlite needs a SQLite database".into()));
+    };
+    let quoted = target.replace('\'', "''");
+    c.batch_execute(&format!("VACUUM INTO '{quoted}'"))?;
+    Ok(())
+}
+
 /// Migration versions the database has applied that this build does not
 /// know: it was migrated by a newer pilotledger.
 fn unknown_migrations<DB, C>(c: &mut C, known: &EmbeddedMigrations) -> Result<Vec<String>, DbError>

@@ -497,3 +497,126 @@ async fn dry_runs_list_pending_migrations_and_a_newer_database_is_refused() {
         .to_string();
     assert!(err.contains("migrated by a newer pilotledger"), "{err}");
 }
+
+/// A backup taken while eight clients write holds every entry acknowledged
+/// before it began, restores into an empty folder and passes `check`; a
+/// running total planted wrong in a copy is found. (SQLite: PostgreSQL is
+/// backed up with pg_dump; `check` runs on both.)
+#[actix_web::test]
+async fn a_backup_under_writes_restores_and_checks_and_check_finds_a_planted_error() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Backup Co").await;
+    let pilot = app.create_pilot(&t.member, "backed up").await;
+    let path = format!("/v1/pilots/{pilot}/spend");
+    let dir = app.dir.path().to_path_buf();
+    let db = app.database_url.clone();
+
+    if backend() == "sqlite" {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(std::time::Instant, String)>::new()));
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let (app_base, token, path, stop, acked) = (
+                    app.base.clone(),
+                    t.member.clone(),
+                    path.clone(),
+                    stop.clone(),
+                    acked.clone(),
+                );
+                actix_web::rt::spawn(async move {
+                    let client = reqwest::Client::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let res = client
+                            .post(format!("{app_base}{path}"))
+                            .bearer_auth(&token)
+                            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                            .json(&spend_body("1.00", "USD"))
+                            .send()
+                            .await
+                            .unwrap();
+                        if res.status() == 201 {
+                            let id = json_of(res).await["id"].as_str().unwrap().to_owned();
+                            acked.lock().unwrap().push((std::time::Instant::now(), id));
+                        }
+                    }
+                })
+            })
+            .collect();
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let began = std::time::Instant::now();
+        let copy = dir.join("backup.db");
+        let out = {
+            let (dir, db, copy) = (dir.clone(), db.clone(), copy.clone());
+            actix_web::rt::task::spawn_blocking(move || cli(&dir, &db, &["backup", copy.to_str().unwrap()]))
+                .await
+                .unwrap()
+        };
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in writers {
+            w.await.unwrap();
+        }
+        let before: Vec<String> = acked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, _)| *at < began)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert!(before.len() >= 8, "too few writes before the backup: {}", before.len());
+
+        // Restore into an empty folder, then check.
+        let fresh = tempfile::tempdir().unwrap();
+        let restored_db = format!("sqlite://{}", fresh.path().join("data/pilotledger.db").display());
+        let out = cli(fresh.path(), &restored_db, &["restore", copy.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("ok: "),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let pool = pilotledger::db::build_pool(&restored_db, 1, std::time::Duration::from_secs(5)).unwrap();
+        let mut conn = pool.get().unwrap();
+        let org = pilotledger::domain::ids::OrgId::parse(&t.org).unwrap();
+        let in_backup: std::collections::BTreeSet<String> = pilotledger::db::entries::all_for_org(&mut conn, org, None)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let missing: Vec<&String> = before.iter().filter(|id| !in_backup.contains(*id)).collect();
+        assert!(
+            missing.is_empty(),
+            "{} entries acknowledged before the backup are not in it",
+            missing.len()
+        );
+        // A restore never overwrites a database.
+        let out = cli(fresh.path(), &restored_db, &["restore", copy.to_str().unwrap()]);
+        assert!(!out.status.success());
+    } else {
+        for _ in 0..5 {
+            assert_eq!(
+                app.post_idem(&path, &t.member, &spend_body("1.00", "USD"))
+                    .await
+                    .status(),
+                201
+            );
+        }
+    }
+
+    // check on the live database, then with one running total planted wrong.
+    let out = cli(&dir, &db, &["check"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    use diesel::connection::SimpleConnection;
+    let pool = pilotledger::db::build_pool(&db, 1, std::time::Duration::from_secs(5)).unwrap();
+    pool.get()
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE pilot_totals SET total_minor = total_minor + 1 WHERE pilot_id = '{pilot}' AND entry_type = 'spend'"
+        ))
+        .unwrap();
+    let out = cli(&dir, &db, &["check"]);
+    assert!(!out.status.success(), "check missed the planted total");
+    let err = stderr_of(&out);
+    assert!(err.contains(&pilot) && err.contains("running spend total"), "{err}");
+}
