@@ -134,6 +134,16 @@ pub const SETTINGS: &[Setting] = &[
         default: "`pretty`",
         meaning: "`pretty` or `json`",
     },
+    Setting {
+        name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        default: "unset: no traces exported",
+        meaning: "OpenTelemetry collector, `http://host:port` (OTLP/HTTP with JSON, spans POSTed to `/v1/traces`); a span per request and per piece of database work, continuing the caller's W3C `traceparent`",
+    },
+    Setting {
+        name: "OTEL_SERVICE_NAME",
+        default: "`pilotledger`",
+        meaning: "the `service.name` of the exported spans",
+    },
 ];
 
 /// The settings as `--help` prints them: one variable a line, its default,
@@ -195,6 +205,8 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     pub db_acquire_timeout: std::time::Duration,
     pub log_format: LogFormat,
+    /// The OTLP/HTTP collector spans are exported to, with the service name.
+    pub otlp: Option<(String, String)>,
     pub disclosure_min_organisations: u32,
     pub disclosure_p_percent: u32,
     pub disclosure_min_each_side: u32,
@@ -235,6 +247,20 @@ impl Settings {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(_) => return Err("PILOTLEDGER_LOG_FORMAT must be pretty or json".into()),
+        };
+        let otlp = match var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            None => None,
+            Some(url) if url.starts_with("http://") => Some((
+                url.trim_end_matches('/').to_owned(),
+                var("OTEL_SERVICE_NAME").unwrap_or_else(|| "pilotledger".into()),
+            )),
+            Some(_) => {
+                return Err(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// URL (a collector beside the server; \
+                            it forwards over TLS)"
+                        .into(),
+                )
+            }
         };
         let number = |name: &str, default: u32| -> Result<u32, String> {
             match var(name) {
@@ -278,6 +304,7 @@ impl Settings {
             pool_size,
             max_body_bytes,
             log_format,
+            otlp,
         })
     }
 }

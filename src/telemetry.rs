@@ -8,7 +8,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+pub mod otlp;
 
 use tracing::Instrument;
 
@@ -16,15 +20,26 @@ use crate::auth::Caller;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(format: LogFormat) {
+/// `otlp`: the collector and service name spans are exported to (whatever
+/// `RUST_LOG` lets the log print, every span of ours is exported).
+pub fn init(format: LogFormat, otlp: Option<&(String, String)>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let log = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
     };
+    let spans = otlp.map(|(endpoint, service)| {
+        otlp::layer(endpoint, service)
+            .with_filter(tracing_subscriber::filter::Targets::new().with_target("pilotledger", tracing::Level::INFO))
+    });
+    let _ = tracing_subscriber::registry().with(log).with(spans).try_init();
 }
 
 /// Runs the request in a scope that its token's verification fills with the
@@ -53,12 +68,27 @@ pub async fn request_log(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     // Every line logged while the request is handled, in the handler or in
     // its database work (the executor carries the span there), carries the id.
-    let span = tracing::info_span!("request", %request_id, %method, %route);
+    // The caller's W3C trace context, continued when traces are exported.
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        %method,
+        %route,
+        traceparent = %traceparent,
+        status = tracing::field::Empty
+    );
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
     let status = res.status().as_u16();
+    span.record("status", status);
     let seconds = started.elapsed().as_secs_f64();
     if let Some(state) = res.request().app_data::<actix_web::web::Data<crate::state::AppState>>() {
         state.metrics.observe(&route, &method, status, seconds);

@@ -112,6 +112,7 @@ impl Executor {
         let work = tokio::task::spawn_blocking(move || {
             let _share = share;
             let _in_request = span.enter();
+            let _work = tracing::info_span!("db.work").entered();
             let started = std::time::Instant::now();
             let mut conn = pool.get().map_err(|e| E::from(DbError::from(e)))?;
             let waited = started.elapsed();

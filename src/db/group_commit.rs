@@ -430,6 +430,8 @@ fn writer(
             batch.into_iter().for_each(drop);
             continue;
         };
+        // One span per batch (exported when traces are on): its size, no content.
+        let _batch_span = tracing::info_span!("group_commit.batch", writes = batch.len() as u64).entered();
         if let Err(e) = super::begin_write(c) {
             tracing::warn!(error = %e, "group commit could not begin");
             batch.into_iter().for_each(drop);

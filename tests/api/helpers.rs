@@ -228,6 +228,7 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         request_timeout: std::time::Duration::from_secs(30),
         db_acquire_timeout: std::time::Duration::from_millis(1500),
         log_format: LogFormat::Pretty,
+        otlp: None,
         disclosure_min_organisations: 5,
         disclosure_p_percent: 10,
         disclosure_min_each_side: 3,
