@@ -136,6 +136,10 @@ def main() -> int:
             check(bool(db) and all(x.parent_span_id == s.span_id for x in db),
                   "its database work is a db.work span, its child")
         check(any(s.name == "group_commit.batch" for _, s, _ in spans()), "the entry create's batch is a span")
+        spend_req = [s for _, s, a in spans() if s.name == "request" and a.get("http.route") == "/v1/pilots/{pilot_id}/spend"]
+        waits = [s for _, s, _ in spans() if s.name == "group_commit.entry"]
+        check(bool(spend_req) and any(w.parent_span_id == spend_req[0].span_id for w in waits),
+              "the entry create's wait for its batch is a group_commit.entry span, the request's child")
         text = "\n".join(raw_bodies)
         for secret, what in ((member, "the token"), ("Secret Name AG", "the organisation's name"),
                              (org["id"], "the organisation's id"), ("4242", "the amount")):

@@ -198,6 +198,14 @@ impl Executor {
     /// Appends one spend or impact entry through the batching writer; the
     /// outcome arrives after its batch committed.
     pub async fn append_entry(&self, write: EntryWrite) -> Result<Outcome, DbError> {
+        use tracing::Instrument;
+        // The request's part in a group-commit batch: from queueing to its
+        // batch's commit (the batch itself is a span of the writer's).
+        let span = tracing::info_span!("group_commit.entry");
+        self.append_entry_in(write).instrument(span).await
+    }
+
+    async fn append_entry_in(&self, write: EntryWrite) -> Result<Outcome, DbError> {
         let gate = CommitGate::new();
         // Straight onto the queue when it has room: no hop to the blocking pool.
         let receiver = match self.entry_writer.try_submit_entry(Box::new(write), gate.clone()) {
