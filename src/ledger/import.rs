@@ -27,15 +27,15 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::import_row::{csv_value, parse_row, ParsedRow, RowRefs};
+pub use super::import_row::{ImportRow, PilotTarget};
 use super::input::strict_value;
 use super::pilots::new_pilot_row;
 use crate::db::append::{Appended, Rates};
 use crate::db::audit::Actor;
 use crate::db::entries::EntryView;
 use crate::db::{DbConnection, DbError};
-use crate::domain::entries::{EntryKind, NewEntry};
+use crate::domain::entries::EntryKind;
 use crate::domain::ids::{EntryId, OrgId, PilotId};
-use crate::domain::pilots::NewPilot;
 use crate::error::{ApiError, ApiResult, Code, RowError, RowErrors};
 use crate::ledger::entries::entry_row;
 
@@ -63,28 +63,6 @@ impl ImportFormat {
             _ => ImportFormat::Csv,
         }
     }
-}
-
-/// Which pilot an entry row belongs to.
-#[derive(Debug, Clone)]
-pub enum PilotTarget {
-    Ref(String),
-    Id(PilotId),
-}
-
-/// One validated row.
-#[derive(Debug, Clone)]
-pub enum ImportRow {
-    Pilot {
-        row: usize,
-        reference: Option<String>,
-        pilot: NewPilot,
-    },
-    Entry {
-        row: usize,
-        target: PilotTarget,
-        entry: NewEntry,
-    },
 }
 
 /// What an import wrote.

@@ -9,12 +9,34 @@
 use serde_json::{Map, Value};
 
 use super::entries::{ImpactBody, SpendBody};
-use super::import::{ImportRow, PilotTarget};
 use super::input::parse_json;
 use super::pilots::CreatePilotBody;
+use crate::domain::entries::NewEntry;
 use crate::domain::ids::PilotId;
 use crate::domain::pilots::NewPilot;
 use crate::error::{ApiError, RowError};
+
+/// Which pilot an entry row belongs to.
+#[derive(Debug, Clone)]
+pub enum PilotTarget {
+    Ref(String),
+    Id(PilotId),
+}
+
+/// One validated row.
+#[derive(Debug, Clone)]
+pub enum ImportRow {
+    Pilot {
+        row: usize,
+        reference: Option<String>,
+        pilot: NewPilot,
+    },
+    Entry {
+        row: usize,
+        target: PilotTarget,
+        entry: NewEntry,
+    },
+}
 
 /// What a row says about pilots, whether or not it is valid: the `ref` it
 /// defines and the pilot it names, so references are checked in the same
