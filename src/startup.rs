@@ -156,11 +156,15 @@ impl Application {
             let pool = open_request_pool(&s)?;
             let (keys, created) = load_keys(&s)?;
             let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
-            let research_seed = db::secrets::research_seed(&mut conn)?;
+            // Start-up reads, on the request pool but not requests: the
+            // request time limit does not apply to them.
+            let (research_seed, issued) = db::without_statement_timeout(&mut conn, |c| {
+                Ok((db::secrets::research_seed(c)?, db::tokens::first_start_token_issued(c)?))
+            })?;
             // A start that generated the secret but died before its token
             // was minted (or printed) leaves no token behind: the next start
             // over the same generated secret mints it instead.
-            let needs_token = created || (generates_secret(&s) && !db::tokens::first_start_token_issued(&mut conn)?);
+            let needs_token = created || (generates_secret(&s) && !issued);
             Ok((pool, keys, needs_token, research_seed))
         })
         .await??;
@@ -178,8 +182,11 @@ impl Application {
                         created_by: db::tokens::FIRST_START_CREATOR,
                         minted_by: None,
                     };
-                    let (jwt, _) = crate::ledger::tokens::issue_token(&mut conn, &keys, token)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let issued = db::without_statement_timeout(&mut conn, |c| {
+                        crate::ledger::tokens::issue_token(c, &keys, token)
+                            .map_err(|e| db::DbError::Unavailable(e.to_string()))
+                    });
+                    let (jwt, _) = issued.map_err(|e| anyhow::anyhow!("{e}"))?;
                     Ok(jwt)
                 })
                 .await??,

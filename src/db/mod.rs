@@ -340,6 +340,23 @@ pub fn backup_sqlite(conn: &mut DbConnection, target: &str) -> Result<(), DbErro
     Ok(())
 }
 
+/// Runs `f` with the connection's statement time limit lifted (PostgreSQL;
+/// SQLite has none): start-up work on the request pool is not a request.
+pub fn without_statement_timeout<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute("SET statement_timeout = 0")?;
+    }
+    let result = f(conn);
+    if let DbConnection::Pg(c) = conn {
+        // Back to the pool's own limit (the connection's startup option).
+        c.batch_execute("RESET statement_timeout")?;
+    }
+    result
+}
+
 /// Migration versions the database has applied that this build does not
 /// know: it was migrated by a newer pilotledger.
 fn unknown_migrations<DB, C>(c: &mut C, known: &EmbeddedMigrations) -> Result<Vec<String>, DbError>
