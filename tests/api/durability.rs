@@ -9,14 +9,6 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Server {
     child: Child,
     base: String,

@@ -442,3 +442,12 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(body["status"], status);
     body
 }
+
+/// A port nothing listens on right now (for servers a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
