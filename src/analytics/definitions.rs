@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use crate::domain::enums::AttributionMethod;
 
 /// Version of these definitions, echoed in every aggregate response.
-pub const DEFINITION_VERSION: &str = "pilotledger-def-3";
+pub const DEFINITION_VERSION: &str = "pilotledger-def-4";
 
 /// The published grid of `min_impact` values, in whole USD.
 pub const MIN_IMPACT_GRID_USD: [i64; 4] = [0, 1_000, 10_000, 100_000];
@@ -99,6 +99,50 @@ pub fn measured_net_impact(impacts: &[UsdImpact], evaluation: NaiveDate, window_
 /// Zero-impact: measured net impact at most `min_impact`.
 pub fn is_zero_impact(net_usd_minor: i64, params: &DefinitionParams) -> bool {
     net_usd_minor <= params.min_impact_usd_minor()
+}
+
+/// What a published definition flags each evaluated pilot with: the outcome
+/// whose share its figure is (docs/DEFINITIONS.md#published-definitions).
+/// Every definition flags the same pilots' outcomes, so each cell's counts
+/// (organisations, pilots) are the same whichever is asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Measure {
+    /// No measured P&L impact above `min_impact` within the window (MIT
+    /// NANDA 2025 at organisation level, pilotledger's own at pilot level).
+    #[default]
+    ZeroImpact,
+    /// Abandoned without ever having reached production (S&P Global 2025).
+    AbandonedBeforeProduction,
+    /// Measured net impact within the window at least the expected annual
+    /// benefit recorded for it; a pilot without one has not met it (IBM 2025).
+    MetExpectedBenefit,
+    /// Neither measured revenue uplift nor measured cost reduction or
+    /// avoidance above zero within the window (PwC 2026).
+    NeitherRevenueNorCost,
+}
+
+/// What the measures read of one evaluated pilot (USD minor units, within
+/// the window asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PilotOutcome {
+    pub measured_net: i64,
+    pub abandoned: bool,
+    pub reached_production: bool,
+    pub expected_benefit: Option<i64>,
+    pub revenue_uplift: i64,
+    pub cost_decrease: i64,
+}
+
+impl Measure {
+    /// Whether the pilot is flagged under this measure with parameters `p`.
+    pub fn holds(self, o: &PilotOutcome, p: &DefinitionParams) -> bool {
+        match self {
+            Measure::ZeroImpact => is_zero_impact(o.measured_net, p),
+            Measure::AbandonedBeforeProduction => o.abandoned && !o.reached_production,
+            Measure::MetExpectedBenefit => o.expected_benefit.is_some_and(|b| o.measured_net >= b),
+            Measure::NeitherRevenueNorCost => o.revenue_uplift <= 0 && o.cost_decrease <= 0,
+        }
+    }
 }
 
 /// A calendar quarter.

@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use super::definitions::Measure;
+
 /// One study's definition and where pilotledger stands on it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct PublishedDefinition {
@@ -31,6 +33,11 @@ pub struct PublishedDefinition {
     pub figure: Option<&'static str>,
     /// What pilotledger does not record yet, when it is not computed.
     pub needs: Option<&'static str>,
+    /// The outcome each pilot is flagged with (the rate response's
+    /// `zero_return_organisations`, `org_zero_return_share` and `pilot_rate`
+    /// then count that outcome).
+    #[serde(skip)]
+    pub measure: Measure,
 }
 
 impl PublishedDefinition {
@@ -59,6 +66,7 @@ pub const DEFINITIONS: [PublishedDefinition; 5] = [
         ),
         figure: Some("org_zero_return_share"),
         needs: None,
+        measure: Measure::ZeroImpact,
     },
     PublishedDefinition {
         key: "pilot_zero_impact",
@@ -72,6 +80,7 @@ pub const DEFINITIONS: [PublishedDefinition; 5] = [
         status: None,
         figure: Some("pilot_rate"),
         needs: None,
+        measure: Measure::ZeroImpact,
     },
     PublishedDefinition {
         key: "sp_global_2025",
@@ -82,11 +91,12 @@ pub const DEFINITIONS: [PublishedDefinition; 5] = [
                    proofs of concept scrapped before production",
         headline_share: Some(0.46),
         unit: "pilots",
-        rule: "share of pilots abandoned without ever reaching production (organisation level: share of \
-               organisations for which more than half of their pilots were)",
+        rule: "share of evaluated pilots abandoned without ever having reached production (production or scaled) \
+               by their stage history; evaluated in the quarter of their evaluation date",
         status: Some("secondary"),
-        figure: None,
-        needs: Some("whether an abandoned pilot ever reached production: a dated stage history"),
+        figure: Some("pilot_rate"),
+        needs: None,
+        measure: Measure::AbandonedBeforeProduction,
     },
     PublishedDefinition {
         key: "ibm_ceo_2025",
@@ -96,11 +106,13 @@ pub const DEFINITIONS: [PublishedDefinition; 5] = [
                    enterprise-wide",
         headline_share: Some(0.25),
         unit: "pilots",
-        rule: "share of evaluated pilots whose measured net impact over the window reaches the expected annual \
-               benefit recorded at approval (pilots without one excluded and counted)",
+        rule: "share of evaluated pilots whose measured net impact within window_months of evaluation reaches the \
+               expected annual benefit recorded at approval (converted to USD at the rate for the evaluation \
+               date); a pilot with none recorded has not met it, and how many have none is in data_quality",
         status: Some("secondary"),
-        figure: None,
-        needs: Some("an expected annual benefit recorded on each pilot at approval"),
+        figure: Some("pilot_rate"),
+        needs: None,
+        measure: Measure::MetExpectedBenefit,
     },
     PublishedDefinition {
         key: "pwc_ceo_2026",
@@ -110,11 +122,14 @@ pub const DEFINITIONS: [PublishedDefinition; 5] = [
                    up, 26% cost down, 12% both",
         headline_share: Some(0.56),
         unit: "organisations",
-        rule: "per organisation over the trailing 12 months: revenue gain = any measured revenue_uplift above zero, \
-               cost decrease = any measured cost_reduction or cost_avoidance above zero; the share with neither",
+        rule: "share of organisations with an evaluated pilot in the quarter none of whose pilots there shows a \
+               measured revenue_uplift above zero or a measured cost_reduction plus cost_avoidance above zero \
+               within window_months of its evaluation (window_months=12 is closest to the survey's last 12 \
+               months)",
         status: Some("secondary"),
-        figure: None,
-        needs: Some("measured impact split by impact kind per organisation and trailing 12 months in the rollups"),
+        figure: Some("org_zero_return_share"),
+        needs: None,
+        measure: Measure::NeitherRevenueNorCost,
     },
 ];
 

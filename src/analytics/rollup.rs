@@ -1,7 +1,9 @@
 //! What the cross-organisation aggregates need of one pilot, as a sum that can
 //! be kept up to date one entry at a time: spend and measured net impact in
 //! USD minor units (one impact sum per published window), the pilot's
-//! evaluation date, and how many entries could not be converted to USD.
+//! evaluation date, and how many entries could not be converted to USD; and,
+//! for the PwC definition, the measured impact that was a revenue gain and
+//! the measured impact that was a cost decrease, per window.
 //!
 //! [`PilotRollup::from_entries`] is the definition; [`PilotRollup::add`] must
 //! agree with it entry by entry (the tests check that on random ledgers), and
@@ -13,7 +15,7 @@ use chrono::NaiveDate;
 use super::definitions::{counts_as_measured, measured_net_impact, window_end, UsdImpact, WINDOW_GRID_MONTHS};
 use super::roi::FxSource;
 use crate::domain::currency::Currency;
-use crate::domain::enums::AttributionMethod;
+use crate::domain::enums::{AttributionMethod, ImpactKind};
 use crate::domain::fx::to_usd_minor;
 
 /// One entry as a rollup sees it.
@@ -28,26 +30,47 @@ pub struct RollupEntry {
     /// Whether an impact entry counts toward measured net impact.
     pub measured: bool,
     pub method: AttributionMethod,
+    /// An impact entry's kind (its category); `None` for spend.
+    pub kind: Option<ImpactKind>,
+}
+
+/// Which of the split sums an impact of `kind` goes to: revenue (0) or
+/// cost decrease (1).
+fn split_of(kind: Option<ImpactKind>) -> Option<usize> {
+    match kind? {
+        ImpactKind::RevenueUplift => Some(0),
+        ImpactKind::CostReduction | ImpactKind::CostAvoidance => Some(1),
+    }
+}
+
+/// What an impact entry says of itself, beyond its amount: `measured`, its
+/// attribution method and its kind, as stored.
+#[derive(Clone, Copy, Debug)]
+pub struct ImpactFacts<'a> {
+    pub measured: Option<bool>,
+    pub method: Option<&'a str>,
+    pub kind: &'a str,
 }
 
 impl RollupEntry {
     /// Converts with the latest rate on or before the period end, rounding
-    /// once, half to even — exactly as the aggregates always have.
+    /// once, half to even — exactly as the aggregates always have. `impact`:
+    /// `None` for spend.
     pub fn convert(
         fx: &impl FxSource,
-        is_spend: bool,
         currency: &str,
         amount_minor: i64,
         period_end: NaiveDate,
-        measured: Option<bool>,
-        method: Option<&str>,
+        impact: Option<ImpactFacts<'_>>,
     ) -> Self {
         Self {
-            is_spend,
+            is_spend: impact.is_none(),
+            kind: impact.and_then(|i| ImpactKind::parse(i.kind)),
             usd_minor: usd_minor(fx, currency, amount_minor, period_end),
             period_end,
-            measured: measured.unwrap_or(false),
-            method: method
+            measured: impact.and_then(|i| i.measured).unwrap_or(false),
+            method: impact
+                .and_then(|i| i.method)
                 .and_then(AttributionMethod::parse)
                 .unwrap_or(AttributionMethod::SelfReported),
         }
@@ -73,6 +96,9 @@ pub struct PilotRollup {
     /// Measured net impact for each of [`WINDOW_GRID_MONTHS`], in order.
     /// Always zero for a pilot that is not evaluated.
     pub impact_usd_minor: [Option<i64>; 3],
+    /// The part of each window's measured impact that was revenue uplift
+    /// (`[0]`) and cost reduction or avoidance (`[1]`), summed the same way.
+    pub split_usd_minor: [[Option<i64>; 3]; 2],
     pub unconverted_entries: i64,
 }
 
@@ -83,6 +109,7 @@ impl PilotRollup {
             evaluation,
             spend_usd_minor: Some(0),
             impact_usd_minor: [Some(0); 3],
+            split_usd_minor: [[Some(0); 3]; 2],
             unconverted_entries: 0,
         }
     }
@@ -91,27 +118,37 @@ impl PilotRollup {
     pub fn from_entries(evaluation: Option<NaiveDate>, entries: impl IntoIterator<Item = RollupEntry>) -> Self {
         let mut spend: i128 = 0;
         let mut impacts = Vec::new();
+        let mut split: [Vec<UsdImpact>; 2] = [Vec::new(), Vec::new()];
         let mut unconverted = 0;
         for e in entries {
             match (e.is_spend, e.usd_minor) {
                 (_, None) => unconverted += 1,
                 (true, Some(v)) => spend += i128::from(v),
-                (false, Some(v)) => impacts.push(UsdImpact {
-                    period_end: e.period_end,
-                    amount_usd_minor: v,
-                    measured: e.measured,
-                    method: e.method,
-                }),
+                (false, Some(v)) => {
+                    let impact = UsdImpact {
+                        period_end: e.period_end,
+                        amount_usd_minor: v,
+                        measured: e.measured,
+                        method: e.method,
+                    };
+                    if let Some(i) = split_of(e.kind) {
+                        split[i].push(impact);
+                    }
+                    impacts.push(impact);
+                }
             }
         }
-        let impact = WINDOW_GRID_MONTHS.map(|w| match evaluation {
-            Some(d) => measured_net_impact(&impacts, d, w),
-            None => Some(0),
-        });
+        let windows = |impacts: &[UsdImpact]| {
+            WINDOW_GRID_MONTHS.map(|w| match evaluation {
+                Some(d) => measured_net_impact(impacts, d, w),
+                None => Some(0),
+            })
+        };
         Self {
             evaluation,
             spend_usd_minor: i64::try_from(spend).ok(),
-            impact_usd_minor: impact,
+            impact_usd_minor: windows(&impacts),
+            split_usd_minor: [windows(&split[0]), windows(&split[1])],
             unconverted_entries: unconverted,
         }
     }
@@ -133,11 +170,18 @@ impl PilotRollup {
             }
         } else if let Some(evaluation) = self.evaluation {
             if counts_as_measured(e.measured, e.method) {
+                let split = split_of(e.kind);
                 for (i, w) in WINDOW_GRID_MONTHS.iter().enumerate() {
                     if e.period_end <= window_end(evaluation, *w) {
                         match self.impact_usd_minor[i].and_then(|s| s.checked_add(v)) {
                             Some(s) => next.impact_usd_minor[i] = Some(s),
                             None => return false,
+                        }
+                        if let Some(k) = split {
+                            match self.split_usd_minor[k][i].and_then(|s| s.checked_add(v)) {
+                                Some(s) => next.split_usd_minor[k][i] = Some(s),
+                                None => return false,
+                            }
                         }
                     }
                 }
@@ -152,6 +196,13 @@ impl PilotRollup {
     pub fn net_impact(&self, window_months: u32) -> Option<i64> {
         let i = WINDOW_GRID_MONTHS.iter().position(|w| *w == window_months)?;
         self.impact_usd_minor[i]
+    }
+
+    /// Measured revenue uplift and measured cost decrease (reduction or
+    /// avoidance) under a published window; `None` as [`Self::net_impact`].
+    pub fn revenue_and_cost(&self, window_months: u32) -> Option<(i64, i64)> {
+        let i = WINDOW_GRID_MONTHS.iter().position(|w| *w == window_months)?;
+        Some((self.split_usd_minor[0][i]?, self.split_usd_minor[1][i]?))
     }
 }
 
@@ -181,6 +232,12 @@ mod tests {
                 AttributionMethod::ControlledExperiment,
                 AttributionMethod::BeforeAfter,
             ][rng.random_range(0..3)],
+            kind: [
+                None,
+                Some(ImpactKind::RevenueUplift),
+                Some(ImpactKind::CostReduction),
+                Some(ImpactKind::CostAvoidance),
+            ][rng.random_range(0..4)],
         }
     }
 
@@ -216,6 +273,7 @@ mod tests {
             period_end: d(end),
             measured,
             method,
+            kind: Some(ImpactKind::CostReduction),
         };
         let ab = AttributionMethod::ControlledExperiment;
         let r = PilotRollup::from_entries(
@@ -233,5 +291,34 @@ mod tests {
         assert_eq!(r.net_impact(12), Some(123));
         assert_eq!(r.net_impact(9), None);
         assert_eq!(r.spend_usd_minor, Some(0));
+    }
+
+    #[test]
+    fn revenue_and_cost_split_the_measured_impact_by_kind() {
+        let ab = AttributionMethod::BeforeAfter;
+        let e = |end: &str, v: i64, measured: bool, kind| RollupEntry {
+            is_spend: false,
+            usd_minor: Some(v),
+            period_end: d(end),
+            measured,
+            method: ab,
+            kind,
+        };
+        let r = PilotRollup::from_entries(
+            Some(d("2025-01-31")),
+            [
+                e("2025-03-31", 700, true, Some(ImpactKind::RevenueUplift)),
+                e("2025-03-31", -200, true, Some(ImpactKind::RevenueUplift)),
+                e("2025-04-30", 50, true, Some(ImpactKind::CostAvoidance)), // within 3
+                e("2025-06-30", 30, true, Some(ImpactKind::CostReduction)), // within 6
+                e("2025-06-30", 9_000, false, Some(ImpactKind::CostReduction)), // not measured
+                e("2025-12-31", 4, true, Some(ImpactKind::RevenueUplift)),  // within 12
+            ],
+        );
+        assert_eq!(r.revenue_and_cost(3), Some((500, 50)));
+        assert_eq!(r.revenue_and_cost(6), Some((500, 80)));
+        assert_eq!(r.revenue_and_cost(12), Some((504, 80)));
+        assert_eq!(r.net_impact(12), Some(584));
+        assert_eq!(r.revenue_and_cost(9), None);
     }
 }

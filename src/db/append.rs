@@ -116,11 +116,15 @@ fn total_key(e: &EntryView) -> TotalKey {
 }
 
 const ROLLUPS_SQL: &str = "SELECT org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, \
-     spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries \
+     spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries, \
+     stage, reached_production, expected_benefit_usd_minor, revenue_3m_usd_minor, revenue_6m_usd_minor, \
+     revenue_12m_usd_minor, cost_3m_usd_minor, cost_6m_usd_minor, cost_12m_usd_minor \
      FROM pilot_rollups WHERE (org_id, pilot_id) IN (VALUES {}) ORDER BY pilot_id";
 const ROLLUPS_PG: &str = "SELECT r.org_id, r.pilot_id, r.evaluation_on, r.business_function, r.sourcing, \
      r.ai_kind, r.spend_usd_minor, r.impact_3m_usd_minor, r.impact_6m_usd_minor, r.impact_12m_usd_minor, \
-     r.unconverted_entries FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
+     r.unconverted_entries, r.stage, r.reached_production, r.expected_benefit_usd_minor, \
+     r.revenue_3m_usd_minor, r.revenue_6m_usd_minor, r.revenue_12m_usd_minor, r.cost_3m_usd_minor, \
+     r.cost_6m_usd_minor, r.cost_12m_usd_minor FROM unnest(?::text[], ?::text[]) AS k(org_id, pilot_id) \
      CROSS JOIN LATERAL (SELECT * FROM pilot_rollups x WHERE x.org_id = k.org_id \
      AND x.pilot_id = k.pilot_id FOR UPDATE) r";
 const TOTALS_SQL: &str = "SELECT org_id, pilot_id, entry_type, currency, total_minor, entries FROM pilot_totals \
@@ -162,9 +166,14 @@ pub fn append(
         .map(|r| ((r.org_id.clone(), r.pilot_id.clone()), r))
         .collect();
     let mut dirty_rollups: BTreeSet<Pair> = BTreeSet::new();
+    let mut recompute: BTreeSet<Pair> = BTreeSet::new();
     for p in new_pilots {
         let key = (p.org_id.clone(), p.id.clone());
         rollups.insert(key.clone(), RollupRow::new(p, &PilotRollup::empty(evaluation_of(p))));
+        if super::rollups::benefit_needs_rate(p) {
+            // Its expected benefit is converted with the stored rates.
+            recompute.insert(key.clone());
+        }
         dirty_rollups.insert(key);
     }
     let mut totals: HashMap<TotalKey, TotalView> = total_rows
@@ -188,7 +197,6 @@ pub fn append(
     // Each entry in order, applied to the rows in memory.
     let mut outcomes = Vec::with_capacity(entries.len());
     let mut dirty_totals = BTreeSet::new();
-    let mut recompute: BTreeSet<Pair> = BTreeSet::new();
     for e in entries {
         if e.reverses.is_none() && refusing.contains(&e.org_id) && !rates.converts(conn, e)? {
             outcomes.push(Appended::FxRateMissing);
@@ -225,11 +233,7 @@ pub fn append(
         let row = rollups.get_mut(&pilot).expect("checked above");
         let mut rollup = row.rollup();
         if rollup.add(&converted) {
-            row.spend_usd_minor = rollup.spend_usd_minor;
-            row.impact_3m_usd_minor = rollup.impact_usd_minor[0];
-            row.impact_6m_usd_minor = rollup.impact_usd_minor[1];
-            row.impact_12m_usd_minor = rollup.impact_usd_minor[2];
-            row.unconverted_entries = rollup.unconverted_entries;
+            row.set_sums(&rollup);
             dirty_rollups.insert(pilot);
         } else {
             // A sum left i64 in the incremental form: recompute from entries.

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use super::rollups::RollupRow;
 use super::{DbConnection, DbError};
-use crate::analytics::definitions::{self, DefinitionParams};
+use crate::analytics::definitions::{DefinitionParams, Measure, PilotOutcome};
 use crate::analytics::rates::Observation;
+use crate::domain::enums::Stage;
 use crate::domain::enums::{AiKind, BusinessFunction, Industry, SizeBand, Sourcing};
 use crate::domain::region::RegionCode;
 
@@ -42,14 +43,21 @@ impl Observer {
     /// measured: an entry whose currency has no FX rate for its period, a sum
     /// that left i64 at any window of the grid, or (never written by the API) an attribute that no
     /// longer parses. Such pilots are counted, never treated as zero.
-    pub fn observe(&self, row: &RollupRow, p: &DefinitionParams) -> Option<Observation> {
+    /// `measure`: the outcome its `zero_impact` flag carries.
+    pub fn observe(&self, row: &RollupRow, p: &DefinitionParams, measure: Measure) -> Option<Observation> {
         let rollup = row.rollup();
         // Measurable at every window of the grid, or at none: the set of
         // pilots observed — every count a cell publishes — is then the same
-        // at every grid point (issue 18).
-        if rollup.impact_usd_minor.iter().any(Option::is_none) {
+        // at every grid point and under every definition (issue 18).
+        if rollup
+            .impact_usd_minor
+            .iter()
+            .chain(rollup.split_usd_minor.iter().flatten())
+            .any(Option::is_none)
+        {
             return None;
         }
+        let (revenue_uplift, cost_decrease) = rollup.revenue_and_cost(p.window_months)?;
         let (Some(evaluation), 0, Some(spend), Some(net)) = (
             rollup.evaluation,
             rollup.unconverted_entries,
@@ -70,7 +78,17 @@ impl Observer {
             sourcing: Sourcing::parse(&row.sourcing)?,
             ai_kind: AiKind::parse(&row.ai_kind)?,
             evaluation_date: evaluation,
-            zero_impact: definitions::is_zero_impact(net, p),
+            zero_impact: measure.holds(
+                &PilotOutcome {
+                    measured_net: net,
+                    abandoned: row.stage == Stage::Abandoned.as_str(),
+                    reached_production: row.reached_production,
+                    expected_benefit: row.expected_benefit_usd_minor,
+                    revenue_uplift,
+                    cost_decrease,
+                },
+                p,
+            ),
             spend_usd_minor: spend,
             measured_net_usd_minor: net,
         })
@@ -83,6 +101,7 @@ impl Observer {
 pub fn observations(
     conn: &mut DbConnection,
     params: &[DefinitionParams],
+    measure: Measure,
 ) -> Result<Vec<(Vec<Observation>, u64)>, DbError> {
     let observer = Observer::load(conn)?;
     // Sized up front (the count is read in the same snapshot): a vector
@@ -92,7 +111,7 @@ pub fn observations(
     let mut out: Vec<(Vec<Observation>, u64)> = params.iter().map(|_| (Vec::with_capacity(evaluated), 0)).collect();
     crate::db::research::for_each_evaluated(conn, |row| {
         for (p, (obs, excluded)) in params.iter().zip(out.iter_mut()) {
-            match observer.observe(row, p) {
+            match observer.observe(row, p, measure) {
                 Some(o) => obs.push(o),
                 None => *excluded += 1,
             }

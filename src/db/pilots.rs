@@ -33,6 +33,11 @@ pub struct PilotView {
     /// JSON array of strings.
     pub tags: String,
     pub external_ref: Option<String>,
+    /// JSON array of `domain::pilots::StageStep`, oldest first; `[]` when
+    /// only the current stage is known.
+    pub stage_history: String,
+    pub expected_benefit_minor: Option<i64>,
+    pub expected_benefit_currency: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -88,6 +88,17 @@ pub fn count_unknown_evaluation_dates(conn: &mut DbConnection) -> Result<u64, Db
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// How many evaluated pilots have no expected benefit in USD (none
+/// recorded, or no FX rate to convert it).
+pub fn count_without_expected_benefit(conn: &mut DbConnection) -> Result<u64, DbError> {
+    let n: i64 = pilot_rollups::table
+        .filter(pilot_rollups::evaluation_on.is_not_null())
+        .filter(pilot_rollups::expected_benefit_usd_minor.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// How many pilots are evaluated: what [`for_each_evaluated`] will stream
 /// in the same snapshot, so its caller can size what it keeps up front.
 pub fn count_evaluated(conn: &mut DbConnection) -> Result<usize, DbError> {

@@ -27,10 +27,11 @@ use super::{DbConnection, DbError};
 use crate::analytics::definitions::evaluation_date;
 use crate::analytics::fx_table::FxTable;
 use crate::analytics::roi::FxSource;
-use crate::analytics::rollup::{PilotRollup, RollupEntry};
+use crate::analytics::rollup::{ImpactFacts, PilotRollup, RollupEntry};
 use crate::domain::currency::Currency;
 use crate::domain::fx::FxRate;
 use crate::domain::ids::{OrgId, PilotId};
+use crate::domain::pilots::{reached_production, stored_history};
 
 /// Rows per multi-row INSERT: well under both backends' bind-parameter limits.
 const CHUNK: usize = 400;
@@ -52,11 +53,40 @@ pub struct RollupRow {
     pub impact_6m_usd_minor: Option<i64>,
     pub impact_12m_usd_minor: Option<i64>,
     pub unconverted_entries: i64,
+    /// The pilot's stage, and whether it ever reached production (its
+    /// stage history): what "abandoned before production" reads.
+    pub stage: String,
+    pub reached_production: bool,
+    /// The pilot's expected annual benefit in USD minor units, converted at
+    /// the rate for its evaluation date; `None` when it has none or it
+    /// cannot be converted.
+    pub expected_benefit_usd_minor: Option<i64>,
+    pub revenue_3m_usd_minor: Option<i64>,
+    pub revenue_6m_usd_minor: Option<i64>,
+    pub revenue_12m_usd_minor: Option<i64>,
+    pub cost_3m_usd_minor: Option<i64>,
+    pub cost_6m_usd_minor: Option<i64>,
+    pub cost_12m_usd_minor: Option<i64>,
 }
 
 impl RollupRow {
+    /// The row for `pilot` with sums `r`. Its expected benefit is filled in
+    /// here only when it is in USD; [`compute`] converts any other.
     pub fn new(pilot: &PilotView, r: &PilotRollup) -> Self {
-        Self {
+        let history = stored_history(&pilot.stage_history, pilot.stage, pilot.stage_entered_on);
+        let mut row = Self {
+            stage: pilot.stage.as_str().to_owned(),
+            reached_production: reached_production(&history),
+            expected_benefit_usd_minor: match pilot.expected_benefit_currency.as_deref() {
+                Some("USD") => pilot.expected_benefit_minor,
+                _ => None,
+            },
+            revenue_3m_usd_minor: None,
+            revenue_6m_usd_minor: None,
+            revenue_12m_usd_minor: None,
+            cost_3m_usd_minor: None,
+            cost_6m_usd_minor: None,
+            cost_12m_usd_minor: None,
             org_id: pilot.org_id.clone(),
             pilot_id: pilot.id.clone(),
             evaluation_on: r.evaluation,
@@ -68,7 +98,27 @@ impl RollupRow {
             impact_6m_usd_minor: r.impact_usd_minor[1],
             impact_12m_usd_minor: r.impact_usd_minor[2],
             unconverted_entries: r.unconverted_entries,
-        }
+        };
+        row.set_sums(r);
+        row
+    }
+
+    /// Takes the sums of `r`.
+    pub fn set_sums(&mut self, r: &PilotRollup) {
+        self.evaluation_on = r.evaluation;
+        self.spend_usd_minor = r.spend_usd_minor;
+        [
+            self.impact_3m_usd_minor,
+            self.impact_6m_usd_minor,
+            self.impact_12m_usd_minor,
+        ] = r.impact_usd_minor;
+        [
+            self.revenue_3m_usd_minor,
+            self.revenue_6m_usd_minor,
+            self.revenue_12m_usd_minor,
+        ] = r.split_usd_minor[0];
+        [self.cost_3m_usd_minor, self.cost_6m_usd_minor, self.cost_12m_usd_minor] = r.split_usd_minor[1];
+        self.unconverted_entries = r.unconverted_entries;
     }
 
     pub fn rollup(&self) -> PilotRollup {
@@ -79,6 +129,14 @@ impl RollupRow {
                 self.impact_3m_usd_minor,
                 self.impact_6m_usd_minor,
                 self.impact_12m_usd_minor,
+            ],
+            split_usd_minor: [
+                [
+                    self.revenue_3m_usd_minor,
+                    self.revenue_6m_usd_minor,
+                    self.revenue_12m_usd_minor,
+                ],
+                [self.cost_3m_usd_minor, self.cost_6m_usd_minor, self.cost_12m_usd_minor],
             ],
             unconverted_entries: self.unconverted_entries,
         }
@@ -93,21 +151,36 @@ pub fn evaluation_of(p: &PilotView) -> Option<NaiveDate> {
 
 /// An entry as the rollup sees it, converted with `fx`.
 pub fn rollup_entry(fx: &impl FxSource, e: &EntryView) -> RollupEntry {
-    RollupEntry::convert(
-        fx,
-        e.entry_type == EntryType::Spend,
-        e.currency.code(),
-        e.amount_minor,
-        e.period_end,
-        e.measured,
-        e.attribution_method.as_deref(),
-    )
+    let impact = (e.entry_type != EntryType::Spend).then(|| ImpactFacts {
+        measured: e.measured,
+        method: e.attribution_method.as_deref(),
+        kind: &e.category,
+    });
+    RollupEntry::convert(fx, e.currency.code(), e.amount_minor, e.period_end, impact)
 }
 
 /// The rollup of a pilot whose entries are all in `entries` (new pilots).
 pub fn compute(fx: &impl FxSource, pilot: &PilotView, entries: &[&EntryView]) -> RollupRow {
     let r = PilotRollup::from_entries(evaluation_of(pilot), entries.iter().map(|e| rollup_entry(fx, e)));
-    RollupRow::new(pilot, &r)
+    let mut row = RollupRow::new(pilot, &r);
+    row.expected_benefit_usd_minor = expected_benefit_usd(fx, pilot);
+    row
+}
+
+/// Whether the pilot's rollup needs an FX rate for its expected benefit.
+pub fn benefit_needs_rate(pilot: &PilotView) -> bool {
+    pilot.expected_benefit_currency.as_deref().is_some_and(|c| c != "USD")
+}
+
+/// The pilot's expected annual benefit in US cents at the rate on or before
+/// its evaluation date (else the date it entered its stage).
+fn expected_benefit_usd(fx: &impl FxSource, pilot: &PilotView) -> Option<i64> {
+    let (minor, currency) = (
+        pilot.expected_benefit_minor?,
+        pilot.expected_benefit_currency.as_deref()?,
+    );
+    let on = evaluation_of(pilot).unwrap_or(pilot.stage_entered_on);
+    crate::analytics::rollup::usd_minor(fx, currency, minor, on)
 }
 
 pub fn insert_many(conn: &mut DbConnection, rows: &[RollupRow]) -> Result<(), DbError> {
@@ -244,6 +317,12 @@ pub fn refresh_for_rates(conn: &mut DbConnection, rates: &[(String, NaiveDate)])
             .distinct()
             .load(conn)?;
         affected.extend(rows);
+        // Pilots whose expected benefit is in the currency.
+        let rows: Vec<(String, String)> = pilots::table
+            .filter(pilots::expected_benefit_currency.eq(currency))
+            .select((pilots::org_id, pilots::id))
+            .load(conn)?;
+        affected.extend(rows);
     }
     if affected.is_empty() {
         return Ok(0);
@@ -346,27 +425,38 @@ pub fn mismatches(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 /// [`UPSERT_CHUNK`] rows.
 pub fn upsert_many(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), DbError> {
     use super::fixed_sql::{column, Cached, Fixed};
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text};
+    const COLUMNS: &str = "org_id, pilot_id, evaluation_on, business_function, sourcing, ai_kind, \
+         spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, unconverted_entries, \
+         stage, reached_production, expected_benefit_usd_minor, revenue_3m_usd_minor, revenue_6m_usd_minor, \
+         revenue_12m_usd_minor, cost_3m_usd_minor, cost_6m_usd_minor, cost_12m_usd_minor";
+    // An entry changes only the sums; the pilot's own fields are written by
+    // `store` when the pilot changes.
+    const ON_CONFLICT: &str = "ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
+         spend_usd_minor = excluded.spend_usd_minor, \
+         impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
+         impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
+         impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
+         unconverted_entries = excluded.unconverted_entries, \
+         revenue_3m_usd_minor = excluded.revenue_3m_usd_minor, \
+         revenue_6m_usd_minor = excluded.revenue_6m_usd_minor, \
+         revenue_12m_usd_minor = excluded.revenue_12m_usd_minor, \
+         cost_3m_usd_minor = excluded.cost_3m_usd_minor, \
+         cost_6m_usd_minor = excluded.cost_6m_usd_minor, \
+         cost_12m_usd_minor = excluded.cost_12m_usd_minor";
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let result = match conn {
             DbConnection::Sqlite(c) => {
                 let sql = format!(
-                    "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
-                     ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
-                     unconverted_entries) VALUES {} ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
-                     spend_usd_minor = excluded.spend_usd_minor, \
-                     impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
-                     impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
-                     impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
-                     unconverted_entries = excluded.unconverted_entries",
-                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                    "INSERT INTO pilot_rollups ({COLUMNS}) VALUES {} {ON_CONFLICT}",
+                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
                 );
                 let mut q = Cached::new(sql);
                 for row in chunk {
                     q = q
                         .bind::<Text, _>(&row.org_id)
                         .bind::<Text, _>(&row.pilot_id)
-                        .bind::<Nullable<diesel::sql_types::Date>, _>(row.evaluation_on)
+                        .bind::<Nullable<Date>, _>(row.evaluation_on)
                         .bind::<Text, _>(&row.business_function)
                         .bind::<Text, _>(&row.sourcing)
                         .bind::<Text, _>(&row.ai_kind)
@@ -374,25 +464,28 @@ pub fn upsert_many(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), D
                         .bind::<Nullable<BigInt>, _>(row.impact_3m_usd_minor)
                         .bind::<Nullable<BigInt>, _>(row.impact_6m_usd_minor)
                         .bind::<Nullable<BigInt>, _>(row.impact_12m_usd_minor)
-                        .bind::<BigInt, _>(row.unconverted_entries);
+                        .bind::<BigInt, _>(row.unconverted_entries)
+                        .bind::<Text, _>(&row.stage)
+                        .bind::<Bool, _>(row.reached_production)
+                        .bind::<Nullable<BigInt>, _>(row.expected_benefit_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.revenue_3m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.revenue_6m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.revenue_12m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.cost_3m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.cost_6m_usd_minor)
+                        .bind::<Nullable<BigInt>, _>(row.cost_12m_usd_minor);
                 }
                 q.execute(c)
             }
-            DbConnection::Pg(c) => Fixed::new(
-                "INSERT INTO pilot_rollups (org_id, pilot_id, evaluation_on, business_function, sourcing, \
-                 ai_kind, spend_usd_minor, impact_3m_usd_minor, impact_6m_usd_minor, impact_12m_usd_minor, \
-                 unconverted_entries) SELECT * FROM unnest(?::text[], ?::text[], ?::date[], ?::text[], \
-                 ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) \
-                 ON CONFLICT (org_id, pilot_id) DO UPDATE SET \
-                 spend_usd_minor = excluded.spend_usd_minor, \
-                 impact_3m_usd_minor = excluded.impact_3m_usd_minor, \
-                 impact_6m_usd_minor = excluded.impact_6m_usd_minor, \
-                 impact_12m_usd_minor = excluded.impact_12m_usd_minor, \
-                 unconverted_entries = excluded.unconverted_entries",
-            )
+            DbConnection::Pg(c) => Fixed::new(format!(
+                "INSERT INTO pilot_rollups ({COLUMNS}) SELECT * FROM unnest(?::text[], ?::text[], ?::date[], \
+                 ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], \
+                 ?::bigint[], ?::text[], ?::boolean[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], \
+                 ?::bigint[], ?::bigint[], ?::bigint[]) {ON_CONFLICT}"
+            ))
             .bind::<Array<Text>, _>(column(chunk, |r| r.org_id.as_str()))
             .bind::<Array<Text>, _>(column(chunk, |r| r.pilot_id.as_str()))
-            .bind::<Array<Nullable<diesel::sql_types::Date>>, _>(column(chunk, |r| r.evaluation_on))
+            .bind::<Array<Nullable<Date>>, _>(column(chunk, |r| r.evaluation_on))
             .bind::<Array<Text>, _>(column(chunk, |r| r.business_function.as_str()))
             .bind::<Array<Text>, _>(column(chunk, |r| r.sourcing.as_str()))
             .bind::<Array<Text>, _>(column(chunk, |r| r.ai_kind.as_str()))
@@ -401,6 +494,15 @@ pub fn upsert_many(conn: &mut DbConnection, rows: &[&RollupRow]) -> Result<(), D
             .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_6m_usd_minor))
             .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.impact_12m_usd_minor))
             .bind::<Array<BigInt>, _>(column(chunk, |r| r.unconverted_entries))
+            .bind::<Array<Text>, _>(column(chunk, |r| r.stage.as_str()))
+            .bind::<Array<Bool>, _>(column(chunk, |r| r.reached_production))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.expected_benefit_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.revenue_3m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.revenue_6m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.revenue_12m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.cost_3m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.cost_6m_usd_minor))
+            .bind::<Array<Nullable<BigInt>>, _>(column(chunk, |r| r.cost_12m_usd_minor))
             .execute(c),
         };
         result?;

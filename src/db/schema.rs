@@ -52,6 +52,9 @@ diesel::table! {
         owner_team -> Nullable<Text>,
         tags -> Text,
         external_ref -> Nullable<Text>,
+        stage_history -> Text,
+        expected_benefit_minor -> Nullable<BigInt>,
+        expected_benefit_currency -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -155,6 +158,15 @@ diesel::table! {
         impact_6m_usd_minor -> Nullable<BigInt>,
         impact_12m_usd_minor -> Nullable<BigInt>,
         unconverted_entries -> BigInt,
+        stage -> Text,
+        reached_production -> Bool,
+        expected_benefit_usd_minor -> Nullable<BigInt>,
+        revenue_3m_usd_minor -> Nullable<BigInt>,
+        revenue_6m_usd_minor -> Nullable<BigInt>,
+        revenue_12m_usd_minor -> Nullable<BigInt>,
+        cost_3m_usd_minor -> Nullable<BigInt>,
+        cost_6m_usd_minor -> Nullable<BigInt>,
+        cost_12m_usd_minor -> Nullable<BigInt>,
     }
 }
 

@@ -3,6 +3,9 @@
 
 use chrono::NaiveDate;
 
+use serde::{Deserialize, Serialize};
+
+use super::currency::Currency;
 use super::enums::{AiKind, BusinessFunction, Sourcing, Stage};
 
 /// Earliest and latest dates the ledger accepts; anything outside is a typo.
@@ -97,6 +100,124 @@ pub struct NewPilot {
     pub owner_team: Option<String>,
     pub tags: Vec<String>,
     pub external_ref: Option<String>,
+    /// Every stage it has been in, oldest first, the current one last (empty
+    /// when the caller gave none: then its history starts with `stage`).
+    pub stage_history: Vec<StageStep>,
+    /// The net benefit a year expected of it when it was approved.
+    pub expected_benefit: Option<(i64, Currency)>,
+}
+
+/// One stage a pilot entered, on which date, and (for `abandoned`) why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageStep {
+    pub stage: Stage,
+    #[serde(deserialize_with = "super::dates::strict")]
+    pub entered_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The most steps a stage history may hold.
+pub const MAX_STAGE_STEPS: usize = 32;
+
+/// Checks a stage history sent by a client: 1 to [`MAX_STAGE_STEPS`] steps,
+/// dates in range, none in the future, never earlier than the step before, no
+/// step repeating the stage before it, a reason only on `abandoned` (at most
+/// 500 characters). Reasons are trimmed; an empty one is none.
+pub fn check_stage_history(steps: Vec<StageStep>, today: NaiveDate) -> Result<Vec<StageStep>, FieldError> {
+    const F: &str = "stage_history";
+    if steps.is_empty() || steps.len() > MAX_STAGE_STEPS {
+        return Err(FieldError::new(F, format!("must hold 1 to {MAX_STAGE_STEPS} steps")));
+    }
+    let mut out: Vec<StageStep> = Vec::with_capacity(steps.len());
+    for (i, mut s) in steps.into_iter().enumerate() {
+        check_date(F, s.entered_on).map_err(|e| FieldError::new(F, format!("step {}: {}", i + 1, e.reason)))?;
+        if s.entered_on > today {
+            return Err(FieldError::new(
+                F,
+                format!("step {}: {} is in the future", i + 1, s.entered_on),
+            ));
+        }
+        if let Some(prev) = out.last() {
+            if s.entered_on < prev.entered_on {
+                return Err(FieldError::new(
+                    F,
+                    format!(
+                        "step {}: {} is before the step before it ({})",
+                        i + 1,
+                        s.entered_on,
+                        prev.entered_on
+                    ),
+                ));
+            }
+            if s.stage == prev.stage {
+                return Err(FieldError::new(
+                    F,
+                    format!("step {}: repeats the stage before it ({})", i + 1, s.stage.as_str()),
+                ));
+            }
+        }
+        s.reason = check_abandon_reason(F, s.stage, s.reason)?;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// A reason for abandoning, trimmed (empty is none), at most 500 characters,
+/// given only with the stage `abandoned`.
+pub fn check_abandon_reason(
+    field: &'static str,
+    stage: Stage,
+    reason: Option<String>,
+) -> Result<Option<String>, FieldError> {
+    let Some(r) = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if stage != Stage::Abandoned {
+        return Err(FieldError::new(
+            field,
+            "a reason is recorded only for the stage abandoned",
+        ));
+    }
+    check_optional_text(field, &r, 500).map(Some)
+}
+
+/// The stage history stored for a pilot (JSON; `[]` for pilots written
+/// before histories were kept, read as their current stage alone).
+pub fn stored_history(json: &str, stage: Stage, stage_entered_on: NaiveDate) -> Vec<StageStep> {
+    match serde_json::from_str::<Vec<StageStep>>(json) {
+        Ok(steps) if !steps.is_empty() => steps,
+        _ => vec![StageStep {
+            stage,
+            entered_on: stage_entered_on,
+            reason: None,
+        }],
+    }
+}
+
+/// The date a pilot whose stages were `steps` entered an evaluated stage,
+/// by the rule a stage change follows (`ledger::pilots::apply_patch`): the
+/// first evaluated stage of its latest run of them; `None` when its current
+/// stage is not evaluated.
+pub fn evaluation_stage_on(steps: &[StageStep]) -> Option<NaiveDate> {
+    let mut on = None;
+    for s in steps {
+        on = match (on, s.stage.is_evaluating()) {
+            (Some(d), true) => Some(d),
+            (None, true) => Some(s.entered_on),
+            (_, false) => None,
+        };
+    }
+    on
+}
+
+/// Whether a pilot whose stages were `steps` ever reached production
+/// (production or scaled).
+pub fn reached_production(steps: &[StageStep]) -> bool {
+    steps
+        .iter()
+        .any(|s| matches!(s.stage, Stage::Production | Stage::Scaled))
 }
 
 /// A validated partial update; `Some(None)` clears a nullable field.
@@ -115,6 +236,10 @@ pub struct PilotPatch {
     pub owner_team: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
     pub external_ref: Option<Option<String>>,
+    /// Why it was abandoned: with `stage: abandoned`, or alone for a pilot
+    /// already abandoned (then it replaces the reason recorded).
+    pub abandon_reason: Option<String>,
+    pub expected_benefit: Option<Option<(i64, Currency)>>,
 }
 
 /// Tags: at most 32, each 1–64 characters, no duplicates.

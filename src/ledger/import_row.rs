@@ -92,8 +92,15 @@ impl Kind {
         match (self, field) {
             (Kind::Spend | Kind::Impact, "period_start" | "period_end") => &["period_start", "period_end"],
             (Kind::Spend | Kind::Impact, "amount" | "currency") => &["amount", "currency"],
-            (Kind::Pilot, "started_on" | "evaluated_on" | "stage" | "stage_entered_on") => {
-                &["started_on", "evaluated_on", "stage", "stage_entered_on"]
+            (Kind::Pilot, "started_on" | "evaluated_on" | "stage" | "stage_entered_on" | "stage_history") => &[
+                "started_on",
+                "evaluated_on",
+                "stage",
+                "stage_entered_on",
+                "stage_history",
+            ],
+            (Kind::Pilot, "expected_annual_benefit" | "expected_annual_benefit_currency") => {
+                &["expected_annual_benefit", "expected_annual_benefit_currency"]
             }
             _ => &[],
         }
@@ -317,9 +324,35 @@ pub fn csv_value(column: &str, cell: &str) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .unwrap_or_else(|| Value::String(cell.to_owned())),
-        "amount" => Value::String(without_thousands_separators(cell).unwrap_or_else(|| cell.to_owned())),
+        "amount" | "expected_annual_benefit" => {
+            Value::String(without_thousands_separators(cell).unwrap_or_else(|| cell.to_owned()))
+        }
+        "stage_history" => stage_history_cell(cell).unwrap_or_else(|| Value::String(cell.to_owned())),
         _ => Value::String(cell.to_owned()),
     }
+}
+
+/// A stage history in one CSV cell: steps separated by `;`, each
+/// `stage:YYYY-MM-DD`, optionally followed by `:reason` (for `abandoned`),
+/// e.g. `piloting:2025-01-10;production:2025-06-02;abandoned:2025-09-30:vendor exit`.
+/// `None` when a step does not have that shape (the cell is then checked as
+/// text, and refused naming the field).
+fn stage_history_cell(cell: &str) -> Option<Value> {
+    let steps = cell
+        .split(';')
+        .map(|step| {
+            let mut parts = step.trim().splitn(3, ':');
+            let (stage, date) = (parts.next()?.trim(), parts.next()?.trim());
+            let mut obj = Map::new();
+            obj.insert("stage".into(), Value::String(stage.to_owned()));
+            obj.insert("entered_on".into(), Value::String(date.to_owned()));
+            if let Some(reason) = parts.next() {
+                obj.insert("reason".into(), Value::String(reason.trim().to_owned()));
+            }
+            Some(Value::Object(obj))
+        })
+        .collect::<Option<Vec<Value>>>()?;
+    Some(Value::Array(steps))
 }
 
 /// `12,500.00` → `12500.00`, as spreadsheets format amounts: commas only

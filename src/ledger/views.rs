@@ -69,6 +69,11 @@ pub struct PilotJson {
     pub owner_team: Option<String>,
     pub tags: Vec<String>,
     pub external_ref: Option<String>,
+    /// Every stage it has been in, oldest first, the current one last.
+    pub stage_history: Vec<crate::domain::pilots::StageStep>,
+    /// The net benefit a year expected at approval, in its currency.
+    pub expected_annual_benefit: Option<String>,
+    pub expected_annual_benefit_currency: Option<String>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -76,7 +81,16 @@ pub struct PilotJson {
 
 impl From<PilotView> for PilotJson {
     fn from(p: PilotView) -> Self {
+        let expected = match (p.expected_benefit_minor, p.expected_benefit_currency.as_deref()) {
+            (Some(m), Some(c)) => crate::domain::currency::Currency::parse(c)
+                .ok()
+                .map(|cur| (crate::domain::money::format_amount(m, cur), cur.code().to_owned())),
+            _ => None,
+        };
         Self {
+            stage_history: crate::domain::pilots::stored_history(&p.stage_history, p.stage, p.stage_entered_on),
+            expected_annual_benefit: expected.as_ref().map(|(a, _)| a.clone()),
+            expected_annual_benefit_currency: expected.map(|(_, c)| c),
             evaluation_date: crate::db::rollups::evaluation_of(&p),
             tags: serde_json::from_str(&p.tags).unwrap_or_default(),
             id: p.id,

@@ -124,6 +124,15 @@ pub struct PatchPilotBody {
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub external_ref: Option<Option<String>>,
+    /// Why the pilot was abandoned (with `stage: abandoned`, or for a pilot
+    /// already abandoned).
+    #[serde(default, deserialize_with = "present")]
+    pub abandon_reason: Option<String>,
+    /// With its currency; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub expected_annual_benefit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub expected_annual_benefit_currency: Option<Option<String>>,
 }
 
 /// A field that may be left out but, when sent, may not be `null` (these
@@ -154,6 +163,19 @@ impl TryFrom<PatchPilotBody> for PilotPatch {
             owner_team: nested_text("owner_team", b.owner_team)?,
             tags: b.tags.map(check_tags).transpose()?,
             external_ref: nested_text("external_ref", b.external_ref)?,
+            abandon_reason: b.abandon_reason,
+            expected_benefit: match (b.expected_annual_benefit, b.expected_annual_benefit_currency) {
+                (None, None) => None,
+                // Cleared: null (its currency, if sent, must be null too).
+                (Some(None), None | Some(None)) => Some(None),
+                (Some(None), Some(Some(_))) => {
+                    return Err(FieldError::new(
+                        "expected_annual_benefit_currency",
+                        "must be null when expected_annual_benefit is",
+                    ))
+                }
+                (a, c) => Some(crate::ledger::pilots::expected_benefit(a.flatten(), c.flatten())?),
+            },
         })
     }
 }

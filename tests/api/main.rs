@@ -9,6 +9,7 @@ mod bad_input;
 mod batching;
 mod cleanup;
 mod cli;
+mod definitions;
 mod durability;
 mod evaluation;
 mod faults;

@@ -8,7 +8,7 @@ use pilotledger::analytics::definitions::{DefinitionParams, MIN_IMPACT_GRID_USD,
 use pilotledger::auth::Role;
 use std::collections::BTreeMap;
 
-use pilotledger::analytics::definitions::{self, UsdImpact};
+use pilotledger::analytics::definitions::{self, Measure, UsdImpact};
 use pilotledger::analytics::fx_table::FxTable;
 use pilotledger::analytics::rates::Observation;
 use pilotledger::analytics::roi::FxSource;
@@ -25,7 +25,11 @@ use crate::helpers::*;
 /// The observations computed independently from the raw ledger: every entry
 /// converted afresh, the definitions applied pilot by pilot (the way the
 /// aggregates worked before rollups).
-fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) -> (Vec<Observation>, u64) {
+fn observations_from_ledger(
+    inputs: &ResearchInputs,
+    params: &DefinitionParams,
+    measure: Measure,
+) -> (Vec<Observation>, u64) {
     let fx: FxTable = pilotledger::db::facts::fx_table(&inputs.fx_rates);
     let orgs: BTreeMap<&str, (u32, &pilotledger::db::orgs::OrgView)> = inputs
         .orgs
@@ -56,26 +60,62 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
             to_usd_minor(e.amount_minor, c, rate).ok()
         };
         let mut impacts = Vec::new();
+        // Revenue uplift, and cost reduction or avoidance, kept apart.
+        let mut by_kind: [Vec<UsdImpact>; 2] = [Vec::new(), Vec::new()];
         let mut spend: i128 = 0;
         let mut missing = false;
         for e in entries {
             match (e.entry_type.as_str(), usd(e)) {
                 (_, None) => missing = true,
                 ("spend", Some(v)) => spend += i128::from(v),
-                (_, Some(v)) => impacts.push(UsdImpact {
-                    period_end: e.period_end,
-                    amount_usd_minor: v,
-                    measured: e.measured.unwrap_or(false),
-                    method: e
-                        .attribution_method
-                        .as_deref()
-                        .and_then(AttributionMethod::parse)
-                        .unwrap_or(AttributionMethod::SelfReported),
-                }),
+                (_, Some(v)) => {
+                    let i = UsdImpact {
+                        period_end: e.period_end,
+                        amount_usd_minor: v,
+                        measured: e.measured.unwrap_or(false),
+                        method: e
+                            .attribution_method
+                            .as_deref()
+                            .and_then(AttributionMethod::parse)
+                            .unwrap_or(AttributionMethod::SelfReported),
+                    };
+                    match e.category.as_str() {
+                        "revenue_uplift" => by_kind[0].push(i),
+                        "cost_reduction" | "cost_avoidance" => by_kind[1].push(i),
+                        other => panic!("impact kind {other}"),
+                    }
+                    impacts.push(i);
+                }
             }
         }
         let net = definitions::measured_net_impact(&impacts, evaluation, params.window_months);
-        let (false, Some(net), Ok(spend)) = (missing, net, i64::try_from(spend)) else {
+        let revenue = definitions::measured_net_impact(&by_kind[0], evaluation, params.window_months);
+        let cost = definitions::measured_net_impact(&by_kind[1], evaluation, params.window_months);
+        // Ever in production or scaled, by the stored history (as text) or
+        // the current stage.
+        let history: Vec<Value> = serde_json::from_str(&p.stage_history).unwrap();
+        let reached = history
+            .iter()
+            .any(|s| matches!(s["stage"].as_str(), Some("production" | "scaled")))
+            || matches!(p.stage.as_str(), "production" | "scaled");
+        let benefit = match (p.expected_benefit_minor, p.expected_benefit_currency.as_deref()) {
+            (Some(m), Some("USD")) => Some(m),
+            (Some(m), Some(c)) => {
+                let c = Currency::parse(c).unwrap();
+                fx.rate_on_or_before(c, evaluation)
+                    .and_then(|(_, rate)| to_usd_minor(m, c, rate).ok())
+            }
+            _ => None,
+        };
+        let flagged = |net: i64, revenue: i64, cost: i64| match measure {
+            Measure::ZeroImpact => net <= params.min_impact * 100,
+            Measure::AbandonedBeforeProduction => p.stage.as_str() == "abandoned" && !reached,
+            Measure::MetExpectedBenefit => benefit.is_some_and(|b| net >= b),
+            Measure::NeitherRevenueNorCost => revenue <= 0 && cost <= 0,
+        };
+        let (false, Some(net), Some(revenue), Some(cost), Ok(spend)) =
+            (missing, net, revenue, cost, i64::try_from(spend))
+        else {
             excluded += 1;
             continue;
         };
@@ -106,13 +146,20 @@ fn observations_from_ledger(inputs: &ResearchInputs, params: &DefinitionParams) 
             sourcing,
             ai_kind,
             evaluation_date: evaluation,
-            zero_impact: definitions::is_zero_impact(net, params),
+            zero_impact: flagged(net, revenue, cost),
             spend_usd_minor: spend,
             measured_net_usd_minor: net,
         });
     }
     (out, excluded)
 }
+
+const MEASURES: [Measure; 4] = [
+    Measure::ZeroImpact,
+    Measure::AbandonedBeforeProduction,
+    Measure::MetExpectedBenefit,
+    Measure::NeitherRevenueNorCost,
+];
 
 fn grid() -> Vec<DefinitionParams> {
     MIN_IMPACT_GRID_USD
@@ -137,19 +184,21 @@ fn assert_rollups_match_ledger(app: &TestApp, step: &str) -> u64 {
     let mut conn = connection(app);
     let inputs = pilotledger::db::research::load(&mut conn).unwrap();
     let grid = grid();
-    let from_rollups = observations(&mut conn, &grid).unwrap();
     let mut excluded_default = 0;
     // Rollups stream in storage order; the aggregates do not depend on order.
     let sorted = |(mut obs, excluded): (Vec<Observation>, u64)| {
         obs.sort_by_key(|o| format!("{o:?}"));
         (obs, excluded)
     };
-    for (p, got) in grid.iter().zip(from_rollups.into_iter().map(sorted)) {
-        let want = sorted(observations_from_ledger(&inputs, p));
-        assert!(!want.0.is_empty(), "{step}: nothing evaluated");
-        assert_eq!(got, want, "{step}: {p:?}");
-        if *p == DefinitionParams::default() {
-            excluded_default = got.1;
+    for measure in MEASURES {
+        let from_rollups = observations(&mut conn, &grid, measure).unwrap();
+        for (p, got) in grid.iter().zip(from_rollups.into_iter().map(sorted)) {
+            let want = sorted(observations_from_ledger(&inputs, p, measure));
+            assert!(!want.0.is_empty(), "{step}: nothing evaluated");
+            assert_eq!(got, want, "{step}: {p:?} {measure:?}");
+            if *p == DefinitionParams::default() {
+                excluded_default = got.1;
+            }
         }
     }
     excluded_default
@@ -258,6 +307,40 @@ async fn rollups_equal_the_ledger_after_every_kind_of_write() {
     assert_eq!(res.status(), 201);
     assert_eq!(impact_6m(&app, &b), Some(300));
     assert_rollups_match_ledger(&app, "entries and a reversal");
+
+    // A pilot with a dated history (production, then abandoned) and an
+    // expected benefit in EUR; revenue and cost impacts of each kind.
+    let res = app
+        .post_idem(
+            "/v1/pilots",
+            &t.member,
+            &json!({"name": "c", "business_function": "finance_accounting", "sourcing": "bought", "ai_kind": "genai_agentic",
+                    "stage_history": [{"stage": "piloting", "entered_on": "2025-10-01"},
+                                      {"stage": "production", "entered_on": "2026-01-10"},
+                                      {"stage": "abandoned", "entered_on": "2026-02-20", "reason": "vendor exit"}],
+                    "expected_annual_benefit": "100.00", "expected_annual_benefit_currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let c = json_of(res).await["id"].as_str().unwrap().to_owned();
+    let body = json!({"kind": "revenue_uplift", "period_start": "2026-02-01", "period_end": "2026-02-28",
+                      "amount": "90.00", "currency": "EUR", "attribution_method": "before_after", "measured": true});
+    assert_eq!(
+        app.post_idem(&format!("/v1/pilots/{c}/impact"), &t.member, &body)
+            .await
+            .status(),
+        201
+    );
+    impact(&app, &t.member, &c, "40.00", "USD", "2026-02-28", "before_after").await;
+    // A's benefit in USD, set by a PATCH; B abandoned without production.
+    patch_pilot(
+        &app,
+        &t.member,
+        &a,
+        json!({"expected_annual_benefit": "600.00", "expected_annual_benefit_currency": "USD"}),
+    )
+    .await;
+    assert_rollups_match_ledger(&app, "histories and expected benefits");
 
     // An entry in a currency without any rate: B cannot be measured.
     let before = assert_rollups_match_ledger(&app, "before NOK");

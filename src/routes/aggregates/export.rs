@@ -5,6 +5,7 @@ use actix_web::web;
 
 use super::super::common::Format;
 use super::query::ExportAs;
+use crate::analytics::definitions::Measure;
 use crate::analytics::rates::{
     export_passes, export_quarter, response_head, Cell, ListedBuilder, Observation, RateQuery, RateResponse,
 };
@@ -32,7 +33,7 @@ pub(super) fn stream_export(
         // Which values get cells: a pass over every observation first.
         let mut listed = ListedBuilder::new(policy.min_organisations());
         crate::db::research::for_each_evaluated(conn, |row| {
-            if let Some(o) = observer.observe(row, &params) {
+            if let Some(o) = observer.observe(row, &params, Measure::ZeroImpact) {
                 listed.add(&o);
             }
         })?;
@@ -40,7 +41,7 @@ pub(super) fn stream_export(
         let read_quarter = |conn: &mut DbConnection, quarter: crate::analytics::definitions::Quarter| {
             let read = |f: &mut dyn FnMut(&Observation)| {
                 crate::db::research::for_each_evaluated_between(conn, quarter.start(), quarter.end(), |row| {
-                    if let Some(o) = observer.observe(row, &params) {
+                    if let Some(o) = observer.observe(row, &params, Measure::ZeroImpact) {
                         f(&o);
                     }
                 })

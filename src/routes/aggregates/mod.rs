@@ -23,7 +23,7 @@ use crate::db::observe::observations;
 use super::common::{csv_response, negotiate, path_format, Format, PathFormat};
 use super::extract::Query;
 use super::AppState;
-use crate::analytics::definitions::DefinitionParams;
+use crate::analytics::definitions::{DefinitionParams, Measure};
 use crate::analytics::rates::{zero_impact_rates, RateQuery, RateResponse};
 use crate::auth::AuthContext;
 use crate::error::{ApiError, ApiResult, Code};
@@ -57,9 +57,21 @@ async fn research_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaph
 struct LeftOut {
     missing_fx_rate: u64,
     unknown_evaluation_date: u64,
+    /// Evaluated pilots with no expected benefit in USD (the IBM definition
+    /// counts them as not having met it).
+    without_expected_benefit: Option<u64>,
 }
 
 async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<RateResponse>, LeftOut)> {
+    compute_with(state, queries, Measure::ZeroImpact).await
+}
+
+/// [`compute`], each pilot flagged by `measure` (a published definition's).
+async fn compute_with(
+    state: &AppState,
+    queries: Vec<RateQuery>,
+    measure: Measure,
+) -> ApiResult<(Vec<RateResponse>, LeftOut)> {
     let policy = state.disclosure;
     let permit = research_permit(state).await?;
     state
@@ -74,9 +86,13 @@ async fn compute(state: &AppState, queries: Vec<RateQuery>) -> ApiResult<(Vec<Ra
                     params.push(q.params);
                 }
             }
-            let built = observations(conn, &params)?;
+            let built = observations(conn, &params, measure)?;
             let mut excluded = LeftOut {
                 unknown_evaluation_date: crate::db::research::count_unknown_evaluation_dates(conn)?,
+                without_expected_benefit: match measure {
+                    Measure::MetExpectedBenefit => Some(crate::db::research::count_without_expected_benefit(conn)?),
+                    _ => None,
+                },
                 ..LeftOut::default()
             };
             let mut out = Vec::new();
@@ -109,7 +125,7 @@ pub async fn zero_impact_rate(
     log_and_limit(&state, &auth, "zero-impact-rate", &q.0)?;
     let definition = definition_param(q.0.definition.as_deref())?;
     let format = negotiate(&req, q.0.format.map(TableFormat::text).transpose()?)?;
-    let (mut responses, excluded) = compute(&state, vec![query]).await?;
+    let (mut responses, excluded) = compute_with(&state, vec![query], definition.measure).await?;
     let response = responses.pop().ok_or_else(|| ApiError::internal("no response"))?;
     Ok(match format {
         Format::Json => {
@@ -120,6 +136,9 @@ pub async fn zero_impact_rate(
                 "pilots_excluded_missing_fx_rate": excluded.missing_fx_rate,
                 "pilots_excluded_unknown_evaluation_date": excluded.unknown_evaluation_date,
             });
+            if let Some(n) = excluded.without_expected_benefit {
+                v["data_quality"]["pilots_without_expected_benefit"] = n.into();
+            }
             HttpResponse::Ok().json(v)
         }
         Format::Csv => csv_response("zero-impact-rate.csv", response_csv(&response)?),
@@ -146,8 +165,20 @@ pub async fn export(
     auth.researcher()?;
     let query = rate_query(&q.0, state.research_seed)?;
     log_and_limit(&state, &auth, "export", &q.0)?;
-    // Every definition shares the export's cells; an unknown key is still an error.
-    definition_param(q.0.definition.as_deref())?;
+    // The export's cells are the default definition's; another one is asked
+    // of the rate route, which says so rather than send the wrong cells.
+    let definition = definition_param(q.0.definition.as_deref())?;
+    if definition.key != crate::analytics::published::DEFAULT_DEFINITION {
+        return Err(ApiError::field(
+            Code::INVALID_QUERY,
+            "definition",
+            format!(
+                "the export carries the cells of {}; ask GET /v1/aggregates/zero-impact-rate for {}",
+                crate::analytics::published::DEFAULT_DEFINITION,
+                definition.key
+            ),
+        ));
+    }
     // The path's format, else `format=` only, CSV by default: the Accept
     // header is not consulted here.
     let fixed = path_format(&req, q.0.format.is_some())?;

@@ -1,0 +1,12 @@
+ALTER TABLE pilot_rollups DROP COLUMN cost_12m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN cost_6m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN cost_3m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN revenue_12m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN revenue_6m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN revenue_3m_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN expected_benefit_usd_minor;
+ALTER TABLE pilot_rollups DROP COLUMN reached_production;
+ALTER TABLE pilot_rollups DROP COLUMN stage;
+ALTER TABLE pilots DROP COLUMN expected_benefit_currency;
+ALTER TABLE pilots DROP COLUMN expected_benefit_minor;
+ALTER TABLE pilots DROP COLUMN stage_history;
