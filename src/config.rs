@@ -25,6 +25,13 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "`sqlite://path` or `postgres://user:pass@host:port/db` (TCP)",
     },
     Setting {
+        name: "PILOTLEDGER_READ_DATABASE_URL",
+        default: "unset",
+        meaning: "a PostgreSQL streaming replica of `DATABASE_URL` (`postgres://…`): the research aggregates, \
+                  the export and the measured rate read it; everything else, and anything while it is down, \
+                  reads the primary",
+    },
+    Setting {
         name: "PILOTLEDGER_ADDR",
         default: "`127.0.0.1:8080`",
         meaning: "listen address; port 0 picks a free port",
@@ -193,6 +200,8 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// A streaming replica for reads that tolerate lag (PostgreSQL only).
+    pub read_database_url: Option<String>,
     pub addr: String,
     pub data_dir: PathBuf,
     pub jwt_secret: Option<SecretString>,
@@ -226,6 +235,16 @@ impl Settings {
         let data_dir = PathBuf::from(var("PILOTLEDGER_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url =
             var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pilotledger.db").display()));
+        let read_database_url = var("PILOTLEDGER_READ_DATABASE_URL");
+        if let Some(url) = &read_database_url {
+            if !url.starts_with("postgres://") || !database_url.starts_with("postgres://") {
+                return Err(
+                    "PILOTLEDGER_READ_DATABASE_URL: a read replica is a postgres:// URL beside a postgres:// \
+                     DATABASE_URL (SQLite has no replicas)"
+                        .into(),
+                );
+            }
+        }
         let pool_size = match var("PILOTLEDGER_DB_POOL_SIZE") {
             Some(v) => Some(
                 v.parse::<u32>()
@@ -295,6 +314,7 @@ impl Settings {
             },
             max_imports: number("PILOTLEDGER_MAX_IMPORTS", 2)?.max(1),
             database_url,
+            read_database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
             jwt_secret: var("PILOTLEDGER_JWT_SECRET").map(SecretString::new),

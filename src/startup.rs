@@ -26,6 +26,9 @@ pub struct Application {
 
 /// Builds the pool and runs migrations; shared by `migrate` and the offline
 /// CLI commands, whose statements may run as long as they need.
+/// How long a read waits for a replica connection before it goes to the primary.
+const REPLICA_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
     open_pool(settings, &settings.database_url)
 }
@@ -205,7 +208,14 @@ impl Application {
             std::num::NonZeroU32::new(settings.requests_per_minute_per_token).unwrap_or(std::num::NonZeroU32::MIN);
         let per_minute =
             std::num::NonZeroU32::new(settings.research_queries_per_minute).unwrap_or(std::num::NonZeroU32::MIN);
-        let exec = Executor::start(&settings.database_url, pool, settings.request_timeout);
+        let mut exec = Executor::start(&settings.database_url, pool, settings.request_timeout);
+        if let Some(url) = &settings.read_database_url {
+            // Never migrated (a replica is read-only) and not waited for: a
+            // replica that is down sends its reads to the primary. A short
+            // wait for its connections keeps that fallback quick.
+            let replica = db::build_pool(url, settings.pool_size.unwrap_or(16) / 2 + 1, REPLICA_ACQUIRE_TIMEOUT)?;
+            exec = exec.with_replica(replica);
+        }
         let verifier = Arc::new(Verifier {
             keys,
             token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),

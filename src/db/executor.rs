@@ -7,8 +7,8 @@
 //! blocking pool or the group-commit writer), so a line logged inside a closure
 //! carries the request's id like every other line of that request.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::entry_batch::{EntryWrite, Outcome};
 use super::gate::CommitGate;
@@ -29,6 +29,35 @@ pub struct Executor {
     timeout: Duration,
     /// Each organisation's share of the pool.
     shares: Arc<OrgShares>,
+    /// A streaming replica for reads that tolerate lag (PostgreSQL only).
+    replica: Option<Replica>,
+}
+
+/// A PostgreSQL streaming replica (`PILOTLEDGER_READ_DATABASE_URL`) and
+/// until when it is left alone after failing: reads that tolerate lag go to
+/// it while it answers and to the primary meanwhile, never to an error.
+#[derive(Clone)]
+struct Replica {
+    pool: Pool,
+    down_until: Arc<Mutex<Option<Instant>>>,
+}
+
+/// How long a replica that failed is left alone before it is tried again.
+const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl Replica {
+    fn healthy(&self) -> bool {
+        let down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        down.is_none_or(|until| Instant::now() >= until)
+    }
+
+    fn mark_down(&self, why: &str) {
+        tracing::warn!(
+            why,
+            "the read replica failed; lagging reads go to the primary for a while"
+        );
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + REPLICA_RETRY_AFTER);
+    }
 }
 
 impl Executor {
@@ -48,7 +77,36 @@ impl Executor {
             entry_writer,
             timeout,
             shares,
+            replica: None,
         }
+    }
+
+    /// Sends reads that tolerate lag ([`Executor::read_lagging`],
+    /// [`Executor::lagging_connection`]) to `replica`.
+    pub fn with_replica(mut self, replica: Pool) -> Self {
+        self.replica = Some(Replica {
+            pool: replica,
+            down_until: Arc::new(Mutex::new(None)),
+        });
+        self
+    }
+
+    /// Whether a replica is configured and not resting after a failure.
+    pub fn replica_in_use(&self) -> bool {
+        self.replica.as_ref().is_some_and(Replica::healthy)
+    }
+
+    /// A connection for a read that tolerates lag and runs outside the
+    /// request's time limit (the streamed export): the replica's while it
+    /// answers, else the primary's. Blocking.
+    pub fn lagging_connection(&self) -> Result<super::PooledConn, DbError> {
+        if let Some(r) = self.replica.as_ref().filter(|r| r.healthy()) {
+            match r.pool.get() {
+                Ok(c) => return Ok(c),
+                Err(e) => r.mark_down(&e.to_string()),
+            }
+        }
+        Ok(self.pool.get()?)
     }
 
     /// How many pool connections one organisation may hold at once.
@@ -78,7 +136,7 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        self.run_gated(CommitGate::new(), false, f).await
+        self.run_gated(self.pool.clone(), CommitGate::new(), false, f).await
     }
 
     /// [`Executor::run`] for work that holds `gate`: on timeout the answer is
@@ -87,6 +145,7 @@ impl Executor {
     /// are interrupted (`db::interrupt`), so the connection comes back then.
     async fn run_gated<T, E>(
         &self,
+        pool: Pool,
         gate: CommitGate,
         interruptible: bool,
         f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -95,7 +154,6 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
         let span = tracing::Span::current();
         let deadline = std::time::Instant::now() + self.timeout;
         // The organisation's share first (waiting no longer than for a
@@ -147,8 +205,41 @@ impl Executor {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        self.run_gated(CommitGate::new(), true, move |conn| read_tx(conn, f))
+        self.run_gated(self.pool.clone(), CommitGate::new(), true, move |conn| read_tx(conn, f))
             .await
+    }
+
+    /// Like [`Executor::read`], for a read that tolerates lag (the research
+    /// aggregates): on the replica when one is configured and answering. When
+    /// the replica fails with an error `retry` accepts (unreachable, a query
+    /// cancelled by recovery), it is left alone for a while and the read runs
+    /// again on the primary, so a replica going down changes no answer.
+    pub async fn read_lagging<T, E>(
+        &self,
+        f: impl Fn(&mut DbConnection) -> Result<T, E> + Send + Sync + 'static,
+        retry: fn(&E) -> bool,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + std::fmt::Display + Send + 'static,
+    {
+        let f = Arc::new(f);
+        if let Some(r) = self.replica.as_ref().filter(|r| r.healthy()) {
+            let on_replica = f.clone();
+            let tried = self
+                .run_gated(r.pool.clone(), CommitGate::new(), true, move |conn| {
+                    read_tx(conn, |c| on_replica(c))
+                })
+                .await;
+            match tried {
+                Err(e) if retry(&e) => r.mark_down(&e.to_string()),
+                done => return done,
+            }
+        }
+        self.run_gated(self.pool.clone(), CommitGate::new(), true, move |conn| {
+            read_tx(conn, |c| f(c))
+        })
+        .await
     }
 
     /// Like [`Executor::run`], inside one write transaction. On SQLite the
@@ -164,7 +255,7 @@ impl Executor {
         let Some(group) = &self.group_commit else {
             let at_commit = gate.clone();
             return self
-                .run_gated(gate, false, move |conn| {
+                .run_gated(self.pool.clone(), gate, false, move |conn| {
                     write_tx(conn, |c| {
                         let done = f(c)?;
                         // The request gave up: roll back rather than commit a

@@ -16,7 +16,7 @@ use crate::db::entry_batch::{EntryWrite, Outcome};
 use crate::db::executor::Executor;
 use crate::db::stamp_reader::StampReader;
 use crate::db::DbConnection;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, Code};
 use crate::metrics::Metrics;
 
 /// Shared state of the application.
@@ -65,6 +65,21 @@ impl AppState {
         f: impl FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
         self.exec.read(f).await
+    }
+
+    /// Like `read`, for reads that tolerate lag (the research aggregates):
+    /// on the read replica when one is configured and answering, else on the
+    /// primary. A server-side failure on the replica (other than the request's
+    /// own time limit) is retried on the primary.
+    pub async fn read_lagging<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut DbConnection) -> ApiResult<T> + Send + Sync + 'static,
+    ) -> ApiResult<T> {
+        self.exec
+            .read_lagging(f, |e: &ApiError| {
+                e.code.status >= 500 && e.code != Code::REQUEST_TIMEOUT && e.code != Code::OUTCOME_UNKNOWN
+            })
+            .await
     }
 
     /// Like `db`, inside one write transaction (on SQLite, through the

@@ -216,6 +216,7 @@ pub struct TestApp {
 pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
     Settings {
         database_url: database_url.to_owned(),
+        read_database_url: None,
         addr: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
         jwt_secret: Some(SecretString::new(SECRET.into())),

@@ -19,7 +19,11 @@ pub async fn measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> 
     // Cached per data version (and quarter, which moves the default window):
     // the aggregate reads every ledger, the stamp only sums a few columns.
     let quarter = Quarter::of(chrono::Utc::now().date_naive());
-    let stamp = state.read(|conn| Ok(crate::db::changes::research_stamp(conn)?)).await?;
+    // Read where the rate will be computed (the replica, when there is one),
+    // so a lagging replica's answer is never cached under a newer version.
+    let stamp = state
+        .read_lagging(|conn| Ok(crate::db::changes::research_stamp(conn)?))
+        .await?;
     let key = format!("{quarter}|{stamp:?}");
     if let Some((cached_key, rate)) = state.measured_cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         if *cached_key == key {

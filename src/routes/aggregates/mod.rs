@@ -74,9 +74,10 @@ async fn compute_with(
 ) -> ApiResult<(Vec<RateResponse>, LeftOut)> {
     let policy = state.disclosure;
     let permit = research_permit(state).await?;
+    // On the read replica when there is one: the aggregates tolerate lag.
     state
-        .read(move |conn| {
-            let _permit = permit;
+        .read_lagging(move |conn| {
+            let _permit = &permit;
             crate::db::research::snapshot(conn)?;
             // Every query of one request shares its definition parameters
             // today; distinct ones would each get their observations.
@@ -190,14 +191,15 @@ pub async fn export(
     };
     let policy = state.disclosure;
     let permit = research_permit(&state).await?;
-    let pool = state.exec.pool().clone();
+    let exec = state.exec.clone();
     let (started_tx, started) = tokio::sync::oneshot::channel::<ApiResult<()>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, String>>(2);
     actix_web::rt::task::spawn_blocking(move || {
         let _permit = permit;
         let mut started_tx = Some(started_tx);
-        let result = pool
-            .get()
+        // The replica's connection when it answers, else the primary's.
+        let result = exec
+            .lagging_connection()
             .map_err(ApiError::unavailable)
             .and_then(|mut conn| stream_export(&mut conn, &query, &policy, format, &tx, &mut started_tx));
         if let Err(e) = result {
