@@ -20,6 +20,15 @@ const SUPPRESSION = {
 /** "Suppressed: fewer than the minimum number of organisations". */
 export const suppressedText = (reason) => `Suppressed: ${SUPPRESSION[reason] ? SUPPRESSION[reason][1] : 'withheld by disclosure control'}`;
 
+/** The published definitions (GET /v1/aggregates/definitions), by what each one counts. */
+const DEFINITIONS = [
+  ['mit_nanda_2025', 'No measured P&L impact (MIT NANDA 2025)'],
+  ['pilot_zero_impact', 'No measured impact, per pilot (pilotledger)'],
+  ['sp_global_2025', 'Abandoned before production (S&P Global 2025)'],
+  ['ibm_ceo_2025', 'Met its expected benefit (IBM 2025)'],
+  ['pwc_ceo_2026', 'Neither revenue gain nor cost decrease (PwC 2026)'],
+];
+
 const QUARTER = /^(\d{4}Q[1-4]|\d{4}-\d{2}-\d{2})$/;
 
 export function renderResearch(panel) {
@@ -29,12 +38,14 @@ export function renderResearch(panel) {
   const minImpact = select({ id: 'res-min-impact' }, [['0', '0 USD'], ['1000', '1,000 USD'], ['10000', '10,000 USD'], ['100000', '100,000 USD']], '0');
   const windowMonths = select({ id: 'res-window' }, [['3', '3 months'], ['6', '6 months'], ['12', '12 months']], '6');
   const by = select({ id: 'res-by' }, DIMENSIONS.map((d) => [d, label(d)]), 'function');
+  const definition = select({ id: 'res-definition' }, DEFINITIONS, 'mit_nanda_2025');
   // novalidate: a wrong quarter gets the dashboard's own message next to the field, not the browser's bubble.
   const form = h('form', { class: 'filters', 'aria-label': 'Aggregate parameters', novalidate: true },
     field('From quarter', from, 'Format: YYYYQn (e.g. 2024Q1) or a date YYYY-MM-DD. Blank: three years back.'),
     field('To quarter', to, 'Format: YYYYQn (e.g. 2026Q4) or a date YYYY-MM-DD. Blank: this quarter.'),
     field('Zero impact at or below', minImpact),
     field('Impact window after evaluation', windowMonths),
+    field('Definition', definition, 'What a pilot is counted for; every definition counts the same pilots and organisations.'),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply')));
   const status = h('p', { class: 'status', role: 'status', id: 'res-status' }, 'Loading…');
   const overview = h('div', { class: 'results', id: 'res-overview' });
@@ -50,10 +61,12 @@ export function renderResearch(panel) {
     h('h3', { class: 'section-title' }, 'Exports'), downloads);
 
   const params = () => ({ from: from.value.trim(), to: to.value.trim(), min_impact: minImpact.value, window_months: windowMonths.value });
+  // The exports carry the default definition's cells; the rate takes any.
+  const rateParams = () => ({ ...params(), definition: definition.value });
   downloads.append(
     downloadButton('Export all breakdowns (CSV)', () => download(`/v1/aggregates/export${qs({ ...params(), format: 'csv' })}`, 'pilotledger-aggregates.csv'), box),
     downloadButton('Export all breakdowns (JSON)', () => download(`/v1/aggregates/export${qs({ ...params(), format: 'json' })}`, 'pilotledger-aggregates.json', { accept: 'application/json' }), box),
-    downloadButton('This breakdown (CSV)', () => download(`/v1/aggregates/zero-impact-rate${qs({ ...params(), by: by.value, format: 'csv' })}`, 'zero-impact-rate.csv'), box));
+    downloadButton('This breakdown (CSV)', () => download(`/v1/aggregates/zero-impact-rate${qs({ ...rateParams(), by: by.value, format: 'csv' })}`, 'zero-impact-rate.csv'), box));
 
   let quarterChoice = null;
   const begin = latest();
@@ -79,7 +92,7 @@ export function renderResearch(panel) {
     setBusy(breakdown, true);
     status.textContent = 'Loading…';
     try {
-      const r = await api(`/v1/aggregates/zero-impact-rate${qs({ ...params(), by: by.value })}`);
+      const r = await api(`/v1/aggregates/zero-impact-rate${qs({ ...rateParams(), by: by.value })}`);
       if (!current()) return;
       fill(overview, researchOverview(r));
       const bd = researchBreakdown(r, quarterChoice, (q) => { quarterChoice = q; });
@@ -120,6 +133,14 @@ function quarterMidT(q) {
   const end = Date.UTC(k === 4 ? y + 1 : y, k === 4 ? 0 : k * 3, 1) - 86400000;
   const mid = start + Math.floor((end - start) / 86400000 / 2) * 86400000;
   return (mid - Date.UTC(2000, 0, 1)) / 86400000 / 365.25;
+}
+
+/** The legend name of the organisation share under the response's definition. */
+function definitionName(r) {
+  const key = r.definition ? r.definition.key : 'mit_nanda_2025';
+  if (key === 'mit_nanda_2025') return 'Organisation zero-return share (MIT-comparable)';
+  const d = DEFINITIONS.find(([k]) => k === key);
+  return `Organisation share, every pilot counted (${d ? d[1] : key})`;
 }
 
 function researchOverview(r) {
@@ -171,7 +192,7 @@ function researchOverview(r) {
     yFormat: (v) => `${Math.round(v * 100)}%`,
     yFormatExact: pct,
     legend: [
-      { name: 'Organisation zero-return share (MIT-comparable)', group: 'org', cls: 's1', look: 0, band: true },
+      { name: definitionName(r), group: 'org', cls: 's1', look: 0, band: true },
       { name: 'Pilot rate', group: 'pilot', cls: 's2', look: 1, band: true },
       { name: 'Organisation-average rate', group: 'avg', cls: 's3', look: 2, band: true },
       { name: 'Organisation trend (logistic fit) and its projection with 95% band', group: 'trend', cls: 's5', look: 3, band: true },
@@ -209,6 +230,13 @@ function researchOverview(r) {
     lastProj ? h('div', { class: 'card', dataset: { figure: 'projection' } }, h('dt', null, `Projected share, ${lastProj.quarter}`),
       h('dd', { class: 'figure-value' }, pct(lastProj.estimate)),
       h('dd', { class: 'figure-sub' }, lastProj.low == null ? 'No 95% band: too few organisations' : `95% band ${pct(lastProj.low)}–${pct(lastProj.high)}`)) : null);
+  const d = r.definition;
+  if (d && d.key !== 'mit_nanda_2025') {
+    trends.append(h('div', { class: 'card', dataset: { figure: 'definition' } },
+      h('dt', null, 'Compared with'),
+      h('dd', { class: 'figure-value small' }, d.headline_share == null ? 'No published figure' : `${pct(d.headline_share)} published`),
+      h('dd', { class: 'figure-sub' }, `${d.headline || d.study}. Here: ${d.rule}. pilotledger's figure is the ${d.figure === 'pilot_rate' ? 'pilot rate' : 'organisation share'} above.`)));
+  }
   const dq = r.data_quality && r.data_quality.pilots_excluded_missing_fx_rate
     ? h('p', { class: 'meta' }, `${r.data_quality.pilots_excluded_missing_fx_rate} pilots were left out because an FX rate is missing.`) : null;
   const p = r.parameters;

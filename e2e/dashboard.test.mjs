@@ -430,6 +430,20 @@ test('researcher: rates, trend, breakdown with suppressed cells and the export e
   const csv = await downloadFirstLine(page, 'Export all breakdowns (CSV)');
   assert.ok(csv.first.startsWith('definition_version,disclosure_policy_version,from,to,min_impact_usd,window_months'), csv.first);
   assert.ok(csv.lines > 10);
+
+  // Another published definition: the same cells' counts, its own shares, the study beside them.
+  await page.selectOption('#res-definition', 'sp_global_2025');
+  await Promise.all([
+    page.waitForResponse((resp) => resp.url().includes('definition=sp_global_2025')),
+    page.click('form.filters button[type=submit]'),
+  ]);
+  await waitIdle(page, '#res-overview');
+  const sp = await api('researcher', '/v1/aggregates/zero-impact-rate?by=industry&definition=sp_global_2025');
+  const spLatest = sp.cells.filter((c) => c.dimension === 'all' && !c.suppressed).pop();
+  if (spLatest) {
+    assert.equal(await text(page, '#res-trend [data-figure=latest_share] .figure-value'), pct(spLatest.org_zero_return_share.estimate));
+  }
+  assert.equal(await text(page, '#res-trend [data-figure=definition] .figure-value'), `${pct(sp.definition.headline_share)} published`);
   await done(page, errors);
 });
 
