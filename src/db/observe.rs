@@ -81,7 +81,7 @@ impl Observer {
             zero_impact: measure.holds(
                 &PilotOutcome {
                     measured_net: net,
-                    abandoned: row.stage == Stage::Abandoned.as_str(),
+                    abandoned: Stage::parse(&row.stage) == Some(Stage::Abandoned),
                     reached_production: row.reached_production,
                     expected_benefit: row.expected_benefit_usd_minor,
                     revenue_uplift,
