@@ -423,3 +423,57 @@ async fn a_csv_import_carries_stage_histories_and_expected_benefits() {
     assert_eq!(problem["errors"][0]["field"], "stage_history", "{problem}");
     assert_eq!(problem["errors"][0]["row"], 2, "{problem}");
 }
+
+/// The counts a cell publishes, and whether it publishes them at all.
+fn counts(body: &Value) -> Vec<(String, String, String, Value, Value)> {
+    body["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["quarter"].as_str().unwrap().to_owned(),
+                c["dimension"].as_str().unwrap().to_owned(),
+                c["value"].as_str().unwrap().to_owned(),
+                c["organisations"].clone(),
+                c["pilots"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn no_definition_publishes_a_count_another_hides() {
+    let app = TestApp::spawn().await;
+    crate::research::seed(&app, 30, 12, 11);
+    let researcher = mint(&app.keys, None, Role::Researcher);
+    let mut differing_outcomes = 0;
+    for by in ["", "&by=industry", "&by=region", "&by=function"] {
+        for grid in ["", "&min_impact=1000&window_months=12"] {
+            let mut first: Option<(Vec<(String, String, String, Value, Value)>, Value)> = None;
+            for key in DEFINITIONS {
+                let path = format!("/v1/aggregates/zero-impact-rate?from=2024Q1&to=2026Q4&definition={key}{by}{grid}");
+                let res = app.get(&path, &researcher).await;
+                assert_eq!(res.status(), 200, "{path}");
+                let body = json_of(res).await;
+                let shares: Value = body["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["zero_return_organisations"].clone())
+                    .collect();
+                match &first {
+                    None => first = Some((counts(&body), shares)),
+                    Some((c, s)) => {
+                        assert_eq!(&counts(&body), c, "{path}: counts differ from the default's");
+                        if &shares != s {
+                            differing_outcomes += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The definitions do count different outcomes on the same cells.
+    assert!(differing_outcomes > 0);
+}
