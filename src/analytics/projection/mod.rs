@@ -47,9 +47,15 @@
 //! Requests are parsed into [`GapParams`] (field names are the HTTP contract),
 //! checked by [`GapParams::validate`], and run by [`project`].
 
+mod accounts;
 mod engine;
+mod scenario;
+mod sensitivity;
 #[cfg(test)]
 mod tests;
+
+pub use accounts::{Payback, PaybackStatus};
+pub use sensitivity::{Tornado, TornadoBar, TornadoGap};
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -156,6 +162,40 @@ pub struct GapParams {
     pub elasticity: Option<f64>,
     /// Request Monte Carlo percentile bands instead of low/high bands.
     pub monte_carlo: Option<MonteCarloParams>,
+    /// The ceiling AI revenue saturates at, $bn a year (> 0).
+    pub revenue_ceiling_usd_bn: Option<f64>,
+    /// Most AI revenue can grow in one projected year, 0..=10.
+    pub max_revenue_growth: Option<f64>,
+    /// The hyperscalers' total revenue, $bn by year (capital intensity's denominator).
+    pub hyperscaler_revenue_usd_bn: Option<YearSeries>,
+    /// Yearly growth of hyperscaler revenue for years not given.
+    pub hyperscaler_revenue_growth: Option<f64>,
+    /// Named capital-intensity benchmarks (capex ÷ revenue), e.g. `{"tech_historical": 0.12}`.
+    pub capital_intensity_benchmarks: Option<BTreeMap<String, f64>>,
+    /// Straight-line useful life of a capex vintage, years (1..=30, fractions allowed).
+    pub useful_life_years: Option<f64>,
+    /// Yearly cost of capital charged on net book value (0..=1).
+    pub cost_of_capital: Option<f64>,
+    /// The hyperscalers' operating cash flow, $bn by year.
+    pub operating_cash_flow_usd_bn: Option<YearSeries>,
+    /// Yearly growth of operating cash flow for years not given.
+    pub operating_cash_flow_growth: Option<f64>,
+    /// Dividends plus buybacks, $bn by year.
+    pub shareholder_returns_usd_bn: Option<YearSeries>,
+    /// Yearly growth of shareholder returns for years not given.
+    pub shareholder_returns_growth: Option<f64>,
+    /// The one-at-a-time sensitivity (tornado) settings.
+    pub sensitivity: Option<SensitivityParams>,
+}
+
+/// `sensitivity` in the request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitivityParams {
+    /// The year whose gap the tornado reports (default: the last projected year).
+    pub year: Option<i32>,
+    /// Relative low/high move of each parameter without its own range, (0, 1) (default 0.25).
+    pub relative_change: Option<f64>,
 }
 
 /// `success_rate` in the request: `{"source": "fixed", "value": 0.05}`,
@@ -226,6 +266,28 @@ impl RateEstimate {
 pub struct MeasuredRate {
     /// Estimate per year.
     pub by_year: BTreeMap<i32, RateEstimate>,
+    /// Where each year's estimate came from (missing years read as `trend`).
+    #[serde(default)]
+    pub basis: BTreeMap<i32, MeasuredBasis>,
+}
+
+/// Whether a measured year is a published quarterly share or the trend's projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasuredKind {
+    /// A published (unsuppressed) quarterly organisation zero-return share.
+    Published,
+    /// The organisation trend's projection.
+    Trend,
+}
+
+/// The provenance of one measured year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasuredBasis {
+    /// Published or projected.
+    pub kind: MeasuredKind,
+    /// The quarter, e.g. `2025Q4`.
+    pub quarter: String,
 }
 
 /// The success-rate source after defaults and validation.
@@ -269,6 +331,24 @@ pub struct ResolvedParams {
     reference_success_rate: f64,
     elasticity: f64,
     monte_carlo: Option<MonteCarlo>,
+    revenue_ceiling_usd_bn: f64,
+    max_revenue_growth: f64,
+    hyperscaler_revenue_usd_bn: BTreeMap<i32, f64>,
+    hyperscaler_revenue_growth: f64,
+    capital_intensity_benchmarks: BTreeMap<String, f64>,
+    useful_life_years: f64,
+    cost_of_capital: f64,
+    operating_cash_flow_usd_bn: BTreeMap<i32, f64>,
+    operating_cash_flow_growth: f64,
+    shareholder_returns_usd_bn: BTreeMap<i32, f64>,
+    shareholder_returns_growth: f64,
+    sensitivity: Sensitivity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+struct Sensitivity {
+    year: i32,
+    relative_change: f64,
 }
 
 /// Where each default comes from (field → sentence with its source).
@@ -289,6 +369,19 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("elasticity", "1: design assumption, revenue growth proportional to the success rate (twice the successful pilots, twice the growth)."),
     ("monte_carlo.draws", "1000: design choice, p10/p90 stable to about a percentile while staying fast."),
     ("monte_carlo.seed", "42: fixed so that repeated requests return identical bands."),
+    ("revenue_ceiling_usd_bn", "$10,000B a year: design assumption (no published source), about 2.3 times the required revenue of the default horizon's last year (2035: $4,287B); AI revenue saturates towards it (Beverton-Holt form), so no success rate can make revenue run away."),
+    ("max_revenue_growth", "1.0 (revenue at most doubles in a projected year): design assumption (no published source), three times Cahn's implied +33% a year; a measured success rate ten times the reference would otherwise mean +333% a year."),
+    ("hyperscaler_revenue_usd_bn", "2025: $1,680B, the big five's (Amazon, Microsoft, Alphabet, Meta, Oracle) approximate combined revenue: an estimate not verified offline against their filings; with $800B capex it gives 2026 capital intensity inside the issue-provided 45-57% range."),
+    ("hyperscaler_revenue_growth", "0.12 a year: design assumption (no published source), near the big five's recent double-digit revenue growth."),
+    ("capital_intensity_benchmarks", "tech_historical 0.12: issue-provided figure (historical low teens for tech); telecom_2000_peak 0.28: unsourced placeholder (the issue names the benchmark without a value); replace both with your own sources."),
+    ("useful_life_years", "5.5 years: midpoint of the hyperscalers' server lives (Microsoft and Alphabet 6 years from 2022-23, Amazon 5, Meta 5.5 from 2025: company 10-K/10-Q filings as quoted in press reports, not re-verified offline); critics argue 2-3 years for GPUs (issue-provided figure)."),
+    ("cost_of_capital", "0.08 a year: design assumption (no published source), a typical large-cap technology cost of capital."),
+    ("operating_cash_flow_usd_bn", "2025: $577B, the big five's expected operating cash flow (Bank of America research as reported by theinvestmentnews.com, 2025; press report, not verified against the note)."),
+    ("operating_cash_flow_growth", "0.18 a year: the same Bank of America projection, $577B (2025) to about $1.1T (2029) = +95%, i.e. 1.95^(1/4) - 1 = 18% a year (press report)."),
+    ("shareholder_returns_usd_bn", "2025: $160B of dividends and buybacks: approximate, not verified offline (the issue says capex now exceeds cash flow after buybacks and dividends; Bank of America put capex at 94% of operating cash flow less dividends and buybacks in 2025, as reported by 24/7 Wall St.)."),
+    ("shareholder_returns_growth", "0 a year: design assumption, returns held flat."),
+    ("sensitivity.year", "The last projected year: design choice, where the parameters' effects have compounded longest."),
+    ("sensitivity.relative_change", "0.25: design choice, each parameter without its own range moves 25% down and up; the success rate uses its own 95% interval and the useful life 2.5 (critics' 2-3 years) to 6 years (Microsoft, Alphabet)."),
 ];
 
 /// A validity test and its wording for error messages.
@@ -303,6 +396,13 @@ const SPEND_GROWTH: Rule = (|v| v > -1.0 && v <= 10.0, "within (-1, 10]");
 // negative base would make a higher success rate shrink revenue faster.
 const REVENUE_GROWTH: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
 const ELASTICITY: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+const CEILING: Rule = (|v| v > 0.0 && v <= 1e6, "within (0, 1000000]");
+const GROWTH_CAP: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+const LIFE: Rule = (|v| (1.0..=30.0).contains(&v), "within [1, 30]");
+const RELATIVE: Rule = (|v| v > 0.0 && v < 1.0, "within (0, 1)");
+const INTENSITY: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+/// Most named capital-intensity benchmarks one request may carry.
+pub const MAX_BENCHMARKS: usize = 8;
 
 fn check_num(field: &str, v: f64, (ok, rule): Rule) -> Result<f64, ProjectionError> {
     if !v.is_finite() {
@@ -490,9 +590,113 @@ impl GapParams {
                     })
                 }
             },
+            revenue_ceiling_usd_bn: 0.0,
+            max_revenue_growth: 0.0,
+            hyperscaler_revenue_usd_bn: BTreeMap::new(),
+            hyperscaler_revenue_growth: 0.0,
+            capital_intensity_benchmarks: BTreeMap::new(),
+            useful_life_years: 1.0,
+            cost_of_capital: 0.0,
+            operating_cash_flow_usd_bn: BTreeMap::new(),
+            operating_cash_flow_growth: 0.0,
+            shareholder_returns_usd_bn: BTreeMap::new(),
+            shareholder_returns_growth: 0.0,
+            sensitivity: Sensitivity {
+                year: start_year,
+                relative_change: 0.25,
+            },
         };
+        let mut params = params;
+        self.resolve_accounts(&mut d, &mut params)?;
         Ok((params, d.0))
     }
+
+    /// The bound on revenue, the hyperscaler accounts and the sensitivity settings.
+    fn resolve_accounts(&self, d: &mut Resolver, p: &mut ResolvedParams) -> Result<(), ProjectionError> {
+        p.revenue_ceiling_usd_bn = d.num(self.revenue_ceiling_usd_bn, 10_000.0, "revenue_ceiling_usd_bn", CEILING)?;
+        if let Some((year, v)) = p.revenue_usd_bn.iter().find(|(_, v)| **v > p.revenue_ceiling_usd_bn) {
+            let reason = format!("must be at least every given revenue, but {year} gives {v}");
+            return Err(err("revenue_ceiling_usd_bn", reason));
+        }
+        p.max_revenue_growth = d.num(self.max_revenue_growth, 1.0, "max_revenue_growth", GROWTH_CAP)?;
+        p.hyperscaler_revenue_usd_bn = d.series(
+            &self.hyperscaler_revenue_usd_bn,
+            Some(&[(2025, 1680.0)]),
+            "hyperscaler_revenue_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.hyperscaler_revenue_growth = d.num(
+            self.hyperscaler_revenue_growth,
+            0.12,
+            "hyperscaler_revenue_growth",
+            SPEND_GROWTH,
+        )?;
+        p.capital_intensity_benchmarks = match &self.capital_intensity_benchmarks {
+            None => d.or(
+                None,
+                BTreeMap::from([("tech_historical".into(), 0.12), ("telecom_2000_peak".into(), 0.28)]),
+                "capital_intensity_benchmarks",
+            ),
+            Some(b) => parse_benchmarks(b)?,
+        };
+        p.useful_life_years = d.num(self.useful_life_years, 5.5, "useful_life_years", LIFE)?;
+        p.cost_of_capital = d.num(self.cost_of_capital, 0.08, "cost_of_capital", UNIT)?;
+        p.operating_cash_flow_usd_bn = d.series(
+            &self.operating_cash_flow_usd_bn,
+            Some(&[(2025, 577.0)]),
+            "operating_cash_flow_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.operating_cash_flow_growth = d.num(
+            self.operating_cash_flow_growth,
+            0.18,
+            "operating_cash_flow_growth",
+            SPEND_GROWTH,
+        )?;
+        p.shareholder_returns_usd_bn = d.series(
+            &self.shareholder_returns_usd_bn,
+            Some(&[(2025, 160.0)]),
+            "shareholder_returns_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.shareholder_returns_growth = d.num(
+            self.shareholder_returns_growth,
+            0.0,
+            "shareholder_returns_growth",
+            SPEND_GROWTH,
+        )?;
+        let s = self.sensitivity.clone().unwrap_or_default();
+        let end = p.start_year + p.horizon_years as i32 - 1;
+        let year = d.or(s.year, end, "sensitivity.year");
+        if !(p.start_year..=end).contains(&year) {
+            let reason = format!("must be a projected year, {}..={end}, got {year}", p.start_year);
+            return Err(err("sensitivity.year", reason));
+        }
+        let relative_change = d.num(s.relative_change, 0.25, "sensitivity.relative_change", RELATIVE)?;
+        p.sensitivity = Sensitivity { year, relative_change };
+        Ok(())
+    }
+}
+
+/// Benchmark names are short snake_case words; values are capex ÷ revenue ratios.
+fn parse_benchmarks(b: &BTreeMap<String, f64>) -> Result<BTreeMap<String, f64>, ProjectionError> {
+    let field = "capital_intensity_benchmarks";
+    if b.len() > MAX_BENCHMARKS {
+        return Err(err(field, format!("at most {MAX_BENCHMARKS} benchmarks")));
+    }
+    for (name, v) in b {
+        let ok = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+        if !ok {
+            let reason = format!("name `{name}` must be 1-40 characters of a-z, 0-9 and _");
+            return Err(err(field, reason));
+        }
+        check_num(&format!("{field}.{name}"), *v, INTENSITY)?;
+    }
+    Ok(b.clone())
 }
 
 /// How a scenario changes the parameters.
@@ -555,6 +759,8 @@ pub struct BandPoint {
     pub gap_usd_bn: f64,
     /// Cumulative gap, $bn.
     pub cumulative_gap_usd_bn: f64,
+    /// Gap against the depreciation-based required revenue, $bn.
+    pub gap_depreciation_usd_bn: f64,
 }
 
 /// Uncertainty bands of one year.
@@ -598,6 +804,67 @@ pub struct YearRow {
     pub success_rate: f64,
     /// Uncertainty bands, or `null` without interval and Monte Carlo.
     pub bands: Option<Bands>,
+    /// Where this year's success rate came from: `fixed`, `published` (a
+    /// published quarterly share) or `trend` (the organisation trend's projection).
+    pub success_rate_basis: &'static str,
+    /// The quarter whose measured figure was used (measured source only).
+    pub success_rate_quarter: Option<String>,
+    /// AI revenue growth over the year before, as applied (bound included).
+    pub ai_revenue_growth: Option<f64>,
+    /// Straight-line depreciation of every capex vintage still in its life, $bn.
+    pub depreciation_usd_bn: f64,
+    /// Net book value at the start of the year, $bn.
+    pub net_book_value_usd_bn: f64,
+    /// `cost_of_capital` × net book value, $bn.
+    pub capital_charge_usd_bn: f64,
+    /// (depreciation + capital charge) × cost multiplier ÷ (1 − gross margin), $bn.
+    pub required_revenue_depreciation_usd_bn: f64,
+    /// Depreciation-based required revenue − revenue, $bn.
+    pub gap_depreciation_usd_bn: f64,
+    /// Running sum of that gap from `start_year`, $bn.
+    pub cumulative_gap_depreciation_usd_bn: f64,
+    /// The hyperscalers' total revenue, $bn.
+    pub hyperscaler_revenue_usd_bn: f64,
+    /// Capex ÷ hyperscaler revenue (`null` when that revenue is 0).
+    pub capital_intensity: Option<f64>,
+    /// Capex growth over the year before.
+    pub capex_growth: Option<f64>,
+    /// Hyperscaler revenue growth over the year before.
+    pub hyperscaler_revenue_growth: Option<f64>,
+    /// Capex growth − hyperscaler revenue growth.
+    pub capex_revenue_divergence: Option<f64>,
+    /// Capex growth − AI revenue growth.
+    pub capex_ai_revenue_divergence: Option<f64>,
+    /// Operating cash flow, $bn.
+    pub operating_cash_flow_usd_bn: f64,
+    /// Dividends plus buybacks, $bn.
+    pub shareholder_returns_usd_bn: f64,
+    /// Capex − (operating cash flow − shareholder returns), $bn; positive means borrowing.
+    pub funding_gap_usd_bn: f64,
+    /// Running sum of the positive funding gaps from `start_year`, $bn.
+    pub cumulative_new_debt_usd_bn: f64,
+}
+
+/// The first year each method's gap is ≤ 0, or `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClosesByMethod {
+    /// Cahn's run-rate method (same as `gap_closes_in`).
+    pub run_rate: Option<i32>,
+    /// The depreciation-based method.
+    pub depreciation: Option<i32>,
+}
+
+/// Something about the inputs a reader must know before trusting the figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// Stable identifier.
+    pub code: &'static str,
+    /// The scenario it concerns, or `null` for all.
+    pub scenario: Option<String>,
+    /// The years it concerns.
+    pub years: Vec<i32>,
+    /// What happened and what it means.
+    pub message: String,
 }
 
 /// One scenario's projection.
@@ -611,8 +878,12 @@ pub struct ScenarioResult {
     pub overrides: BTreeMap<String, Value>,
     /// First year with gap ≤ 0, or `null`.
     pub gap_closes_in: Option<i32>,
+    /// The same per required-revenue method.
+    pub gap_closes_in_by_method: ClosesByMethod,
     /// Projected years.
     pub years: Vec<YearRow>,
+    /// Payback per capex vintage of the projected years.
+    pub payback: Vec<Payback>,
 }
 
 /// The response body.
@@ -626,6 +897,48 @@ pub struct GapProjection {
     pub defaults_sources: BTreeMap<String, String>,
     /// One entry per [`SCENARIOS`] item.
     pub scenarios: Vec<ScenarioResult>,
+    /// Inputs pushing against a bound, and other caveats.
+    pub warnings: Vec<Warning>,
+    /// Benchmarks the capital intensity and divergence are read against.
+    pub benchmarks: Benchmarks,
+    /// One-at-a-time sensitivity of the status-quo gap (the tornado).
+    pub sensitivity: Tornado,
+    /// The measured success rate per year as used (measured source only).
+    pub measured_success_rate: Option<Vec<MeasuredYear>>,
+}
+
+/// Divergence figures quoted for comparison, with what is known of their method.
+pub const DIVERGENCE_BENCHMARKS: &[(&str, f64)] = &[("analyst_ai_cycle", 0.46), ("telecom_2001", 0.32)];
+
+/// The divergence benchmarks' caveat, echoed in every response.
+pub const DIVERGENCE_METHOD: &str = "This service computes divergence per year as capex growth minus revenue growth (year over year, as fractions). The quoted figures (46% for the AI cycle against 32% in the 2001 telecom cycle) are issue-provided analyst figures whose own method is unpublished, so they are not strictly comparable.";
+
+/// Benchmarks echoed in the response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Benchmarks {
+    /// Named capital-intensity benchmarks (capex ÷ revenue), as requested or defaulted.
+    pub capital_intensity: BTreeMap<String, f64>,
+    /// Quoted capex–revenue growth divergences.
+    pub divergence: BTreeMap<String, f64>,
+    /// How divergence is computed here, and why the quoted figures may differ.
+    pub divergence_method: &'static str,
+}
+
+/// One year of the measured success rate, with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasuredYear {
+    /// Calendar year.
+    pub year: i32,
+    /// Success rate estimate and 95% interval.
+    pub estimate: f64,
+    /// 95% low.
+    pub low: f64,
+    /// 95% high.
+    pub high: f64,
+    /// `published` or `trend`.
+    pub basis: MeasuredKind,
+    /// The quarter the figure belongs to.
+    pub quarter: String,
 }
 
 /// Runs all scenarios. `measured` is required when `success_rate.source` is
@@ -641,19 +954,73 @@ pub fn project(params: &GapParams, measured: Option<&MeasuredRate>) -> Result<Ga
         })?;
         engine::validate_measured(m)?;
     }
-    let scenarios = SCENARIOS
-        .iter()
-        .map(|def| engine::run_scenario(def, &parameters, measured))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = Vec::new();
+    let mut scenarios = Vec::with_capacity(SCENARIOS.len());
+    for def in &SCENARIOS {
+        let run = scenario::run_scenario(def, &parameters, measured, scenario::RateMode::AsGiven)?;
+        scenarios.push(run.result);
+        warnings.extend(run.warnings);
+    }
+    warnings.extend(backcast_vintages_warning(&parameters));
+    let (sensitivity, odd) = sensitivity::tornado(&parameters, measured)?;
+    warnings.extend(odd);
     let defaults_sources = DEFAULT_SOURCES
         .iter()
         .filter(|(k, _)| defaults_used.iter().any(|u| u == k))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let benchmarks = Benchmarks {
+        capital_intensity: parameters.capital_intensity_benchmarks.clone(),
+        divergence: DIVERGENCE_BENCHMARKS.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        divergence_method: DIVERGENCE_METHOD,
+    };
+    let measured_success_rate = match (&parameters.success_rate, measured) {
+        (SuccessRate::Measured, Some(m)) => Some(measured_years(m)),
+        _ => None,
+    };
     Ok(GapProjection {
         parameters,
         defaults_used,
         defaults_sources,
         scenarios,
+        warnings,
+        benchmarks,
+        sensitivity,
+        measured_success_rate,
+    })
+}
+
+/// The measured rate as used, one row per measured year.
+fn measured_years(m: &MeasuredRate) -> Vec<MeasuredYear> {
+    m.by_year
+        .iter()
+        .map(|(year, e)| {
+            let basis = m.basis.get(year);
+            MeasuredYear {
+                year: *year,
+                estimate: e.estimate,
+                low: e.low,
+                high: e.high,
+                basis: basis.map_or(MeasuredKind::Trend, |b| b.kind),
+                quarter: basis.map_or_else(|| format!("{year}"), |b| b.quarter.clone()),
+            }
+        })
+        .collect()
+}
+
+/// Capex vintages depreciating inside the horizon that were back-cast
+/// rather than given: their depreciation is the model's guess.
+fn backcast_vintages_warning(p: &ResolvedParams) -> Option<Warning> {
+    let first_given = *p.spend_usd_bn.keys().next()?;
+    let first_vintage = p.start_year - p.useful_life_years.ceil() as i32 + 1;
+    let end = p.start_year + p.horizon_years as i32 - 1;
+    let years: Vec<i32> = (first_vintage..first_given.min(end + 1)).collect();
+    (!years.is_empty()).then(|| Warning {
+        code: "depreciation_backcast_vintages",
+        scenario: None,
+        years,
+        message: format!(
+            "These capex vintages still depreciate inside the horizon but were not given: they were back-cast from {first_given} at spend_growth, so the depreciation-based required revenue rests on them. Give spend_usd_bn for those years to replace the guess."
+        ),
     })
 }
