@@ -48,6 +48,8 @@
 //! checked by [`GapParams::validate`], and run by [`project`].
 
 mod accounts;
+#[cfg(test)]
+mod accounts_tests;
 mod engine;
 mod scenario;
 mod sensitivity;

@@ -168,20 +168,20 @@ fn defaults_are_filled_sourced_and_round_trip() {
 }
 
 /// splitmix64: a tiny deterministic generator for the property test.
-struct Gen(u64);
+pub(super) struct Gen(pub u64);
 
 impl Gen {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn f(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn f(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn i(&mut self, lo: i32, hi: i32) -> i32 {
+    pub fn i(&mut self, lo: i32, hi: i32) -> i32 {
         lo + (self.next() % (hi - lo + 1) as u64) as i32
     }
 }
