@@ -239,10 +239,11 @@ impl Model {
                 gap[w] = self.required[i] - revenue[w];
                 cumulative[w] += gap[w];
             }
-            // A finite revenue keeps the gap finite; the running sum can still overflow.
+            // Revenue is bounded by the ceiling, so only the running sum of
+            // gaps over near-f64::MAX spend can overflow.
             if !revenue.iter().chain(&cumulative).all(|x| x.is_finite()) {
-                let reason = "revenue compounds past f64 range (growth x (success/reference)^elasticity)";
-                return Err(err("revenue_growth", reason));
+                let reason = "the running sum of the gap overflows f64 range";
+                return Err(err("spend_usd_bn", reason));
             }
             let state = YearState {
                 rate: &rate,

@@ -196,6 +196,15 @@ pub(super) fn run_scenario(
             });
         },
     )?;
+    // Each input is finite, but sums over many years of near-f64::MAX inputs are not.
+    let sums = years.iter().flat_map(|y| {
+        [
+            y.cumulative_gap_depreciation_usd_bn,
+            y.funding_gap_usd_bn,
+            y.cumulative_new_debt_usd_bn,
+        ]
+    });
+    finite("spend_usd_bn", &sums.collect::<Vec<f64>>())?;
     if p.monte_carlo.is_some() && mode == RateMode::AsGiven {
         monte_carlo(&p, &model, &acc.required_dep, &mut years)?;
     }

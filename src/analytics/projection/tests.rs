@@ -470,6 +470,17 @@ elasticity {"elasticity": -0.5}
 elasticity {"elasticity": 10.5}
 monte_carlo.draws {"monte_carlo": {"draws": 0}}
 monte_carlo.draws {"monte_carlo": {"draws": 100001}}
+revenue_ceiling_usd_bn {"revenue_ceiling_usd_bn": 99}
+revenue_ceiling_usd_bn {"revenue_ceiling_usd_bn": 0}
+max_revenue_growth {"max_revenue_growth": 11}
+useful_life_years {"useful_life_years": 0.9}
+cost_of_capital {"cost_of_capital": -0.01}
+hyperscaler_revenue_usd_bn {"hyperscaler_revenue_usd_bn": {}}
+shareholder_returns_growth {"shareholder_returns_growth": -1}
+capital_intensity_benchmarks {"capital_intensity_benchmarks": {"": 0.1}}
+capital_intensity_benchmarks.x {"capital_intensity_benchmarks": {"x": 11}}
+sensitivity.year {"sensitivity": {"year": 2025}}
+sensitivity.relative_change {"sensitivity": {"relative_change": 0}}
 "#;
 
 #[test]
@@ -506,7 +517,7 @@ fn each_validation_error_names_its_field() {
         },
         "success_rate.value",
     ));
-    assert_eq!(all.len(), 34);
+    assert_eq!(all.len(), 45);
     for (p, field) in &all {
         let e = p.validate().expect_err(field);
         assert_eq!(e.field, *field, "{e}");
@@ -516,6 +527,12 @@ fn each_validation_error_names_its_field() {
     // Overflow is caught after the fact and blamed on the compounding input.
     let huge = params(json!({"spend_usd_bn": {"2026": 1e308}, "cost_multiplier": 10}));
     assert_eq!(project(&huge, None).unwrap_err().field, "spend_usd_bn");
+    // Finite yearly figures whose running sums are not.
+    let sums = params(
+        json!({"spend_usd_bn": {"2026": 1e308}, "gross_margin": 0, "spend_growth": 0,
+                             "useful_life_years": 1, "cost_of_capital": 0}),
+    );
+    assert_eq!(project(&sums, None).unwrap_err().field, "spend_usd_bn");
     // What used to compound past f64 range is now held by the bound, with a warning.
     let explode = params(
         json!({"horizon_years": 30, "revenue_growth": 10, "reference_success_rate": 0.001,
