@@ -318,3 +318,62 @@ async fn the_new_parameters_name_their_field_when_invalid() {
         assert_eq!(problem["field"], expected, "{problem}");
     }
 }
+
+#[actix_web::test]
+async fn past_years_use_the_published_shares_and_later_years_the_trend() {
+    let app = TestApp::spawn().await;
+    crate::research::seed(&app, 40, 25, 11);
+    let researcher = mint(&app.keys, None, pilotledger::auth::Role::Researcher);
+    let rates = json_of(app.get("/v1/aggregates/zero-impact-rate", &researcher).await).await;
+    let current = {
+        let today = chrono::Utc::now().date_naive();
+        use chrono::Datelike;
+        (today.year(), today.month0() / 3 + 1)
+    };
+    let quarter = |q: &str| -> (i32, u32) { (q[..4].parse().unwrap(), q[5..].parse().unwrap()) };
+    // Independently: each year's latest published `all` share up to now, then the trend's
+    // latest projected quarter of each later year.
+    let mut want = std::collections::BTreeMap::new();
+    for c in rates["cells"].as_array().unwrap() {
+        let q = quarter(c["quarter"].as_str().unwrap());
+        if c["dimension"] == "all" && !c["org_zero_return_share"].is_null() && q <= current {
+            want.insert(
+                q.0,
+                (
+                    "published",
+                    c["quarter"].clone(),
+                    c["org_zero_return_share"]["estimate"].as_f64().unwrap(),
+                ),
+            );
+        }
+    }
+    let published_years: Vec<i32> = want.keys().copied().collect();
+    assert!(
+        published_years.len() >= 2,
+        "the seed publishes past years: {published_years:?}"
+    );
+    let projection = rates["trend"]["projection"].as_array().expect("a fitted trend");
+    for p in projection {
+        let q = quarter(p["quarter"].as_str().unwrap());
+        if q > current {
+            want.insert(q.0, ("trend", p["quarter"].clone(), p["estimate"].as_f64().unwrap()));
+        }
+    }
+    let first = published_years[0];
+    let body = json!({"success_rate": {"source": "measured"}, "start_year": first, "horizon_years": 6});
+    let p = json_of(app.post("/v1/projections/gap", &researcher, &body).await).await;
+    let rows = p["scenarios"][0]["years"].as_array().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows {
+        let year = row["year"].as_i64().unwrap() as i32;
+        let Some((basis, q, share)) = want.get(&year) else {
+            continue;
+        };
+        assert_eq!(row["success_rate_basis"], *basis, "{year}");
+        assert_eq!(row["success_rate_quarter"], *q, "{year}");
+        let got = row["success_rate"].as_f64().unwrap();
+        assert!((got - (1.0 - share)).abs() < 1e-12, "{year}: {got} vs 1 − {share}");
+        seen.insert(*basis);
+    }
+    assert!(seen.contains("published") && seen.contains("trend"), "{seen:?}");
+}

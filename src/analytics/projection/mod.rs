@@ -357,7 +357,7 @@ struct Sensitivity {
 pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("start_year", "2026: the first year covered by the hyperscalers' published AI capex guidance (company capex guidance 2026)."),
     ("horizon_years", "10 years: design choice, long enough for revenue growing at Cahn's implied pace to overtake a ~$1T capex level."),
-    ("spend_usd_bn", "2026: $800B, midpoint of the big five hyperscalers' 2026 AI capex guidance ($700-900B); 2027: ~$1T as that guidance heads there (company capex guidance 2026)."),
+    ("spend_usd_bn", "2026: $800B, midpoint of the big five hyperscalers' 2026 AI capex guidance ($700-900B, product design); press reports after Q1-2026 earnings put the four US hyperscalers' plans near $725B (Zacks, via techreaderdaily.com) and Oracle's near $50B (itaura.tech), about $775B, inside that range (press reports, not re-checked against filings); 2027: ~$1T as that guidance heads there."),
     ("spend_growth", "0.10 a year after 2027: design assumption; no company guidance reaches past 2027, so growth is taken to slow sharply from 2026-27's +25%."),
     ("spend_growth_path", "None: no per-year growth overrides."),
     ("cost_multiplier", "1: the default spend is total hyperscaler AI capex already; Cahn's x2 (Sequoia, David Cahn, 'AI's $600B Question', June 2024) only converts NVIDIA GPU revenue into total data-centre cost."),
