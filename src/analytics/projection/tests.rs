@@ -1,5 +1,5 @@
 use super::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn params(v: Value) -> GapParams {
     serde_json::from_value(v).expect("test params parse")
