@@ -12,9 +12,12 @@
 //!   (Sequoia/David Cahn's method: the revenue end users must earn to pay for
 //!   the infrastructure at their gross margin).
 //! * **revenue** — given years are used as given; any later year grows from the
-//!   year before by g = `revenue_growth` × (success ÷ `reference_success_rate`)
-//!   ^ `elasticity`. The base is thus the latest given year at or before the
-//!   year in question. Years before the first given year are back-cast at the
+//!   year before by g = min(`revenue_growth` × (success ÷
+//!   `reference_success_rate`) ^ `elasticity`, `max_revenue_growth`) through
+//!   the Beverton–Holt step K·R(1+g) ÷ (K + R·g), K = `revenue_ceiling_usd_bn`
+//!   (bounded by K, never faster than the cap, rising with the success rate;
+//!   `warnings` name the years where either bites). The base is thus the
+//!   latest given year at or before the year in question. Years before the first given year are back-cast at the
 //!   plain `revenue_growth`: they are history, so the success rate must not move
 //!   them (and that keeps "higher success never raises the gap" true).
 //! * **gap** = required − revenue; cumulative gap is the running sum from
@@ -44,8 +47,18 @@
 //! `revenue_catches_up` (success rate ×2, capped at 1) and `spending_slows`
 //! (positive spend growth halved). Each echoes the parameters it changed.
 //!
+//! Beside Cahn's run-rate requirement every year carries a depreciation-based
+//! one (straight line by capex vintage plus a cost of capital on net book
+//! value), capital intensity, capex–revenue growth divergence and the funding
+//! gap; each scenario carries payback per vintage and where each method's gap
+//! closes; the response carries a one-at-a-time sensitivity (tornado). The
+//! methods and every default's source: docs/PROJECTION.md.
+//!
 //! Requests are parsed into [`GapParams`] (field names are the HTTP contract),
-//! checked by [`GapParams::validate`], and run by [`project`].
+//! checked by [`GapParams::validate`], and run by [`project`]. Files:
+//! `engine` (revenue paths, Monte Carlo draws), `scenario` (one scenario end
+//! to end), `accounts` (depreciation, payback), `sensitivity` (tornado),
+//! `output` (the response types).
 
 mod accounts;
 #[cfg(test)]
