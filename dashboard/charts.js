@@ -448,3 +448,61 @@ export function hbarChart(spec) {
     },
   };
 }
+
+/**
+ * A tornado: one row per parameter, each with two bars from the base value —
+ * the gap at the parameter's low value (solid) and at its high value
+ * (hatched) — so the two ends differ in more than hue. A vertical line marks
+ * the base; the name sits above each row and both values at its right (on a
+ * line of their own when they do not fit).
+ * spec: {title, desc, labels, low[], high[], base, exact[] (text per row),
+ * xFormat, lowCls, highCls}.
+ */
+export function tornadoChart(spec) {
+  return {
+    ...spec,
+    draw(width) {
+      const k = rootPx() / 16;
+      const line = Math.round(16 * k);
+      const m = { top: 8, right: 20, bottom: Math.round(28 * k), left: 12 };
+      const pw = width - m.left - m.right;
+      const vals = [spec.base, ...spec.low, ...spec.high].filter(Number.isFinite);
+      const nt = niceTicks(Math.min(...vals), Math.max(...vals), width < 480 ? 3 : 5);
+      const x = (v) => m.left + ((v - nt.lo) / (nt.hi - nt.lo || 1)) * pw;
+      const rows = spec.labels.map((l, i) => {
+        const wraps = tw(l, BAR_TEXT) + tw(spec.exact[i], BAR_TEXT, 600) + 12 > pw;
+        return { wraps, height: Math.round(40 * k) + (wraps ? line : 0) };
+      });
+      const height = m.top + m.bottom + Math.max(Math.round(40 * k), rows.reduce((a, r) => a + r.height, 0));
+      const svg = svgRoot(width, height, spec.title, spec.desc);
+      const hatch = nextId('hatch');
+      svg.append(hatchPattern(spec.highCls, hatch));
+      const g = s('g');
+      svg.append(g);
+      for (const t of nt.ticks) g.append(s('line', { class: 'grid', x1: x(t), x2: x(t), y1: m.top, y2: height - m.bottom }));
+      axisLabels(g, nt.ticks.map(spec.xFormat), nt.ticks.map(x), height - 8, width);
+      let top = m.top;
+      spec.labels.forEach((l, i) => {
+        const { wraps } = rows[i];
+        const baseline = top + Math.round(12 * k);
+        g.append(s('text', { class: 'bar-label', x: m.left, y: baseline }, l));
+        g.append(s('text', { class: 'bar-value', x: m.left + pw, y: wraps ? baseline + line : baseline, 'text-anchor': 'end' }, spec.exact[i]));
+        const barTop = top + Math.round(18 * k) + (wraps ? line : 0);
+        top += rows[i].height;
+        const bar = (v, cls, hatched, name) => {
+          if (!Number.isFinite(v)) return;
+          const x0 = Math.min(x(spec.base), x(v));
+          g.append(s('rect', {
+            class: `bar ${cls}${hatched ? ' hatched' : ''}`, fill: hatched ? `url(#${hatch})` : null,
+            x: x0.toFixed(1), y: hatched ? barTop + 7 : barTop, width: Math.max(1, Math.abs(x(v) - x(spec.base))).toFixed(1), height: 7,
+            dataset: { end: name },
+          }, s('title', null, `${l}, ${name}: ${spec.xFormat(v)}`)));
+        };
+        bar(spec.low[i], spec.lowCls, false, 'at the low value');
+        bar(spec.high[i], spec.highCls, true, 'at the high value');
+      });
+      g.append(s('line', { class: 'axis-zero', x1: x(spec.base), x2: x(spec.base), y1: m.top, y2: height - m.bottom }));
+      return svg;
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // scenario. The form starts at the server's documented defaults and sends
 // only the fields that differ from them.
 import { api, ApiError, download } from './api.js';
-import { chartFigure, lineChart, seriesKey } from './charts.js';
+import { chartFigure, lineChart, seriesKey, tornadoChart } from './charts.js';
 import { alertBox, clearError, clearFieldErrors, downloadButton, field, fieldError, fill, focusFirstInvalid, h, latest, setBusy, showErrorFocused } from './dom.js';
 import { bn, bnExact, label, pct } from './format.js';
 import { dataTable, keepTableRoles, tableWrap } from './tables.js';
@@ -19,6 +19,16 @@ const PROJ_FIELDS = [
   { key: 'revenue_growth', label: 'Revenue growth at the reference success rate', type: 'num' },
   { key: 'reference_success_rate', label: 'Reference success rate (0–1)', type: 'num', min: 0, max: 1 },
   { key: 'elasticity', label: 'Elasticity of revenue growth to success', type: 'num' },
+  { key: 'max_revenue_growth', label: 'Most AI revenue growth in one year (1 = doubling)', type: 'num', min: 0, max: 10 },
+  { key: 'revenue_ceiling_usd_bn', label: 'Ceiling AI revenue saturates at, $bn a year', type: 'num' },
+  { key: 'useful_life_years', label: 'Useful life of a capex vintage (years)', type: 'num', min: 1, max: 30 },
+  { key: 'cost_of_capital', label: 'Cost of capital on net book value (0–1)', type: 'num', min: 0, max: 1 },
+  { key: 'hyperscaler_revenue_usd_bn', label: 'Hyperscaler revenue, $bn by year', type: 'series' },
+  { key: 'hyperscaler_revenue_growth', label: 'Hyperscaler revenue growth per year', type: 'num' },
+  { key: 'operating_cash_flow_usd_bn', label: 'Operating cash flow, $bn by year', type: 'series' },
+  { key: 'operating_cash_flow_growth', label: 'Operating cash flow growth per year', type: 'num' },
+  { key: 'shareholder_returns_usd_bn', label: 'Dividends and buybacks, $bn by year', type: 'series' },
+  { key: 'shareholder_returns_growth', label: 'Dividends and buybacks growth per year', type: 'num' },
 ];
 
 const SERIES_FORMAT = 'Format: year: value pairs separated by commas, e.g. 2026: 800, 2027: 1000.';
@@ -283,7 +293,7 @@ function projectionResults(resp, box, currentBody) {
   const table = tableWrap(keepTableRoles(h('table', { class: 'data stack', id: 'proj-scenarios' },
     h('caption', null, 'When each scenario closes the gap'),
     h('thead', null, h('tr', null,
-      h('th', { scope: 'col' }, 'Scenario'), h('th', { scope: 'col' }, 'Gap closes in'),
+      h('th', { scope: 'col' }, 'Scenario'), h('th', { scope: 'col' }, 'Gap closes in'), h('th', { scope: 'col' }, 'Closes (depreciation method)'),
       h('th', { scope: 'col', class: 'num' }, `Gap ${years[0] || ''}`), h('th', { scope: 'col', class: 'num' }, `Gap ${years[years.length - 1] || ''}`),
       h('th', { scope: 'col', class: 'num' }, 'Cumulative gap'))),
     h('tbody', null, sc.map((s) => {
@@ -293,6 +303,7 @@ function projectionResults(resp, box, currentBody) {
         h('th', { scope: 'row' }, seriesKey({ cls: SCENARIO_CLS[s.name] || 's4', look: lookOf(s.name) }), ' ', label(s.name),
           h('span', { class: 'scenario-desc' }, s.description)),
         h('td', { class: 'closes', 'data-label': 'Gap closes in', dataset: { closes: s.gap_closes_in == null ? '' : String(s.gap_closes_in) } }, closes(s)),
+        h('td', { class: 'closes-dep', 'data-label': 'Closes (depreciation method)' }, closesIn(s.gap_closes_in_by_method && s.gap_closes_in_by_method.depreciation)),
         h('td', { class: 'num', 'data-label': `Gap ${years[0] || ''}` }, first ? bnExact(first.gap_usd_bn) : '—'),
         h('td', { class: 'num', 'data-label': `Gap ${years[years.length - 1] || ''}` }, last ? bnExact(last.gap_usd_bn) : '—'),
         h('td', { class: 'num', 'data-label': 'Cumulative gap' }, last ? bnExact(last.cumulative_gap_usd_bn) : '—'));
@@ -344,5 +355,129 @@ function projectionResults(resp, box, currentBody) {
   const dl = h('div', { class: 'downloads' },
     downloadButton('Projection (CSV)', () => download('/v1/projections/gap?format=csv', 'gap-projection.csv', { method: 'POST', body: currentBody() }), box));
   const heading = h('h3', { class: 'section-title first', id: 'proj-results-title', tabindex: '-1' }, 'Results');
-  return [heading, table, chart, h('details', { class: 'fx' }, h('summary', null, `${label(status && status.name)} year by year`), detail), dl];
+  return [heading, warningsList(resp.warnings || []), table, chart, ...fanCharts(sc, bandOf),
+    intensityChart(resp, sc), tornadoFigure(resp.sensitivity),
+    h('details', { class: 'fx' }, h('summary', null, `${label(status && status.name)} year by year`), detail),
+    status ? h('details', { class: 'fx' }, h('summary', null, `${label(status.name)}: depreciation, capital intensity and funding`), accountsTable(status)) : null,
+    status ? h('details', { class: 'fx' }, h('summary', null, `${label(status.name)}: payback per capex vintage`), paybackTable(status)) : null,
+    resp.measured_success_rate ? h('details', { class: 'fx' }, h('summary', null, 'The measured success rate as used'), measuredTable(resp.measured_success_rate)) : null,
+    dl];
+}
+
+const closesIn = (y) => (y == null ? 'not within horizon' : String(y));
+const orDash = (v, f) => (v == null || !Number.isFinite(v) ? '—' : f(v));
+const pctSigned = (v) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+
+/** What the response warns about, as text (never colour alone). */
+function warningsList(warnings) {
+  if (!warnings.length) return null;
+  return h('section', { class: 'proj-warnings', 'aria-labelledby': 'proj-warnings-title' },
+    h('h4', { id: 'proj-warnings-title' }, `Warnings (${warnings.length})`),
+    h('ul', null, warnings.map((w) => h('li', { dataset: { code: w.code } },
+      h('strong', null, `${w.scenario ? `${label(w.scenario)}: ` : ''}${w.code.replace(/_/g, ' ')}`),
+      ` (${w.years.length > 4 ? `${w.years[0]}–${w.years[w.years.length - 1]}` : w.years.join(', ')}). ${w.message}`))));
+}
+
+/** A gap's band from a year's bands: [low, high] edges for `key`, or null. */
+function bandFor(y, key) {
+  const b = y.bands;
+  if (!b) return null;
+  if (b.low && b.high) return [b.low[key], b.high[key]];
+  if (b.p10 && b.p90) return [b.p10[key], b.p90[key]];
+  return null;
+}
+
+/** One fan chart per scenario: both methods' gaps with their bands, each with its table. */
+function fanCharts(sc, bandOf) {
+  return sc.map((s) => {
+    const years = s.years.map((y) => String(y.year));
+    const runBand = s.years.map(bandOf);
+    const depBand = s.years.map((y) => bandFor(y, 'gap_depreciation_usd_bn'));
+    const hasBand = runBand.some(Boolean);
+    return chartFigure(lineChart({
+      key: `fan-${s.name}`,
+      title: `${label(s.name)}: the gap by both methods, $bn${hasBand ? ', with bands' : ''}`,
+      desc: `Line chart of ${label(s.name)} from ${years[0]} to ${years[years.length - 1]}: Cahn's run-rate gap and the depreciation-based gap${hasBand ? ', each with the band from the success rate' : ''}. Run-rate closes ${closesIn(s.gap_closes_in)}; depreciation closes ${closesIn(s.gap_closes_in_by_method.depreciation)}.`,
+      labels: years,
+      series: [
+        { name: 'Run-rate gap (Cahn)', cls: 's1', look: 0, values: s.years.map((y) => y.gap_usd_bn), band: hasBand ? runBand : null },
+        { name: 'Depreciation-based gap', cls: 's2', look: 1, values: s.years.map((y) => y.gap_depreciation_usd_bn), band: hasBand ? depBand : null },
+      ],
+      yFormat: bn,
+      yFormatExact: bnExact,
+      leftMargin: 56,
+      legend: [{ name: 'Run-rate gap (Cahn)', cls: 's1', look: 0, band: hasBand }, { name: 'Depreciation-based gap', cls: 's2', look: 1, band: hasBand }],
+      table: dataTable(`${label(s.name)}: gap by method and year, $bn`, ['Year', 'Run-rate gap', 'Run-rate band', 'Depreciation gap', 'Depreciation band'],
+        s.years.map((y, i) => [String(y.year), bnExact(y.gap_usd_bn), runBand[i] ? `${bnExact(Math.min(...runBand[i]))} to ${bnExact(Math.max(...runBand[i]))}` : '—',
+          bnExact(y.gap_depreciation_usd_bn), depBand[i] ? `${bnExact(Math.min(...depBand[i]))} to ${bnExact(Math.max(...depBand[i]))}` : '—'])),
+    }));
+  });
+}
+
+/** Capital intensity per scenario against the benchmarks (flat lines with their own dash and marker). */
+function intensityChart(resp, sc) {
+  const years = sc.length ? sc[0].years.map((y) => String(y.year)) : [];
+  const marks = Object.entries((resp.benchmarks && resp.benchmarks.capital_intensity) || {});
+  const scen = sc.filter((s) => s.name !== 'revenue_catches_up');
+  const series = [
+    ...scen.map((s, i) => ({ name: `${label(s.name)} capital intensity`, cls: i ? 's2' : 's1', look: i, values: s.years.map((y) => y.capital_intensity) })),
+    ...marks.map(([name, v], i) => ({ name: `Benchmark: ${label(name)}`, cls: i ? 's4' : 's3', look: 2 + (i % 2), values: years.map(() => v), points: false })),
+  ];
+  return chartFigure(lineChart({
+    key: 'intensity',
+    title: 'Capital intensity (capex ÷ hyperscaler revenue) against benchmarks',
+    desc: `Line chart of capex as a share of hyperscaler revenue from ${years[0]} to ${years[years.length - 1]}${marks.length ? `, with flat benchmark lines: ${marks.map(([n, v]) => `${label(n)} ${pct(v)}`).join(', ')}` : ''}. (Revenue catches up has the same capex as the status quo.)`,
+    labels: years,
+    series,
+    yFormat: pct,
+    yFormatExact: pct,
+    yMin: 0,
+    leftMargin: 48,
+    legend: series.map((se) => ({ name: se.name, cls: se.cls, look: se.look, points: se.points })),
+    table: dataTable('Capital intensity and divergence by year', ['Year', ...scen.map((s) => `${label(s.name)} intensity`), ...marks.map(([n]) => label(n)), 'Capex − revenue growth (status quo)'],
+      years.map((yr, i) => [yr, ...scen.map((s) => orDash(s.years[i].capital_intensity, pct)), ...marks.map(([, v]) => pct(v)), orDash(scen[0] && scen[0].years[i].capex_revenue_divergence, pctSigned)])),
+  }));
+}
+
+/** The tornado on the status-quo run-rate gap, with every figure (both methods) in its table. */
+function tornadoFigure(t) {
+  if (!t || !t.bars || !t.bars.length) return null;
+  const bars = t.bars;
+  const valueText = (b, v) => (b.applies_as === 'multiplier' ? `×${v}` : String(Number(v.toPrecision(4))));
+  return chartFigure(tornadoChart({
+    key: 'tornado',
+    title: `Sensitivity of the ${t.year} gap (status quo, run-rate), $bn`,
+    desc: `Tornado chart: each parameter moved to its low and high value with the others as given; bars start at the base gap of ${bnExact(t.base_gap_usd_bn)}. Largest swing: ${label(bars[0].parameter)} (${bnExact(bars[0].gap_usd_bn.at_low)} to ${bnExact(bars[0].gap_usd_bn.at_high)}).`,
+    labels: bars.map((b) => label(b.parameter)),
+    low: bars.map((b) => b.gap_usd_bn.at_low),
+    high: bars.map((b) => b.gap_usd_bn.at_high),
+    base: t.base_gap_usd_bn,
+    exact: bars.map((b) => `low ${bn(b.gap_usd_bn.at_low)} · high ${bn(b.gap_usd_bn.at_high)}`),
+    xFormat: bn,
+    lowCls: 's1',
+    highCls: 's2',
+    legend: [{ name: 'Gap at the low value', cls: 's1', bar: 'solid' }, { name: 'Gap at the high value', cls: 's2', bar: 'hatched' }],
+    table: dataTable(`Sensitivity of the ${t.year} gap, $bn (base: run-rate ${bnExact(t.base_gap_usd_bn)}, depreciation ${bnExact(t.base_gap_depreciation_usd_bn)})`,
+      ['Parameter', 'Low', 'High', 'Run-rate gap at low', 'at high', 'Depreciation gap at low', 'at high', 'Brackets the base'],
+      bars.map((b) => [label(b.parameter), valueText(b, b.low_value), valueText(b, b.high_value), bnExact(b.gap_usd_bn.at_low), bnExact(b.gap_usd_bn.at_high),
+        bnExact(b.gap_depreciation_usd_bn.at_low), bnExact(b.gap_depreciation_usd_bn.at_high), b.brackets_base ? 'yes' : 'no'])),
+  }));
+}
+
+function accountsTable(s) {
+  return dataTable(`${label(s.name)}: both methods and the hyperscalers' accounts, $bn`,
+    ['Year', 'Required (run-rate)', 'Depreciation', 'Capital charge', 'Required (depreciation)', 'Gap (depreciation)', 'Capital intensity', 'Capex growth', 'Hyperscaler revenue growth', 'Divergence', 'Funding gap', 'Cumulative new debt'],
+    s.years.map((y) => [String(y.year), bnExact(y.required_revenue_usd_bn), bnExact(y.depreciation_usd_bn), bnExact(y.capital_charge_usd_bn), bnExact(y.required_revenue_depreciation_usd_bn),
+      bnExact(y.gap_depreciation_usd_bn), orDash(y.capital_intensity, pct), orDash(y.capex_growth, pctSigned), orDash(y.hyperscaler_revenue_growth, pctSigned),
+      orDash(y.capex_revenue_divergence, pctSigned), bnExact(y.funding_gap_usd_bn), bnExact(y.cumulative_new_debt_usd_bn)]));
+}
+
+function paybackTable(s) {
+  return dataTable(`${label(s.name)}: payback per capex vintage`, ['Vintage', 'Capex', 'Payback (years)', 'Recovered', 'Outcome'],
+    s.payback.map((v) => [String(v.vintage), bnExact(v.capex_usd_bn), v.payback_years == null ? '—' : v.payback_years.toFixed(2), pct(v.recovered_share), label(v.status)]));
+}
+
+function measuredTable(rows) {
+  return dataTable('Measured success rate per year (1 − organisation zero-return share)', ['Year', 'Estimate', '95% interval', 'Basis', 'Quarter'],
+    rows.map((r) => [String(r.year), pct(r.estimate), `${pct(r.low)}–${pct(r.high)}`, r.basis === 'published' ? 'Published quarterly share' : 'Trend projection', r.quarter]));
 }

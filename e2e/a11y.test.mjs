@@ -508,10 +508,16 @@ test('geometry: the measured-source projection renders every SVG coordinate insi
   const { page, errors, close } = await signIn('researcher');
   await openTab(page, 'Gap projection');
   await page.check('#proj-sr-measured');
+  // Since issue 22 revenue saturates at a ceiling and its growth is capped, so
+  // the defaults no longer run away; a far ceiling and a loose cap bring back
+  // the deep surplus this test is about.
+  await page.fill('#proj-revenue_ceiling_usd_bn', '1000000');
+  await page.fill('#proj-max_revenue_growth', '10');
   await page.click('#proj-run');
   await page.waitForSelector('#proj-status:has-text("Projected")');
   await settle(page);
-  const resp = await fetch(`${BASE}/v1/projections/gap`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.researcher}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ success_rate: { source: 'measured' } }) }).then((x) => x.json());
+  const body = { success_rate: { source: 'measured' }, max_revenue_growth: 10, revenue_ceiling_usd_bn: 1000000 };
+  const resp = await fetch(`${BASE}/v1/projections/gap`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.researcher}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((x) => x.json());
   const gaps = resp.scenarios.flatMap((s) => s.years.map((y) => y.gap_usd_bn));
   assert.ok(Math.min(...gaps) < -10 * Math.max(...gaps), 'this projection runs far below the axis (the case that crashed axe)');
   for (const width of WIDTHS) {

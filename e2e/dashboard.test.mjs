@@ -472,6 +472,18 @@ test('projection: defaults with sources, gap_closes_in per scenario and bands eq
     assert.equal(await page.locator('figure[data-chart=gap] svg path.line').count(), resp.scenarios.length);
   };
   await check(d);
+  // Issue 22: a fan chart per scenario, capital intensity against benchmarks and a tornado,
+  // each with its table; the warnings as text.
+  for (const s of d.scenarios) {
+    assert.equal(await page.locator(`figure[data-chart=fan-${s.name}] details table tbody tr`).count(), s.years.length, s.name);
+  }
+  assert.equal(await page.locator('figure[data-chart=intensity] details table tbody tr').count(), d.scenarios[0].years.length);
+  assert.equal(await page.locator('figure[data-chart=tornado] details table tbody tr').count(), d.sensitivity.bars.length);
+  assert.equal(await page.locator('figure[data-chart=tornado] svg rect.bar').count(), 2 * d.sensitivity.bars.length);
+  // (textContent: the table sits in a closed <details>, which innerText does not read.)
+  const firstBar = await page.locator('figure[data-chart=tornado] details table tbody tr:first-child th').first().textContent();
+  assert.equal(firstBar.trim(), d.sensitivity.bars[0].parameter.replace(/_/g, ' '));
+  assert.equal(await page.locator('.proj-warnings li').count(), d.warnings.length);
   // Defaults and their sources are in the form.
   assert.equal(await page.inputValue('#proj-start_year'), String(d.parameters.start_year));
   assert.equal(await page.inputValue('#proj-gross_margin'), String(d.parameters.gross_margin));

@@ -19,6 +19,21 @@ use crate::export::csv;
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
     pub format: Option<Format>,
+    /// Which table a CSV carries (default `years`).
+    pub table: Option<CsvTable>,
+}
+
+/// The tables of a projection's CSV.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CsvTable {
+    /// One row per scenario and year.
+    #[default]
+    Years,
+    /// One row per scenario and capex vintage.
+    Payback,
+    /// One row per tornado bar.
+    Sensitivity,
 }
 
 pub async fn project_gap(
@@ -29,6 +44,11 @@ pub async fn project_gap(
     body: Json<GapParams>,
 ) -> ApiResult<HttpResponse> {
     let format = negotiate(&req, q.0.format)?;
+    let table = q.0.table.unwrap_or_default();
+    if format == Format::Json && table != CsvTable::Years {
+        let reason = "`table` picks a CSV table; the JSON response carries them all";
+        return Err(ApiError::field(Code::INVALID_QUERY, "table", reason));
+    }
     let params = body.value;
     params
         .validate()
@@ -54,7 +74,11 @@ pub async fn project_gap(
                 header::CONTENT_DISPOSITION,
                 "attachment; filename=\"gap-projection.csv\"",
             ))
-            .body(projection_csv(&result)),
+            .body(match table {
+                CsvTable::Years => projection_csv(&result),
+                CsvTable::Payback => payback_csv(&result),
+                CsvTable::Sensitivity => sensitivity_csv(&result),
+            }),
     })
 }
 
@@ -62,7 +86,18 @@ fn num(x: f64) -> String {
     format!("{x}")
 }
 
-/// One row per scenario and year, bands as extra columns (empty when absent).
+fn opt(x: Option<f64>) -> String {
+    x.map(num).unwrap_or_default()
+}
+
+fn year_or_empty(y: Option<i32>) -> String {
+    y.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// One row per scenario and year, bands as extra columns (empty when absent);
+/// the columns issue 22 added follow the original twelve, so positional
+/// readers keep working. Payback and the tornado are `?table=payback` and
+/// `?table=sensitivity`.
 pub fn projection_csv(p: &GapProjection) -> String {
     let mut out = csv::row([
         "scenario",
@@ -77,6 +112,26 @@ pub fn projection_csv(p: &GapProjection) -> String {
         "gap_p50_usd_bn",
         "gap_high_or_p90_usd_bn",
         "gap_closes_in",
+        "required_revenue_depreciation_usd_bn",
+        "gap_depreciation_usd_bn",
+        "cumulative_gap_depreciation_usd_bn",
+        "gap_closes_in_depreciation",
+        "depreciation_usd_bn",
+        "net_book_value_usd_bn",
+        "capital_charge_usd_bn",
+        "hyperscaler_revenue_usd_bn",
+        "capital_intensity",
+        "capex_growth",
+        "hyperscaler_revenue_growth",
+        "capex_revenue_divergence",
+        "ai_revenue_growth",
+        "capex_ai_revenue_divergence",
+        "operating_cash_flow_usd_bn",
+        "shareholder_returns_usd_bn",
+        "funding_gap_usd_bn",
+        "cumulative_new_debt_usd_bn",
+        "success_rate_basis",
+        "success_rate_quarter",
     ]);
     for s in &p.scenarios {
         for y in &s.years {
@@ -99,9 +154,95 @@ pub fn projection_csv(p: &GapProjection) -> String {
                 lo,
                 mid,
                 hi,
-                s.gap_closes_in.map(|v| v.to_string()).unwrap_or_default(),
+                year_or_empty(s.gap_closes_in),
+                num(y.required_revenue_depreciation_usd_bn),
+                num(y.gap_depreciation_usd_bn),
+                num(y.cumulative_gap_depreciation_usd_bn),
+                year_or_empty(s.gap_closes_in_by_method.depreciation),
+                num(y.depreciation_usd_bn),
+                num(y.net_book_value_usd_bn),
+                num(y.capital_charge_usd_bn),
+                num(y.hyperscaler_revenue_usd_bn),
+                opt(y.capital_intensity),
+                opt(y.capex_growth),
+                opt(y.hyperscaler_revenue_growth),
+                opt(y.capex_revenue_divergence),
+                opt(y.ai_revenue_growth),
+                opt(y.capex_ai_revenue_divergence),
+                num(y.operating_cash_flow_usd_bn),
+                num(y.shareholder_returns_usd_bn),
+                num(y.funding_gap_usd_bn),
+                num(y.cumulative_new_debt_usd_bn),
+                y.success_rate_basis.to_string(),
+                y.success_rate_quarter.clone().unwrap_or_default(),
             ]));
         }
+    }
+    out
+}
+
+/// One row per scenario and capex vintage.
+pub fn payback_csv(p: &GapProjection) -> String {
+    let mut out = csv::row([
+        "scenario",
+        "vintage",
+        "capex_usd_bn",
+        "payback_years",
+        "recovered_share",
+        "status",
+    ]);
+    for s in &p.scenarios {
+        for v in &s.payback {
+            let status = serde_json::to_value(v.status).ok();
+            out.push_str(&csv::row([
+                s.name.clone(),
+                v.vintage.to_string(),
+                num(v.capex_usd_bn),
+                opt(v.payback_years),
+                num(v.recovered_share),
+                status.and_then(|s| s.as_str().map(str::to_string)).unwrap_or_default(),
+            ]));
+        }
+    }
+    out
+}
+
+/// One row per tornado bar, largest swing first.
+pub fn sensitivity_csv(p: &GapProjection) -> String {
+    let t = &p.sensitivity;
+    let mut out = csv::row([
+        "scenario",
+        "year",
+        "parameter",
+        "applies_as",
+        "low_value",
+        "high_value",
+        "base_gap_usd_bn",
+        "gap_at_low_usd_bn",
+        "gap_at_high_usd_bn",
+        "base_gap_depreciation_usd_bn",
+        "gap_depreciation_at_low_usd_bn",
+        "gap_depreciation_at_high_usd_bn",
+        "swing_usd_bn",
+        "brackets_base",
+    ]);
+    for b in &t.bars {
+        out.push_str(&csv::row([
+            t.scenario.to_string(),
+            t.year.to_string(),
+            b.parameter.to_string(),
+            b.applies_as.to_string(),
+            num(b.low_value),
+            num(b.high_value),
+            num(t.base_gap_usd_bn),
+            num(b.gap_usd_bn.at_low),
+            num(b.gap_usd_bn.at_high),
+            num(t.base_gap_depreciation_usd_bn),
+            num(b.gap_depreciation_usd_bn.at_low),
+            num(b.gap_depreciation_usd_bn.at_high),
+            num(b.swing_usd_bn),
+            b.brackets_base.to_string(),
+        ]));
     }
     out
 }

@@ -306,7 +306,11 @@ async fn the_measured_rate_moves_the_projection() {
     let app = TestApp::spawn().await;
     seed(&app, 40, 25, 11);
     let researcher = mint(&app.keys, None, Role::Researcher);
-    let body = json!({"success_rate": {"source": "measured"}});
+    // A reference rate of 0.5 keeps growth (at most 1/3 × 2) under the default
+    // cap of 1, and a far ceiling keeps saturation out of the way, so the
+    // comparison sees the measured rate and not the bound (issue 22).
+    let body = json!({"success_rate": {"source": "measured"}, "reference_success_rate": 0.5,
+                      "revenue_ceiling_usd_bn": 1000000});
     let res = app.post("/v1/projections/gap", &researcher, &body).await;
     assert_eq!(res.status(), 200);
     let before = json_of(res).await;

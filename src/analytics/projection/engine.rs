@@ -3,11 +3,11 @@
 //! Carlo runs of each scenario.
 
 use super::{
-    err, BandPoint, Bands, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams, ScenarioChange, ScenarioDef,
-    ScenarioResult, SuccessRate, YearRow, YEAR_RANGE,
+    err, BandPoint, MeasuredKind, MeasuredRate, ProjectionError, RateEstimate, ResolvedParams, ScenarioChange,
+    ScenarioDef, SuccessRate, YEAR_RANGE,
 };
 use crate::analytics::student_t;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ pub(super) fn validate_measured(m: &MeasuredRate) -> Result<(), ProjectionError>
 }
 
 /// The success-rate estimate for `year`, before any scenario change.
-fn rate_at(p: &ResolvedParams, measured: Option<&MeasuredRate>, year: i32) -> RateEstimate {
+pub(super) fn rate_at(p: &ResolvedParams, measured: Option<&MeasuredRate>, year: i32) -> RateEstimate {
     match &p.success_rate {
         SuccessRate::Fixed {
             value,
@@ -72,38 +72,68 @@ fn rate_at(p: &ResolvedParams, measured: Option<&MeasuredRate>, year: i32) -> Ra
     }
 }
 
+/// Where the success rate for `year` comes from: `fixed`, or the measured
+/// entry's kind and quarter (the entry `rate_at` picks).
+pub(super) fn basis_at(
+    p: &ResolvedParams,
+    measured: Option<&MeasuredRate>,
+    year: i32,
+) -> (&'static str, Option<String>) {
+    let Some(m) = measured.filter(|_| p.success_rate == SuccessRate::Measured) else {
+        return ("fixed", None);
+    };
+    match step(&m.basis.iter().map(|(y, b)| (*y, b)).collect(), year) {
+        Some(b) => (
+            match b.kind {
+                MeasuredKind::Published => "published",
+                MeasuredKind::Trend => "trend",
+            },
+            Some(b.quarter.clone()),
+        ),
+        None => ("trend", None),
+    }
+}
+
 /// One scenario's inputs, laid out per year.
-struct Model {
-    start: i32,
+pub(super) struct Model {
+    pub(super) start: i32,
     /// First year simulated: the earlier of `start` and the first given revenue year.
-    first_sim: i32,
-    spend: Vec<f64>,
-    required: Vec<f64>,
+    pub(super) first_sim: i32,
+    pub(super) spend: Vec<f64>,
+    pub(super) required: Vec<f64>,
     /// Revenue per simulated year where it does not depend on the success
     /// rate: given years, and the back-cast before the first given year.
-    fixed_revenue: Vec<Option<f64>>,
+    pub(super) fixed_revenue: Vec<Option<f64>>,
     revenue_growth: f64,
     reference: f64,
     elasticity: f64,
+    /// Cap on a projected year's growth.
+    max_growth: f64,
+    /// The level revenue saturates at.
+    ceiling: f64,
     /// Success rate per simulated year.
-    rates: Vec<RateEstimate>,
+    pub(super) rates: Vec<RateEstimate>,
 }
 
 /// Per-world values of one projected year, handed to the caller of `simulate`.
-struct YearState<'a> {
-    rate: &'a [f64],
-    revenue: &'a [f64],
-    gap: &'a [f64],
-    cumulative: &'a [f64],
+pub(super) struct YearState<'a> {
+    pub rate: &'a [f64],
+    pub revenue: &'a [f64],
+    /// Each world's revenue the year before, when that year was simulated.
+    pub prev_revenue: Option<&'a [f64]>,
+    pub gap: &'a [f64],
+    pub cumulative: &'a [f64],
 }
 
 impl YearState<'_> {
-    fn point(&self, w: usize) -> BandPoint {
+    /// World `w` as a band edge; `required_dep` is the year's depreciation-based requirement.
+    pub fn point(&self, w: usize, required_dep: f64) -> BandPoint {
         BandPoint {
             success_rate: self.rate[w],
             revenue_usd_bn: self.revenue[w],
             gap_usd_bn: self.gap[w],
             cumulative_gap_usd_bn: self.cumulative[w],
+            gap_depreciation_usd_bn: required_dep - self.revenue[w],
         }
     }
 }
@@ -111,7 +141,7 @@ impl YearState<'_> {
 /// Extends a year series over `from..=to`: given years as given, others grown
 /// from the year before at `growth(year)`, years before the first given one
 /// back-cast at `growth(year + 1)`.
-fn extend(given: &BTreeMap<i32, f64>, from: i32, to: i32, growth: impl Fn(i32) -> f64) -> Vec<f64> {
+pub(super) fn extend(given: &BTreeMap<i32, f64>, from: i32, to: i32, growth: impl Fn(i32) -> f64) -> Vec<f64> {
     // Validation guarantees at least one given year.
     let (&first, &first_value) = given.iter().next().expect("validated non-empty");
     let mut out = BTreeMap::new();
@@ -129,7 +159,7 @@ fn extend(given: &BTreeMap<i32, f64>, from: i32, to: i32, growth: impl Fn(i32) -
 }
 
 impl Model {
-    fn new(p: &ResolvedParams, rate: impl Fn(i32) -> RateEstimate) -> Result<Self, ProjectionError> {
+    pub(super) fn new(p: &ResolvedParams, rate: impl Fn(i32) -> RateEstimate) -> Result<Self, ProjectionError> {
         let start = p.start_year;
         let end = start + p.horizon_years as i32 - 1;
         let growth = |y| p.spend_growth_path.get(&y).copied().unwrap_or(p.spend_growth);
@@ -160,26 +190,47 @@ impl Model {
             revenue_growth: p.revenue_growth,
             reference: p.reference_success_rate,
             elasticity: p.elasticity,
+            max_growth: p.max_revenue_growth,
+            ceiling: p.revenue_ceiling_usd_bn,
             rates: (first_sim..=end).map(rate).collect(),
         })
+    }
+
+    /// Growth the success rate asks for, before the cap: `revenue_growth` ×
+    /// (success ÷ reference)^elasticity. Zero growth stays zero even where
+    /// the power overflows (0 × ∞ would be NaN).
+    pub(super) fn raw_growth(&self, rate: f64) -> f64 {
+        if self.revenue_growth == 0.0 {
+            return 0.0;
+        }
+        self.revenue_growth * (rate / self.reference).powf(self.elasticity)
+    }
+
+    /// Next year's revenue: growth capped at `max_growth`, then the
+    /// Beverton–Holt step K·R(1+g) ÷ (K + R·g), which is R(1+g) far below the
+    /// ceiling K, never exceeds K from below, and rises with both R and g.
+    pub(super) fn grow(&self, prev: f64, rate: f64) -> f64 {
+        let g = self.raw_growth(rate).min(self.max_growth);
+        let k = self.ceiling;
+        k * prev * (1.0 + g) / (k + prev * g)
     }
 
     /// Runs `worlds` revenue paths side by side, year by year, so Monte Carlo
     /// needs memory per draw, not per draw and year. `rate_of(world, k)` picks
     /// each world's success rate in simulated year `k` (index into `rates`); `on_year(index, state)` sees every
     /// projected year.
-    fn simulate(
+    pub(super) fn simulate(
         &self,
         worlds: usize,
         rate_of: impl Fn(usize, usize) -> f64,
         mut on_year: impl FnMut(usize, YearState<'_>),
     ) -> Result<(), ProjectionError> {
-        let [mut rate, mut revenue, mut gap, mut cumulative] = [(); 4].map(|_| vec![0.0; worlds]);
+        let [mut rate, mut revenue, mut prev, mut gap, mut cumulative] = [(); 5].map(|_| vec![0.0; worlds]);
         for (k, fixed) in self.fixed_revenue.iter().enumerate() {
+            prev.copy_from_slice(&revenue);
             for w in 0..worlds {
                 rate[w] = rate_of(w, k);
-                let g = self.revenue_growth * (rate[w] / self.reference).powf(self.elasticity);
-                revenue[w] = fixed.unwrap_or(revenue[w] * (1.0 + g));
+                revenue[w] = fixed.unwrap_or_else(|| self.grow(revenue[w], rate[w]));
             }
             let Some(i) = (self.first_sim + k as i32 - self.start).try_into().ok() else {
                 continue; // before start_year: simulated for its revenue, not reported
@@ -188,14 +239,16 @@ impl Model {
                 gap[w] = self.required[i] - revenue[w];
                 cumulative[w] += gap[w];
             }
-            // A finite revenue keeps the gap finite; the running sum can still overflow.
+            // Revenue is bounded by the ceiling, so only the running sum of
+            // gaps over near-f64::MAX spend can overflow.
             if !revenue.iter().chain(&cumulative).all(|x| x.is_finite()) {
-                let reason = "revenue compounds past f64 range (growth x (success/reference)^elasticity)";
-                return Err(err("revenue_growth", reason));
+                let reason = "the running sum of the gap overflows f64 range";
+                return Err(err("spend_usd_bn", reason));
             }
             let state = YearState {
                 rate: &rate,
                 revenue: &revenue,
+                prev_revenue: (k > 0).then_some(prev.as_slice()),
                 gap: &gap,
                 cumulative: &cumulative,
             };
@@ -206,7 +259,7 @@ impl Model {
 }
 
 /// A standard normal via Box–Muller (rand 0.9 has none without `rand_distr`).
-fn standard_normal(rng: &mut ChaCha20Rng) -> f64 {
+pub(super) fn standard_normal(rng: &mut ChaCha20Rng) -> f64 {
     // 1 − U lies in (0, 1], so the logarithm is finite.
     let u1 = 1.0 - rng.random::<f64>();
     let u2 = rng.random::<f64>();
@@ -224,7 +277,7 @@ fn logit(p: f64) -> f64 {
 /// by 2 × its 0.975 quantile. `None` when there is no interval: such draws
 /// return the estimate itself (not a logit round trip), which keeps their
 /// bands exactly equal to the point.
-fn logit_spread(e: &RateEstimate) -> Option<(f64, f64, Option<u32>)> {
+pub(super) fn logit_spread(e: &RateEstimate) -> Option<(f64, f64, Option<u32>)> {
     let critical = e.df.map_or(Z95, student_t::critical_95);
     let sd = (logit(e.high) - logit(e.low)) / (2.0 * critical);
     (e.low < e.high).then_some((logit(e.estimate), sd, e.df))
@@ -233,7 +286,7 @@ fn logit_spread(e: &RateEstimate) -> Option<(f64, f64, Option<u32>)> {
 /// Each draw's z mapped to the t with `df` degrees of freedom at the same CDF
 /// value, per distinct `df` among `spread`: common random numbers across
 /// years and scenarios, whatever the distribution.
-fn t_draws(z: &[f64], spread: &[Option<(f64, f64, Option<u32>)>]) -> BTreeMap<u32, Vec<f64>> {
+pub(super) fn t_draws(z: &[f64], spread: &[Option<(f64, f64, Option<u32>)>]) -> BTreeMap<u32, Vec<f64>> {
     let dfs: std::collections::BTreeSet<u32> = spread.iter().flatten().filter_map(|s| s.2).collect();
     dfs.into_iter()
         .map(|df| {
@@ -245,7 +298,7 @@ fn t_draws(z: &[f64], spread: &[Option<(f64, f64, Option<u32>)>]) -> BTreeMap<u3
 
 /// Nearest-rank 10th, 50th and 90th percentiles: exact order statistics, so
 /// p10 ≤ p50 ≤ p90 holds without rounding doubts.
-fn percentiles(values: &[f64], scratch: &mut Vec<f64>) -> [f64; 3] {
+pub(super) fn percentiles(values: &[f64], scratch: &mut Vec<f64>) -> [f64; 3] {
     scratch.clear();
     scratch.extend_from_slice(values);
     let n = scratch.len();
@@ -257,7 +310,7 @@ fn percentiles(values: &[f64], scratch: &mut Vec<f64>) -> [f64; 3] {
 
 /// Applies a scenario's change: the changed parameters, the success-rate
 /// multiplier and the overrides to echo.
-fn apply(def: &ScenarioDef, base: &ResolvedParams) -> (ResolvedParams, f64, BTreeMap<String, Value>) {
+pub(super) fn apply(def: &ScenarioDef, base: &ResolvedParams) -> (ResolvedParams, f64, BTreeMap<String, Value>) {
     let mut p = base.clone();
     let mut overrides = BTreeMap::new();
     let mut multiplier = 1.0;
@@ -282,94 +335,4 @@ fn apply(def: &ScenarioDef, base: &ResolvedParams) -> (ResolvedParams, f64, BTre
         }
     }
     (p, multiplier, overrides)
-}
-
-/// Runs one scenario: the point path, its bands, and where the gap closes.
-pub(super) fn run_scenario(
-    def: &ScenarioDef,
-    base: &ResolvedParams,
-    measured: Option<&MeasuredRate>,
-) -> Result<ScenarioResult, ProjectionError> {
-    let (p, m, overrides) = apply(def, base);
-    let scale = |x: f64| (x * m).min(1.0);
-    let model = Model::new(&p, |y| {
-        let e = rate_at(&p, measured, y);
-        RateEstimate {
-            estimate: scale(e.estimate),
-            low: scale(e.low),
-            high: scale(e.high),
-            df: e.df,
-        }
-    })?;
-    // Whether bands exist is decided on the unscaled rates, so all scenarios agree.
-    let years_simulated = model.first_sim..model.first_sim + model.rates.len() as i32;
-    let has_interval = years_simulated
-        .map(|y| rate_at(base, measured, y))
-        .any(|e| e.low < e.high);
-    let mut years = Vec::with_capacity(model.spend.len());
-    // Worlds 0, 1, 2: point estimate, interval low, interval high.
-    model.simulate(
-        3,
-        |w, k| {
-            let e = &model.rates[k];
-            [e.estimate, e.low, e.high][w]
-        },
-        |i, s| {
-            let interval = has_interval && p.monte_carlo.is_none();
-            years.push(YearRow {
-                year: model.start + i as i32,
-                spend_usd_bn: model.spend[i],
-                required_revenue_usd_bn: model.required[i],
-                revenue_usd_bn: s.revenue[0],
-                gap_usd_bn: s.gap[0],
-                cumulative_gap_usd_bn: s.cumulative[0],
-                success_rate: s.rate[0],
-                bands: interval.then(|| Bands::Interval {
-                    low: s.point(1),
-                    high: s.point(2),
-                }),
-            });
-        },
-    )?;
-    if let Some(mc) = p.monte_carlo {
-        // Same seed in every scenario: common random numbers, so differences
-        // between scenarios are not sampling noise.
-        let mut rng = ChaCha20Rng::seed_from_u64(mc.seed);
-        let z: Vec<f64> = (0..mc.draws).map(|_| standard_normal(&mut rng)).collect();
-        let mut scratch = Vec::with_capacity(mc.draws);
-        // Per year, not per draw: the logits are the costly part of a draw.
-        let spread: Vec<_> = model.rates.iter().map(logit_spread).collect();
-        let t = t_draws(&z, &spread);
-        model.simulate(
-            mc.draws,
-            |w, k| match spread[k] {
-                Some((centre, sd, df)) => {
-                    let draw = df.and_then(|df| t.get(&df)).map_or(z[w], |t| t[w]);
-                    1.0 / (1.0 + (-(centre + sd * draw)).exp())
-                }
-                None => model.rates[k].estimate,
-            },
-            |i, s| {
-                let [r, v, g, c] = [s.rate, s.revenue, s.gap, s.cumulative].map(|x| percentiles(x, &mut scratch));
-                let at = |k: usize| BandPoint {
-                    success_rate: r[k],
-                    revenue_usd_bn: v[k],
-                    gap_usd_bn: g[k],
-                    cumulative_gap_usd_bn: c[k],
-                };
-                years[i].bands = Some(Bands::Percentiles {
-                    p10: at(0),
-                    p50: at(1),
-                    p90: at(2),
-                });
-            },
-        )?;
-    }
-    Ok(ScenarioResult {
-        name: def.name.into(),
-        description: def.description.into(),
-        overrides,
-        gap_closes_in: years.iter().find(|r| r.gap_usd_bn <= 0.0).map(|r| r.year),
-        years,
-    })
 }

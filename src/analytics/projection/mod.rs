@@ -12,9 +12,12 @@
 //!   (Sequoia/David Cahn's method: the revenue end users must earn to pay for
 //!   the infrastructure at their gross margin).
 //! * **revenue** — given years are used as given; any later year grows from the
-//!   year before by g = `revenue_growth` × (success ÷ `reference_success_rate`)
-//!   ^ `elasticity`. The base is thus the latest given year at or before the
-//!   year in question. Years before the first given year are back-cast at the
+//!   year before by g = min(`revenue_growth` × (success ÷
+//!   `reference_success_rate`) ^ `elasticity`, `max_revenue_growth`) through
+//!   the Beverton–Holt step K·R(1+g) ÷ (K + R·g), K = `revenue_ceiling_usd_bn`
+//!   (bounded by K, never faster than the cap, rising with the success rate;
+//!   `warnings` name the years where either bites). The base is thus the
+//!   latest given year at or before the year in question. Years before the first given year are back-cast at the
 //!   plain `revenue_growth`: they are history, so the success rate must not move
 //!   them (and that keeps "higher success never raises the gap" true).
 //! * **gap** = required − revenue; cumulative gap is the running sum from
@@ -44,17 +47,39 @@
 //! `revenue_catches_up` (success rate ×2, capped at 1) and `spending_slows`
 //! (positive spend growth halved). Each echoes the parameters it changed.
 //!
+//! Beside Cahn's run-rate requirement every year carries a depreciation-based
+//! one (straight line by capex vintage plus a cost of capital on net book
+//! value), capital intensity, capex–revenue growth divergence and the funding
+//! gap; each scenario carries payback per vintage and where each method's gap
+//! closes; the response carries a one-at-a-time sensitivity (tornado). The
+//! methods and every default's source: docs/PROJECTION.md.
+//!
 //! Requests are parsed into [`GapParams`] (field names are the HTTP contract),
-//! checked by [`GapParams::validate`], and run by [`project`].
+//! checked by [`GapParams::validate`], and run by [`project`]. Files:
+//! `engine` (revenue paths, Monte Carlo draws), `scenario` (one scenario end
+//! to end), `accounts` (depreciation, payback), `sensitivity` (tornado),
+//! `output` (the response types).
 
+mod accounts;
+#[cfg(test)]
+mod accounts_tests;
 mod engine;
+mod output;
+mod scenario;
+mod sensitivity;
 #[cfg(test)]
 mod tests;
+
+pub use accounts::{Payback, PaybackStatus};
+pub use output::{
+    BandPoint, Bands, Benchmarks, ClosesByMethod, GapProjection, MeasuredYear, ScenarioResult, Warning, YearRow,
+    DIVERGENCE_BENCHMARKS, DIVERGENCE_METHOD,
+};
+pub use sensitivity::{Tornado, TornadoBar, TornadoGap};
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -156,6 +181,40 @@ pub struct GapParams {
     pub elasticity: Option<f64>,
     /// Request Monte Carlo percentile bands instead of low/high bands.
     pub monte_carlo: Option<MonteCarloParams>,
+    /// The ceiling AI revenue saturates at, $bn a year (> 0).
+    pub revenue_ceiling_usd_bn: Option<f64>,
+    /// Most AI revenue can grow in one projected year, 0..=10.
+    pub max_revenue_growth: Option<f64>,
+    /// The hyperscalers' total revenue, $bn by year (capital intensity's denominator).
+    pub hyperscaler_revenue_usd_bn: Option<YearSeries>,
+    /// Yearly growth of hyperscaler revenue for years not given.
+    pub hyperscaler_revenue_growth: Option<f64>,
+    /// Named capital-intensity benchmarks (capex ÷ revenue), e.g. `{"tech_historical": 0.12}`.
+    pub capital_intensity_benchmarks: Option<BTreeMap<String, f64>>,
+    /// Straight-line useful life of a capex vintage, years (1..=30, fractions allowed).
+    pub useful_life_years: Option<f64>,
+    /// Yearly cost of capital charged on net book value (0..=1).
+    pub cost_of_capital: Option<f64>,
+    /// The hyperscalers' operating cash flow, $bn by year.
+    pub operating_cash_flow_usd_bn: Option<YearSeries>,
+    /// Yearly growth of operating cash flow for years not given.
+    pub operating_cash_flow_growth: Option<f64>,
+    /// Dividends plus buybacks, $bn by year.
+    pub shareholder_returns_usd_bn: Option<YearSeries>,
+    /// Yearly growth of shareholder returns for years not given.
+    pub shareholder_returns_growth: Option<f64>,
+    /// The one-at-a-time sensitivity (tornado) settings.
+    pub sensitivity: Option<SensitivityParams>,
+}
+
+/// `sensitivity` in the request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitivityParams {
+    /// The year whose gap the tornado reports (default: the last projected year).
+    pub year: Option<i32>,
+    /// Relative low/high move of each parameter without its own range, (0, 1) (default 0.25).
+    pub relative_change: Option<f64>,
 }
 
 /// `success_rate` in the request: `{"source": "fixed", "value": 0.05}`,
@@ -226,6 +285,28 @@ impl RateEstimate {
 pub struct MeasuredRate {
     /// Estimate per year.
     pub by_year: BTreeMap<i32, RateEstimate>,
+    /// Where each year's estimate came from (missing years read as `trend`).
+    #[serde(default)]
+    pub basis: BTreeMap<i32, MeasuredBasis>,
+}
+
+/// Whether a measured year is a published quarterly share or the trend's projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasuredKind {
+    /// A published (unsuppressed) quarterly organisation zero-return share.
+    Published,
+    /// The organisation trend's projection.
+    Trend,
+}
+
+/// The provenance of one measured year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasuredBasis {
+    /// Published or projected.
+    pub kind: MeasuredKind,
+    /// The quarter, e.g. `2025Q4`.
+    pub quarter: String,
 }
 
 /// The success-rate source after defaults and validation.
@@ -269,13 +350,31 @@ pub struct ResolvedParams {
     reference_success_rate: f64,
     elasticity: f64,
     monte_carlo: Option<MonteCarlo>,
+    revenue_ceiling_usd_bn: f64,
+    max_revenue_growth: f64,
+    hyperscaler_revenue_usd_bn: BTreeMap<i32, f64>,
+    hyperscaler_revenue_growth: f64,
+    capital_intensity_benchmarks: BTreeMap<String, f64>,
+    useful_life_years: f64,
+    cost_of_capital: f64,
+    operating_cash_flow_usd_bn: BTreeMap<i32, f64>,
+    operating_cash_flow_growth: f64,
+    shareholder_returns_usd_bn: BTreeMap<i32, f64>,
+    shareholder_returns_growth: f64,
+    sensitivity: Sensitivity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+struct Sensitivity {
+    year: i32,
+    relative_change: f64,
 }
 
 /// Where each default comes from (field → sentence with its source).
 pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("start_year", "2026: the first year covered by the hyperscalers' published AI capex guidance (company capex guidance 2026)."),
     ("horizon_years", "10 years: design choice, long enough for revenue growing at Cahn's implied pace to overtake a ~$1T capex level."),
-    ("spend_usd_bn", "2026: $800B, midpoint of the big five hyperscalers' 2026 AI capex guidance ($700-900B); 2027: ~$1T as that guidance heads there (company capex guidance 2026)."),
+    ("spend_usd_bn", "2026: $800B, midpoint of the big five hyperscalers' 2026 AI capex guidance ($700-900B, product design); press reports after Q1-2026 earnings put the four US hyperscalers' plans near $725B (Zacks, via techreaderdaily.com) and Oracle's near $50B (itaura.tech), about $775B, inside that range (press reports, not re-checked against filings); 2027: ~$1T as that guidance heads there."),
     ("spend_growth", "0.10 a year after 2027: design assumption; no company guidance reaches past 2027, so growth is taken to slow sharply from 2026-27's +25%."),
     ("spend_growth_path", "None: no per-year growth overrides."),
     ("cost_multiplier", "1: the default spend is total hyperscaler AI capex already; Cahn's x2 (Sequoia, David Cahn, 'AI's $600B Question', June 2024) only converts NVIDIA GPU revenue into total data-centre cost."),
@@ -289,6 +388,19 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
     ("elasticity", "1: design assumption, revenue growth proportional to the success rate (twice the successful pilots, twice the growth)."),
     ("monte_carlo.draws", "1000: design choice, p10/p90 stable to about a percentile while staying fast."),
     ("monte_carlo.seed", "42: fixed so that repeated requests return identical bands."),
+    ("revenue_ceiling_usd_bn", "$10,000B a year: design assumption (no published source), about 2.3 times the required revenue of the default horizon's last year (2035: $4,287B); AI revenue saturates towards it (Beverton-Holt form), so no success rate can make revenue run away."),
+    ("max_revenue_growth", "1.0 (revenue at most doubles in a projected year): design assumption (no published source), three times Cahn's implied +33% a year; a measured success rate ten times the reference would otherwise mean +333% a year."),
+    ("hyperscaler_revenue_usd_bn", "2025: $1,680B, the big five's (Amazon, Microsoft, Alphabet, Meta, Oracle) approximate combined revenue: an estimate not verified offline against their filings; with $800B capex it gives 2026 capital intensity inside the issue-provided 45-57% range."),
+    ("hyperscaler_revenue_growth", "0.12 a year: design assumption (no published source), near the big five's recent double-digit revenue growth."),
+    ("capital_intensity_benchmarks", "tech_historical 0.12: issue-provided figure (historical low teens for tech); telecom_2000_peak 0.28: unsourced placeholder (the issue names the benchmark without a value); replace both with your own sources."),
+    ("useful_life_years", "5.5 years: midpoint of the hyperscalers' server lives (Microsoft and Alphabet 6 years from 2022-23, Amazon 5, Meta 5.5 from 2025: company 10-K/10-Q filings as quoted in press reports, not re-verified offline); critics argue 2-3 years for GPUs (issue-provided figure)."),
+    ("cost_of_capital", "0.08 a year: design assumption (no published source), a typical large-cap technology cost of capital."),
+    ("operating_cash_flow_usd_bn", "2025: $577B, the big five's expected operating cash flow (Bank of America research as reported by theinvestmentnews.com, 2025; press report, not verified against the note)."),
+    ("operating_cash_flow_growth", "0.18 a year: the same Bank of America projection, $577B (2025) to about $1.1T (2029) = +95%, i.e. 1.95^(1/4) - 1 = 18% a year (press report)."),
+    ("shareholder_returns_usd_bn", "2025: $160B of dividends and buybacks: approximate, not verified offline (the issue says capex now exceeds cash flow after buybacks and dividends; Bank of America put capex at 94% of operating cash flow less dividends and buybacks in 2025, as reported by 24/7 Wall St.)."),
+    ("shareholder_returns_growth", "0 a year: design assumption, returns held flat."),
+    ("sensitivity.year", "The last projected year: design choice, where the parameters' effects have compounded longest."),
+    ("sensitivity.relative_change", "0.25: design choice, each parameter without its own range moves 25% down and up; the success rate uses its own 95% interval and the useful life 2.5 (critics' 2-3 years) to 6 years (Microsoft, Alphabet)."),
 ];
 
 /// A validity test and its wording for error messages.
@@ -303,6 +415,13 @@ const SPEND_GROWTH: Rule = (|v| v > -1.0 && v <= 10.0, "within (-1, 10]");
 // negative base would make a higher success rate shrink revenue faster.
 const REVENUE_GROWTH: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
 const ELASTICITY: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+const CEILING: Rule = (|v| v > 0.0 && v <= 1e6, "within (0, 1000000]");
+const GROWTH_CAP: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+const LIFE: Rule = (|v| (1.0..=30.0).contains(&v), "within [1, 30]");
+const RELATIVE: Rule = (|v| v > 0.0 && v < 1.0, "within (0, 1)");
+const INTENSITY: Rule = (|v| (0.0..=10.0).contains(&v), "within [0, 10]");
+/// Most named capital-intensity benchmarks one request may carry.
+pub const MAX_BENCHMARKS: usize = 8;
 
 fn check_num(field: &str, v: f64, (ok, rule): Rule) -> Result<f64, ProjectionError> {
     if !v.is_finite() {
@@ -490,9 +609,113 @@ impl GapParams {
                     })
                 }
             },
+            revenue_ceiling_usd_bn: 0.0,
+            max_revenue_growth: 0.0,
+            hyperscaler_revenue_usd_bn: BTreeMap::new(),
+            hyperscaler_revenue_growth: 0.0,
+            capital_intensity_benchmarks: BTreeMap::new(),
+            useful_life_years: 1.0,
+            cost_of_capital: 0.0,
+            operating_cash_flow_usd_bn: BTreeMap::new(),
+            operating_cash_flow_growth: 0.0,
+            shareholder_returns_usd_bn: BTreeMap::new(),
+            shareholder_returns_growth: 0.0,
+            sensitivity: Sensitivity {
+                year: start_year,
+                relative_change: 0.25,
+            },
         };
+        let mut params = params;
+        self.resolve_accounts(&mut d, &mut params)?;
         Ok((params, d.0))
     }
+
+    /// The bound on revenue, the hyperscaler accounts and the sensitivity settings.
+    fn resolve_accounts(&self, d: &mut Resolver, p: &mut ResolvedParams) -> Result<(), ProjectionError> {
+        p.revenue_ceiling_usd_bn = d.num(self.revenue_ceiling_usd_bn, 10_000.0, "revenue_ceiling_usd_bn", CEILING)?;
+        if let Some((year, v)) = p.revenue_usd_bn.iter().find(|(_, v)| **v > p.revenue_ceiling_usd_bn) {
+            let reason = format!("must be at least every given revenue, but {year} gives {v}");
+            return Err(err("revenue_ceiling_usd_bn", reason));
+        }
+        p.max_revenue_growth = d.num(self.max_revenue_growth, 1.0, "max_revenue_growth", GROWTH_CAP)?;
+        p.hyperscaler_revenue_usd_bn = d.series(
+            &self.hyperscaler_revenue_usd_bn,
+            Some(&[(2025, 1680.0)]),
+            "hyperscaler_revenue_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.hyperscaler_revenue_growth = d.num(
+            self.hyperscaler_revenue_growth,
+            0.12,
+            "hyperscaler_revenue_growth",
+            SPEND_GROWTH,
+        )?;
+        p.capital_intensity_benchmarks = match &self.capital_intensity_benchmarks {
+            None => d.or(
+                None,
+                BTreeMap::from([("tech_historical".into(), 0.12), ("telecom_2000_peak".into(), 0.28)]),
+                "capital_intensity_benchmarks",
+            ),
+            Some(b) => parse_benchmarks(b)?,
+        };
+        p.useful_life_years = d.num(self.useful_life_years, 5.5, "useful_life_years", LIFE)?;
+        p.cost_of_capital = d.num(self.cost_of_capital, 0.08, "cost_of_capital", UNIT)?;
+        p.operating_cash_flow_usd_bn = d.series(
+            &self.operating_cash_flow_usd_bn,
+            Some(&[(2025, 577.0)]),
+            "operating_cash_flow_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.operating_cash_flow_growth = d.num(
+            self.operating_cash_flow_growth,
+            0.18,
+            "operating_cash_flow_growth",
+            SPEND_GROWTH,
+        )?;
+        p.shareholder_returns_usd_bn = d.series(
+            &self.shareholder_returns_usd_bn,
+            Some(&[(2025, 160.0)]),
+            "shareholder_returns_usd_bn",
+            NON_NEGATIVE,
+        )?;
+        p.shareholder_returns_growth = d.num(
+            self.shareholder_returns_growth,
+            0.0,
+            "shareholder_returns_growth",
+            SPEND_GROWTH,
+        )?;
+        let s = self.sensitivity.clone().unwrap_or_default();
+        let end = p.start_year + p.horizon_years as i32 - 1;
+        let year = d.or(s.year, end, "sensitivity.year");
+        if !(p.start_year..=end).contains(&year) {
+            let reason = format!("must be a projected year, {}..={end}, got {year}", p.start_year);
+            return Err(err("sensitivity.year", reason));
+        }
+        let relative_change = d.num(s.relative_change, 0.25, "sensitivity.relative_change", RELATIVE)?;
+        p.sensitivity = Sensitivity { year, relative_change };
+        Ok(())
+    }
+}
+
+/// Benchmark names are short snake_case words; values are capex ÷ revenue ratios.
+fn parse_benchmarks(b: &BTreeMap<String, f64>) -> Result<BTreeMap<String, f64>, ProjectionError> {
+    let field = "capital_intensity_benchmarks";
+    if b.len() > MAX_BENCHMARKS {
+        return Err(err(field, format!("at most {MAX_BENCHMARKS} benchmarks")));
+    }
+    for (name, v) in b {
+        let ok = !name.is_empty()
+            && name.len() <= 40
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+        if !ok {
+            let reason = format!("name `{name}` must be 1-40 characters of a-z, 0-9 and _");
+            return Err(err(field, reason));
+        }
+        check_num(&format!("{field}.{name}"), *v, INTENSITY)?;
+    }
+    Ok(b.clone())
 }
 
 /// How a scenario changes the parameters.
@@ -544,90 +767,6 @@ pub const SCENARIOS: [ScenarioDef; 3] = [
     },
 ];
 
-/// Low/high or percentile values of one year's outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BandPoint {
-    /// Success rate at this band edge (or its percentile).
-    pub success_rate: f64,
-    /// Revenue, $bn.
-    pub revenue_usd_bn: f64,
-    /// Gap, $bn.
-    pub gap_usd_bn: f64,
-    /// Cumulative gap, $bn.
-    pub cumulative_gap_usd_bn: f64,
-}
-
-/// Uncertainty bands of one year.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Bands {
-    /// Model run at the interval's low rate (largest gap) and high rate (smallest gap).
-    Interval {
-        /// At the low success rate.
-        low: BandPoint,
-        /// At the high success rate.
-        high: BandPoint,
-    },
-    /// Monte Carlo nearest-rank percentiles, each metric on its own.
-    Percentiles {
-        /// 10th percentile.
-        p10: BandPoint,
-        /// Median.
-        p50: BandPoint,
-        /// 90th percentile.
-        p90: BandPoint,
-    },
-}
-
-/// One projected year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct YearRow {
-    /// Calendar year.
-    pub year: i32,
-    /// Spend, $bn.
-    pub spend_usd_bn: f64,
-    /// Revenue the spend requires, $bn.
-    pub required_revenue_usd_bn: f64,
-    /// Projected revenue, $bn.
-    pub revenue_usd_bn: f64,
-    /// Required − revenue, $bn.
-    pub gap_usd_bn: f64,
-    /// Running sum of the gap from `start_year`, $bn.
-    pub cumulative_gap_usd_bn: f64,
-    /// Success rate used this year.
-    pub success_rate: f64,
-    /// Uncertainty bands, or `null` without interval and Monte Carlo.
-    pub bands: Option<Bands>,
-}
-
-/// One scenario's projection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScenarioResult {
-    /// Scenario identifier.
-    pub name: String,
-    /// What the scenario assumes.
-    pub description: String,
-    /// Parameters changed relative to `parameters` (values as applied).
-    pub overrides: BTreeMap<String, Value>,
-    /// First year with gap ≤ 0, or `null`.
-    pub gap_closes_in: Option<i32>,
-    /// Projected years.
-    pub years: Vec<YearRow>,
-}
-
-/// The response body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GapProjection {
-    /// Every parameter, defaults filled in.
-    pub parameters: ResolvedParams,
-    /// Fields taken from defaults.
-    pub defaults_used: Vec<String>,
-    /// Source of each default used.
-    pub defaults_sources: BTreeMap<String, String>,
-    /// One entry per [`SCENARIOS`] item.
-    pub scenarios: Vec<ScenarioResult>,
-}
-
 /// Runs all scenarios. `measured` is required when `success_rate.source` is
 /// `measured` and ignored otherwise.
 pub fn project(params: &GapParams, measured: Option<&MeasuredRate>) -> Result<GapProjection, ProjectionError> {
@@ -641,19 +780,73 @@ pub fn project(params: &GapParams, measured: Option<&MeasuredRate>) -> Result<Ga
         })?;
         engine::validate_measured(m)?;
     }
-    let scenarios = SCENARIOS
-        .iter()
-        .map(|def| engine::run_scenario(def, &parameters, measured))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = Vec::new();
+    let mut scenarios = Vec::with_capacity(SCENARIOS.len());
+    for def in &SCENARIOS {
+        let run = scenario::run_scenario(def, &parameters, measured, scenario::RateMode::AsGiven)?;
+        scenarios.push(run.result);
+        warnings.extend(run.warnings);
+    }
+    warnings.extend(backcast_vintages_warning(&parameters));
+    let (sensitivity, odd) = sensitivity::tornado(&parameters, measured)?;
+    warnings.extend(odd);
     let defaults_sources = DEFAULT_SOURCES
         .iter()
         .filter(|(k, _)| defaults_used.iter().any(|u| u == k))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let benchmarks = Benchmarks {
+        capital_intensity: parameters.capital_intensity_benchmarks.clone(),
+        divergence: DIVERGENCE_BENCHMARKS.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        divergence_method: DIVERGENCE_METHOD,
+    };
+    let measured_success_rate = match (&parameters.success_rate, measured) {
+        (SuccessRate::Measured, Some(m)) => Some(measured_years(m)),
+        _ => None,
+    };
     Ok(GapProjection {
         parameters,
         defaults_used,
         defaults_sources,
         scenarios,
+        warnings,
+        benchmarks,
+        sensitivity,
+        measured_success_rate,
+    })
+}
+
+/// The measured rate as used, one row per measured year.
+fn measured_years(m: &MeasuredRate) -> Vec<MeasuredYear> {
+    m.by_year
+        .iter()
+        .map(|(year, e)| {
+            let basis = m.basis.get(year);
+            MeasuredYear {
+                year: *year,
+                estimate: e.estimate,
+                low: e.low,
+                high: e.high,
+                basis: basis.map_or(MeasuredKind::Trend, |b| b.kind),
+                quarter: basis.map_or_else(|| format!("{year}"), |b| b.quarter.clone()),
+            }
+        })
+        .collect()
+}
+
+/// Capex vintages depreciating inside the horizon that were back-cast
+/// rather than given: their depreciation is the model's guess.
+fn backcast_vintages_warning(p: &ResolvedParams) -> Option<Warning> {
+    let first_given = *p.spend_usd_bn.keys().next()?;
+    let first_vintage = p.start_year - p.useful_life_years.ceil() as i32 + 1;
+    let end = p.start_year + p.horizon_years as i32 - 1;
+    let years: Vec<i32> = (first_vintage..first_given.min(end + 1)).collect();
+    (!years.is_empty()).then(|| Warning {
+        code: "depreciation_backcast_vintages",
+        scenario: None,
+        years,
+        message: format!(
+            "These capex vintages still depreciate inside the horizon but were not given: they were back-cast from {first_given} at spend_growth, so the depreciation-based required revenue rests on them. Give spend_usd_bn for those years to replace the guess."
+        ),
     })
 }

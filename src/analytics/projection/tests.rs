@@ -1,5 +1,5 @@
 use super::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn params(v: Value) -> GapParams {
     serde_json::from_value(v).expect("test params parse")
@@ -44,7 +44,8 @@ fn three_year_projection_matches_hand_arithmetic() {
         "cost_multiplier": 1.5, "gross_margin": 0.4,
         "revenue_usd_bn": {"2024": 50}, "revenue_growth": 0.2,
         "success_rate": {"source": "fixed", "by_year": {"2025": 0.1, "2027": 0.2}},
-        "reference_success_rate": 0.05, "elasticity": 0.5
+        "reference_success_rate": 0.05, "elasticity": 0.5,
+        "revenue_ceiling_usd_bn": 400, "max_revenue_growth": 0.5
     }));
     let out = project(&p, None).unwrap();
     // (scenario, spend, success rate per year) written out by hand.
@@ -58,8 +59,10 @@ fn three_year_projection_matches_hand_arithmetic() {
         let mut revenue = 50.0;
         let mut cumulative = 0.0;
         for i in 0..3 {
-            let growth = 0.2 * (rates[i] / 0.05_f64).sqrt();
-            revenue *= 1.0 + growth;
+            // Growth capped at 0.5 (0.2·√8 = 0.566 in the doubled 2027), then
+            // the Beverton–Holt step towards the 400 ceiling.
+            let growth = (0.2 * (rates[i] / 0.05_f64).sqrt()).min(0.5);
+            revenue = 400.0 * revenue * (1.0 + growth) / (400.0 + revenue * growth);
             let required = spend[i] * 1.5 / 0.6;
             cumulative += required - revenue;
             let row = &years[i];
@@ -73,6 +76,15 @@ fn three_year_projection_matches_hand_arithmetic() {
             assert!(row.bands.is_none(), "no interval, no Monte Carlo: no bands");
         }
     }
+    // Only the doubled 2027 rate pushes against the cap, and the response says so.
+    let capped: Vec<_> = out
+        .warnings
+        .iter()
+        .filter(|w| w.code == "revenue_growth_capped")
+        .collect();
+    assert_eq!(capped.len(), 1, "{:?}", out.warnings);
+    assert_eq!(capped[0].scenario.as_deref(), Some("revenue_catches_up"));
+    assert_eq!(capped[0].years, vec![2027]);
     let slows = scenario(&out, "spending_slows");
     assert_eq!(slows.overrides["spend_growth"], json!(0.05));
     assert_eq!(slows.overrides["spend_growth_path"], json!({"2027": 0.1}));
@@ -108,7 +120,7 @@ fn defaults_are_filled_sourced_and_round_trip() {
     let p = &out.parameters;
     assert_eq!(p.start_year, 2026);
     assert_eq!(p.spend_usd_bn, BTreeMap::from([(2026, 800.0), (2027, 1000.0)]));
-    assert_eq!(out.defaults_used.len(), 12);
+    assert_eq!(out.defaults_used.len(), 12 + 13);
     for used in &out.defaults_used {
         assert!(out.defaults_sources.contains_key(used), "no source for default {used}");
     }
@@ -116,9 +128,13 @@ fn defaults_are_filled_sourced_and_round_trip() {
     assert_eq!(sq.years.len(), 10);
     assert_eq!(sq.years[0].required_revenue_usd_bn, 1600.0);
     close(sq.years[2].spend_usd_bn, 1100.0);
-    close(sq.years[0].revenue_usd_bn, 100.0 * (4.0 / 3.0) * (4.0 / 3.0));
+    // Two Beverton–Holt steps from $100B (2024) towards the $10T ceiling at +1/3.
+    let bh = |r: f64, g: f64| 10_000.0 * r * (1.0 + g) / (10_000.0 + r * g);
+    close(sq.years[0].revenue_usd_bn, bh(bh(100.0, 1.0 / 3.0), 1.0 / 3.0));
     assert_eq!(sq.gap_closes_in, None);
-    assert_eq!(scenario(&out, "revenue_catches_up").gap_closes_in, Some(2031));
+    // Doubled success: +2/3 a year; by hand (bh above) 2031 $2,651.6B < $2,928.2B
+    // required, 2032 $3,755.4B > $3,221.0B.
+    assert_eq!(scenario(&out, "revenue_catches_up").gap_closes_in, Some(2032));
     // The JSON field names are the HTTP contract.
     let v = serde_json::to_value(&out).unwrap();
     assert_eq!(v["parameters"]["spend_usd_bn"], json!({"2026": 800.0, "2027": 1000.0}));
@@ -152,20 +168,20 @@ fn defaults_are_filled_sourced_and_round_trip() {
 }
 
 /// splitmix64: a tiny deterministic generator for the property test.
-struct Gen(u64);
+pub(super) struct Gen(pub u64);
 
 impl Gen {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn f(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn f(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn i(&mut self, lo: i32, hi: i32) -> i32 {
+    pub fn i(&mut self, lo: i32, hi: i32) -> i32 {
         lo + (self.next() % (hi - lo + 1) as u64) as i32
     }
 }
@@ -353,6 +369,7 @@ fn measured_rates_are_used_and_required() {
     };
     let m = MeasuredRate {
         by_year: BTreeMap::from([(2026, est(0.05)), (2027, est(0.08))]),
+        ..Default::default()
     };
     let out = project(&p, Some(&m)).unwrap();
     let y = &scenario(&out, "status_quo").years;
@@ -371,6 +388,7 @@ fn measured_rates_are_used_and_required() {
                 df: None,
             },
         )]),
+        ..Default::default()
     };
     assert_eq!(project(&p, Some(&bad)).unwrap_err().field, "success_rate.measured.2026");
     let empty = MeasuredRate::default();
@@ -400,6 +418,7 @@ fn monte_carlo_draws_follow_the_t_of_a_measured_interval() {
                     df,
                 },
             )]),
+            ..Default::default()
         };
         let out = project(&p, Some(&m)).unwrap();
         let Some(Bands::Percentiles { p10, .. }) = scenario(&out, "status_quo").years[0].bands else {
@@ -451,6 +470,17 @@ elasticity {"elasticity": -0.5}
 elasticity {"elasticity": 10.5}
 monte_carlo.draws {"monte_carlo": {"draws": 0}}
 monte_carlo.draws {"monte_carlo": {"draws": 100001}}
+revenue_ceiling_usd_bn {"revenue_ceiling_usd_bn": 99}
+revenue_ceiling_usd_bn {"revenue_ceiling_usd_bn": 0}
+max_revenue_growth {"max_revenue_growth": 11}
+useful_life_years {"useful_life_years": 0.9}
+cost_of_capital {"cost_of_capital": -0.01}
+hyperscaler_revenue_usd_bn {"hyperscaler_revenue_usd_bn": {}}
+shareholder_returns_growth {"shareholder_returns_growth": -1}
+capital_intensity_benchmarks {"capital_intensity_benchmarks": {"": 0.1}}
+capital_intensity_benchmarks.x {"capital_intensity_benchmarks": {"x": 11}}
+sensitivity.year {"sensitivity": {"year": 2025}}
+sensitivity.relative_change {"sensitivity": {"relative_change": 0}}
 "#;
 
 #[test]
@@ -487,7 +517,7 @@ fn each_validation_error_names_its_field() {
         },
         "success_rate.value",
     ));
-    assert_eq!(all.len(), 34);
+    assert_eq!(all.len(), 45);
     for (p, field) in &all {
         let e = p.validate().expect_err(field);
         assert_eq!(e.field, *field, "{e}");
@@ -497,11 +527,23 @@ fn each_validation_error_names_its_field() {
     // Overflow is caught after the fact and blamed on the compounding input.
     let huge = params(json!({"spend_usd_bn": {"2026": 1e308}, "cost_multiplier": 10}));
     assert_eq!(project(&huge, None).unwrap_err().field, "spend_usd_bn");
+    // Finite yearly figures whose running sums are not.
+    let sums = params(
+        json!({"spend_usd_bn": {"2026": 1e308}, "gross_margin": 0, "spend_growth": 0,
+                             "useful_life_years": 1, "cost_of_capital": 0}),
+    );
+    assert_eq!(project(&sums, None).unwrap_err().field, "spend_usd_bn");
+    // What used to compound past f64 range is now held by the bound, with a warning.
     let explode = params(
         json!({"horizon_years": 30, "revenue_growth": 10, "reference_success_rate": 0.001,
         "elasticity": 10, "success_rate": {"value": 1}}),
     );
-    assert_eq!(project(&explode, None).unwrap_err().field, "revenue_growth");
+    let bounded = project(&explode, None).unwrap();
+    for s in &bounded.scenarios {
+        assert!(s.years.iter().all(|y| y.revenue_usd_bn <= 10_000.0), "{}", s.name);
+    }
+    assert!(bounded.warnings.iter().any(|w| w.code == "revenue_growth_capped"));
+    assert!(bounded.warnings.iter().any(|w| w.code == "revenue_near_ceiling"));
     // Unknown fields are rejected at parse time.
     assert!(serde_json::from_str::<GapParams>(r#"{"spend": 1}"#).is_err());
     assert!(serde_json::from_str::<GapParams>(r#"{"success_rate": {"rate": 1}}"#).is_err());

@@ -6,15 +6,15 @@ use super::super::AppState;
 use super::compute;
 use super::query::{rate_query, RateParams};
 use crate::analytics::definitions::Quarter;
-use crate::analytics::projection::{MeasuredRate, RateEstimate};
+use crate::analytics::projection::{MeasuredBasis, MeasuredKind, MeasuredRate, RateEstimate};
 use crate::analytics::rates::TrendFit;
 use crate::error::{ApiError, ApiResult, Code};
 
 /// The measured success rate (1 − organisation zero-return share) by year, for
-/// the gap projection's `measured` source: the organisation trend's projection
-/// (each year takes its last projected quarter), or, when no trend can be
-/// fitted, the latest published quarter's share. Disclosure control applies:
-/// only published figures are used.
+/// the gap projection's `measured` source: each year takes its latest
+/// quarter, the published (unsuppressed) share for quarters up to the current
+/// one and the organisation trend's projection for later quarters, each with
+/// its provenance. Disclosure control applies: only published figures are used.
 pub async fn measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> {
     // Cached per data version (and quarter, which moves the default window):
     // the aggregate reads every ledger, the stamp only sums a few columns.
@@ -36,6 +36,7 @@ pub async fn measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> 
 }
 
 pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult<MeasuredRate> {
+    let current = Quarter::of(chrono::Utc::now().date_naive());
     let query = rate_query(
         &RateParams {
             from: None,
@@ -61,26 +62,45 @@ pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult
         },
         _ => RateEstimate::exact(1.0 - estimate),
     };
+    // Each year takes its latest quarter: a published (unsuppressed) share
+    // for quarters up to the current one, the trend's projection for later
+    // ones, so past years rest on what was measured and only the future on
+    // the trend. Cells come in quarter order and the projection starts after
+    // the current quarter, so later inserts are later quarters.
     let mut by_year = BTreeMap::new();
+    let mut basis = BTreeMap::new();
+    for c in r
+        .cells
+        .iter()
+        .filter(|c| c.dimension == "all" && !c.suppressed && c.quarter <= current)
+    {
+        if let Some(s) = c.org_zero_return_share {
+            by_year.insert(c.quarter.year, flip(s.estimate, Some(s.low), Some(s.high), None));
+            basis.insert(
+                c.quarter.year,
+                MeasuredBasis {
+                    kind: MeasuredKind::Published,
+                    quarter: c.quarter.to_string(),
+                },
+            );
+        }
+    }
     if let Some(projection) = &r.trend.projection {
         let df = match &r.trend.organisation {
             TrendFit::Available(f) => f.degrees_of_freedom,
             TrendFit::Unavailable { .. } => None,
         };
         for p in projection {
-            if let Some(q) = Quarter::parse(&p.quarter) {
+            if let Some(q) = Quarter::parse(&p.quarter).filter(|q| *q > current) {
                 by_year.insert(q.year, flip(p.estimate, p.low, p.high, df));
+                basis.insert(
+                    q.year,
+                    MeasuredBasis {
+                        kind: MeasuredKind::Trend,
+                        quarter: q.to_string(),
+                    },
+                );
             }
-        }
-    }
-    if by_year.is_empty() {
-        if let Some((q, s)) = r
-            .cells
-            .iter()
-            .rev()
-            .find_map(|c| c.org_zero_return_share.map(|s| (c.quarter, s)))
-        {
-            by_year.insert(q.year, flip(s.estimate, Some(s.low), Some(s.high), None));
         }
     }
     if by_year.is_empty() {
@@ -90,5 +110,5 @@ pub(super) async fn compute_measured_success_rate(state: &AppState) -> ApiResult
             "no measured rate is published yet (too few organisations with evaluated pilots); use source fixed",
         ));
     }
-    Ok(MeasuredRate { by_year })
+    Ok(MeasuredRate { by_year, basis })
 }
