@@ -22,6 +22,7 @@ mod ledger;
 mod limits;
 mod logging;
 mod money;
+mod oidc;
 mod projections;
 mod research;
 mod rollups;
