@@ -130,7 +130,7 @@ function makeProvider() {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-      grant.addOIDCScope('openid profile email');
+      grant.addOIDCScope(`openid profile email ${API_SCOPE}`);
       grant.addResourceScope(RESOURCE, API_SCOPE);
       await grant.save();
       return grant;
