@@ -273,7 +273,10 @@ pub fn is_acceptable_provider_url(url: &str) -> bool {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().map_or("", |h| if h == "::1" { "[::1]" } else { h }),
+        Some(v6) => v6
+            .split(']')
+            .next()
+            .map_or("", |h| if h == "::1" { "[::1]" } else { h }),
         None => authority.split(':').next().unwrap_or(""),
     };
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
@@ -408,7 +411,10 @@ fn oidc_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<OidcSett
     if issuer.is_none() && jwks_url.is_none() {
         return Ok(None);
     }
-    for (name, url) in [("PILOTLEDGER_OIDC_ISSUER", &issuer), ("PILOTLEDGER_JWKS_URL", &jwks_url)] {
+    for (name, url) in [
+        ("PILOTLEDGER_OIDC_ISSUER", &issuer),
+        ("PILOTLEDGER_JWKS_URL", &jwks_url),
+    ] {
         if let Some(url) = url {
             if !is_acceptable_provider_url(url) {
                 return Err(format!(

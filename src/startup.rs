@@ -159,7 +159,8 @@ pub fn load_oidc(settings: &Settings) -> anyhow::Result<Option<crate::auth::oidc
         (None, Some(url)) => (settings.jwt_issuer.clone(), None, url.clone()),
         (None, None) => return Ok(None),
     };
-    let jwks = oidc::Jwks::load(&jwks_url, o.refresh_min).map_err(|e| anyhow::anyhow!("the identity provider's keys: {e}"))?;
+    let jwks =
+        oidc::Jwks::load(&jwks_url, o.refresh_min).map_err(|e| anyhow::anyhow!("the identity provider's keys: {e}"))?;
     let role_map = o
         .role_map
         .iter()
@@ -212,7 +213,13 @@ impl Application {
         })
         .await??;
         let keys = Arc::new(keys);
-        let first_start_token = if needs_token && keys.can_mint() {
+        // With OIDC on and local tokens off, a minted operator token would be
+        // refused: the provider's operator group is the way in instead.
+        let local_operators = settings
+            .oidc
+            .as_ref()
+            .is_none_or(|o| o.local_tokens != crate::config::LocalTokens::Off);
+        let first_start_token = if needs_token && keys.can_mint() && local_operators {
             let (pool, keys) = (pool.clone(), keys.clone());
             Some(
                 web::block(move || -> anyhow::Result<String> {

@@ -345,8 +345,12 @@ fn crit_header_is_rejected() {
     let keys = hs_keys();
     let header = b64_json(&json!({ "alg": "HS256", "typ": "JWT", "crit": ["exp"] }));
     let message = format!("{header}.{}", b64_json(&valid_claims()));
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET).unwrap(), Algorithm::HS256).unwrap();
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(SECRET).unwrap(),
+        Algorithm::HS256,
+    )
+    .unwrap();
     assert_eq!(
         keys.verify(&format!("{message}.{signature}")),
         Err(TokenError::Malformed)

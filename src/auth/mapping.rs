@@ -72,7 +72,11 @@ pub fn claim_values<'a>(claims: &'a Map<String, Value>, path: &str) -> Vec<&'a s
 impl ClaimMapping {
     /// The role and (for organisation roles) the organisation of a verified
     /// token's claims, given the operator's bindings.
-    pub fn map(&self, claims: &Map<String, Value>, bindings: &[IdpBinding]) -> Result<(Role, Option<OrgId>), MappingError> {
+    pub fn map(
+        &self,
+        claims: &Map<String, Value>,
+        bindings: &[IdpBinding],
+    ) -> Result<(Role, Option<OrgId>), MappingError> {
         let values = claim_values(claims, &self.roles_claim);
         let role = self
             .role_map
@@ -171,9 +175,15 @@ mod tests {
     #[test]
     fn no_mapped_group_is_no_role() {
         let c = claims(json!({"groups": ["everyone"], "org": A}));
-        assert_eq!(mapping(Some("org")).map(&c, &[]), Err(MappingError::NoRole("groups".into())));
+        assert_eq!(
+            mapping(Some("org")).map(&c, &[]),
+            Err(MappingError::NoRole("groups".into()))
+        );
         let c = claims(json!({"org": A}));
-        assert!(matches!(mapping(Some("org")).map(&c, &[]), Err(MappingError::NoRole(_))));
+        assert!(matches!(
+            mapping(Some("org")).map(&c, &[]),
+            Err(MappingError::NoRole(_))
+        ));
     }
 
     #[test]

@@ -351,9 +351,7 @@ impl PendingAuth {
     /// Verifies the request's token: synchronously for local keys, with a
     /// possible short wait for the provider's keys with OIDC on.
     fn verify(req: &HttpRequest) -> LocalBoxFuture<'static, ApiResult<PendingAuth>> {
-        let oidc = req
-            .app_data::<web::Data<Verifier>>()
-            .and_then(|v| v.oidc.clone());
+        let oidc = req.app_data::<web::Data<Verifier>>().and_then(|v| v.oidc.clone());
         match oidc {
             None => Box::pin(std::future::ready(Self::verify_local(req))),
             Some(oidc) => Box::pin(Self::verify_oidc(req.clone(), oidc)),

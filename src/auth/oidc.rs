@@ -330,7 +330,9 @@ impl Jwks {
                 }
                 // The cached keys stay in use; the next attempt comes after
                 // the least interval.
-                Err(reason) => tracing::warn!(url = %self.url, %reason, "refreshing the identity provider's keys failed"),
+                Err(reason) => {
+                    tracing::warn!(url = %self.url, %reason, "refreshing the identity provider's keys failed")
+                }
             }
         }
         self.done.send_modify(|n| *n += 1);
@@ -518,7 +520,10 @@ mod tests {
     #[test]
     fn max_age_is_read_and_no_cache_is_zero() {
         assert_eq!(parse_max_age("public, max-age=600"), Some(Duration::from_secs(600)));
-        assert_eq!(parse_max_age("max-age=\"60\", must-revalidate"), Some(Duration::from_secs(60)));
+        assert_eq!(
+            parse_max_age("max-age=\"60\", must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(parse_max_age("private"), None);
         let min = Duration::from_secs(30);

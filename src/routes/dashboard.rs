@@ -51,7 +51,13 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// endpoint when OIDC sign-in is on (the code is exchanged from the page:
 /// a public client with PKCE).
 fn csp(state: &super::AppState) -> String {
-    let Some(token_endpoint) = state.verifier.oidc.as_ref().and_then(|o| o.sign_in()).map(|c| c.token_endpoint) else {
+    let Some(token_endpoint) = state
+        .verifier
+        .oidc
+        .as_ref()
+        .and_then(|o| o.sign_in())
+        .map(|c| c.token_endpoint)
+    else {
         return CSP.to_owned();
     };
     let origin: String = match token_endpoint.find("://") {
@@ -63,7 +69,10 @@ fn csp(state: &super::AppState) -> String {
         None => return CSP.to_owned(),
     };
     // Only characters a URL origin has may enter the header.
-    if !origin.chars().all(|c| c.is_ascii_alphanumeric() || ":/.-[]".contains(c)) {
+    if !origin
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ":/.-[]".contains(c))
+    {
         return CSP.to_owned();
     }
     CSP.replace("connect-src 'self'", &format!("connect-src 'self' {origin}"))

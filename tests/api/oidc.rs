@@ -127,8 +127,12 @@ impl Provider {
 
     /// Sets what `client`'s next tokens carry.
     pub async fn set_claims(&self, client: &str, claims: Value) {
-        self.admin(Method::POST, "/admin/claims", json!({"client_id": client, "claims": claims}))
-            .await;
+        self.admin(
+            Method::POST,
+            "/admin/claims",
+            json!({"client_id": client, "claims": claims}),
+        )
+        .await;
     }
 
     /// A token outside the provider's issuance (`forge` in provider.mjs).
@@ -229,7 +233,8 @@ async fn whoami(app: &TestApp, token: &str) -> (u16, Value) {
 #[actix_web::test]
 async fn discovery_and_tokens_of_every_algorithm() {
     let Some(provider) = Provider::start(json!({"clients": standard_clients(), "public_clients": [
-        {"client_id": "dashboard", "redirect_uris": ["http://127.0.0.1:9/"]}]})) else {
+        {"client_id": "dashboard", "redirect_uris": ["http://127.0.0.1:9/"]}]}))
+    else {
         return;
     };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
@@ -255,10 +260,7 @@ async fn discovery_and_tokens_of_every_algorithm() {
     let res = app.request(Method::GET, "/", None, None).await;
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
     let token_origin = discovery["token_endpoint"].as_str().unwrap().trim_end_matches("/token");
-    assert!(
-        csp.contains(&format!("connect-src 'self' {token_origin};")),
-        "{csp}"
-    );
+    assert!(csp.contains(&format!("connect-src 'self' {token_origin};")), "{csp}");
 
     for (client, alg) in [("rs", "RS256"), ("ps", "PS256"), ("es", "ES256"), ("ed", "EdDSA")] {
         let token = provider.token(client).await;
@@ -284,7 +286,9 @@ async fn discovery_and_tokens_of_every_algorithm() {
 
 #[actix_web::test]
 async fn rotation_is_picked_up_without_restart_and_unknown_keys_are_refused() {
-    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
     let org = app.create_org("Acme").await;
     bind(&app, &org, json!([{"claim": "tid", "value": "tenant-a"}])).await;
@@ -310,10 +314,14 @@ async fn rotation_is_picked_up_without_restart_and_unknown_keys_are_refused() {
 
     // A key the provider never published: refused, and refetching is
     // limited to once per interval however many such tokens arrive.
-    let fetched = provider.jwks_fetches().await;
+    let mut forged = Vec::new();
     for _ in 0..5 {
-        let forged = provider.forge("unknown_key", json!({"groups": ["pl-finance"]})).await;
-        let res = app.get("/v1/auth/whoami", &forged).await;
+        forged.push(provider.forge("unknown_key", json!({"groups": ["pl-finance"]})).await);
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fetched = provider.jwks_fetches().await;
+    let answers = futures_util::future::join_all(forged.iter().map(|t| app.get("/v1/auth/whoami", t))).await;
+    for res in answers {
         assert_problem(res, 401, "unauthorized").await;
     }
     assert!(
@@ -324,7 +332,9 @@ async fn rotation_is_picked_up_without_restart_and_unknown_keys_are_refused() {
 
 #[actix_web::test]
 async fn a_stopped_or_slow_provider_leaves_cached_keys_working_and_answers_fast() {
-    let Some(mut provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(mut provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
     let org = app.create_org("Acme").await;
     bind(&app, &org, json!([{"claim": "tid", "value": "tenant-a"}])).await;
@@ -364,7 +374,9 @@ async fn a_stopped_or_slow_provider_leaves_cached_keys_working_and_answers_fast(
 
 #[actix_web::test]
 async fn forged_tokens_are_refused() {
-    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
     let org = app.create_org("Acme").await;
     bind(&app, &org, json!([{"claim": "tid", "value": "tenant-a"}])).await;
@@ -418,14 +430,9 @@ async fn forged_tokens_are_refused() {
         ),
         (
             "lifetime beyond the maximum",
-            provider
-                .forge("valid", with(json!({"exp": now + 400 * 86_400})))
-                .await,
+            provider.forge("valid", with(json!({"exp": now + 400 * 86_400}))).await,
         ),
-        (
-            "no sub",
-            provider.forge("valid", with(json!({"sub": null}))).await,
-        ),
+        ("no sub", provider.forge("valid", with(json!({"sub": null}))).await),
         (
             "HS256 minted here, not an operator",
             mint(&app.keys, Some(&org), pilotledger::auth::Role::Admin),
@@ -456,7 +463,9 @@ async fn forged_tokens_are_refused() {
 
 #[actix_web::test]
 async fn claims_map_to_roles_and_exactly_one_organisation() {
-    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
     let a = app.create_org("Acme").await;
     let b = app.create_org("Globex").await;
@@ -490,9 +499,24 @@ async fn claims_map_to_roles_and_exactly_one_organisation() {
         detail,
     };
     let cases = [
-        ok("finance by org claim", json!({"groups": ["pl-finance"], "pl_org": a}), "finance", Some(&a)),
-        ok("member by tenant binding", json!({"groups": ["pl-members"], "tid": "tenant-b"}), "member", Some(&b)),
-        ok("admin by group binding", json!({"groups": ["pl-admins", "globex-staff"]}), "admin", Some(&b)),
+        ok(
+            "finance by org claim",
+            json!({"groups": ["pl-finance"], "pl_org": a}),
+            "finance",
+            Some(&a),
+        ),
+        ok(
+            "member by tenant binding",
+            json!({"groups": ["pl-members"], "tid": "tenant-b"}),
+            "member",
+            Some(&b),
+        ),
+        ok(
+            "admin by group binding",
+            json!({"groups": ["pl-admins", "globex-staff"]}),
+            "admin",
+            Some(&b),
+        ),
         ok(
             "first listed role wins",
             json!({"groups": ["pl-members", "pl-admins"], "pl_org": a}),
@@ -505,13 +529,35 @@ async fn claims_map_to_roles_and_exactly_one_organisation() {
             "finance",
             Some(&a),
         ),
-        ok("a single group as a string", json!({"groups": "pl-finance", "tid": "tenant-a"}), "finance", Some(&a)),
-        ok("researcher has no organisation", json!({"groups": ["pl-research"], "tid": "tenant-a"}), "researcher", None),
+        ok(
+            "a single group as a string",
+            json!({"groups": "pl-finance", "tid": "tenant-a"}),
+            "finance",
+            Some(&a),
+        ),
+        ok(
+            "researcher has no organisation",
+            json!({"groups": ["pl-research"], "tid": "tenant-a"}),
+            "researcher",
+            None,
+        ),
         ok("operator by group", json!({"groups": ["pl-ops"]}), "operator", None),
-        refused("groups mapping to no role", json!({"groups": ["everyone"], "pl_org": a}), "PILOTLEDGER_OIDC_ROLE_MAP"),
+        refused(
+            "groups mapping to no role",
+            json!({"groups": ["everyone"], "pl_org": a}),
+            "PILOTLEDGER_OIDC_ROLE_MAP",
+        ),
         refused("no groups claim", json!({"pl_org": a}), "PILOTLEDGER_OIDC_ROLE_MAP"),
-        refused("no organisation", json!({"groups": ["pl-finance"], "tid": "tenant-z"}), "names no organisation"),
-        refused("org claim not a UUID", json!({"groups": ["pl-finance"], "pl_org": "acme"}), "UUID"),
+        refused(
+            "no organisation",
+            json!({"groups": ["pl-finance"], "tid": "tenant-z"}),
+            "names no organisation",
+        ),
+        refused(
+            "org claim not a UUID",
+            json!({"groups": ["pl-finance"], "pl_org": "acme"}),
+            "UUID",
+        ),
         refused(
             "claim and binding disagree",
             json!({"groups": ["pl-finance"], "pl_org": a, "tid": "tenant-b"}),
@@ -555,7 +601,9 @@ async fn claims_map_to_roles_and_exactly_one_organisation() {
 
 #[actix_web::test]
 async fn the_audit_log_names_the_person_and_bindings_take_effect_at_once() {
-    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let app = spawn_oidc(&provider, LocalTokens::Operator).await;
     let a = app.create_org("Acme").await;
     let b = app.create_org("Globex").await;
@@ -590,7 +638,11 @@ async fn the_audit_log_names_the_person_and_bindings_take_effect_at_once() {
     assert_eq!(res.status(), 201);
     let audit = json_of(app.get("/v1/audit", &plain).await).await;
     assert!(
-        audit["items"].as_array().unwrap().iter().any(|e| e["actor"] == "person"),
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "person"),
         "{audit}"
     );
 
@@ -641,10 +693,22 @@ async fn binding_input_is_checked_and_one_value_names_one_organisation() {
     assert_eq!(res.status(), 200);
     let cases = [
         (json!({"bindings": [{"claim": "", "value": "x"}]}), "bindings[0].claim"),
-        (json!({"bindings": [{"claim": "a b", "value": "x"}]}), "bindings[0].claim"),
-        (json!({"bindings": [{"claim": "tid", "value": ""}]}), "bindings[0].value"),
-        (json!({"bindings": [{"claim": "tid", "value": "a\nb"}]}), "bindings[0].value"),
-        (json!({"bindings": [{"claim": "realm..roles", "value": "x"}]}), "bindings[0].claim"),
+        (
+            json!({"bindings": [{"claim": "a b", "value": "x"}]}),
+            "bindings[0].claim",
+        ),
+        (
+            json!({"bindings": [{"claim": "tid", "value": ""}]}),
+            "bindings[0].value",
+        ),
+        (
+            json!({"bindings": [{"claim": "tid", "value": "a\nb"}]}),
+            "bindings[0].value",
+        ),
+        (
+            json!({"bindings": [{"claim": "realm..roles", "value": "x"}]}),
+            "bindings[0].claim",
+        ),
         (
             json!({"bindings": [{"claim": "tid", "value": "x"}, {"claim": "tid", "value": "x"}]}),
             "bindings[1]",
@@ -684,7 +748,9 @@ async fn binding_input_is_checked_and_one_value_names_one_organisation() {
 
 #[actix_web::test]
 async fn a_misconfigured_issuer_stops_the_start_with_a_clear_message() {
-    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else { return };
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
     let build = |issuer: String| async move {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(&fresh_database_url(dir.path()), dir.path());
