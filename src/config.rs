@@ -502,4 +502,64 @@ mod tests {
             "{help}"
         );
     }
+
+    #[test]
+    fn oidc_settings_are_checked_naming_the_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        };
+        assert!(oidc_from_env(&env(&[])).unwrap().is_none());
+        let on = oidc_from_env(&env(&[
+            ("PILOTLEDGER_OIDC_ISSUER", "https://idp.example.com/realms/acme/"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "pl-admins=admin, a=b=finance"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(on.issuer.as_deref(), Some("https://idp.example.com/realms/acme"));
+        assert_eq!(
+            on.role_map,
+            vec![("pl-admins".into(), "admin".into()), ("a=b".into(), "finance".into())]
+        );
+        assert_eq!(on.local_tokens, LocalTokens::Off);
+        assert_eq!(on.refresh_min, std::time::Duration::from_secs(30));
+        let err = |pairs| oidc_from_env(&env(pairs)).unwrap_err();
+        assert!(err(&[("PILOTLEDGER_OIDC_ISSUER", "https://idp")]).contains("PILOTLEDGER_OIDC_ROLE_MAP is required"));
+        assert!(err(&[
+            ("PILOTLEDGER_OIDC_ISSUER", "http://idp.example.com"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=admin")
+        ])
+        .contains("PILOTLEDGER_OIDC_ISSUER must be an https:// URL"));
+        assert!(err(&[
+            ("PILOTLEDGER_JWKS_URL", "https://idp/jwks"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=boss")
+        ])
+        .contains("one of the roles"));
+        assert!(err(&[
+            ("PILOTLEDGER_JWKS_URL", "https://idp/jwks"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=admin"),
+            ("PILOTLEDGER_OIDC_LOCAL_TOKENS", "yes")
+        ])
+        .contains("PILOTLEDGER_OIDC_LOCAL_TOKENS"));
+    }
+
+    #[test]
+    fn provider_urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://idp.example.com",
+            "http://127.0.0.1:8080/x",
+            "http://localhost/",
+            "http://[::1]:9/",
+        ] {
+            assert!(is_acceptable_provider_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.com",
+            "http://127.0.0.1.evil.com/",
+            "ftp://x",
+            "https://",
+            "http://localhost.evil/",
+        ] {
+            assert!(!is_acceptable_provider_url(bad), "{bad}");
+        }
+    }
 }

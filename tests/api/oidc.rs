@@ -777,3 +777,26 @@ async fn a_misconfigured_issuer_stops_the_start_with_a_clear_message() {
     let message = build(format!("{}/no-such-realm", provider.issuer)).await;
     assert!(message.contains("HTTP status 404"), "{message}");
 }
+
+#[actix_web::test]
+async fn a_key_set_url_without_discovery_verifies_too() {
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&fresh_database_url(dir.path()), dir.path());
+    let mut oidc = oidc_settings(&provider.issuer, LocalTokens::Operator);
+    oidc.issuer = None;
+    oidc.jwks_url = Some(format!("{}/jwks", provider.issuer));
+    settings.oidc = Some(oidc);
+    // Without discovery the expected `iss` is PILOTLEDGER_JWT_ISSUER.
+    settings.jwt_issuer = provider.issuer.clone();
+    let app = TestApp::spawn_with(settings, dir).await;
+    let token = provider.token("ops").await;
+    let (status, me) = whoami(&app, &token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["role"], "operator");
+    // No discovery, so no dashboard sign-in button.
+    let res = app.request(Method::GET, "/v1/auth/config", None, None).await;
+    assert_eq!(json_of(res).await, json!({"oidc": null}));
+}
