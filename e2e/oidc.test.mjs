@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -182,4 +183,31 @@ test('PKCE sign-in at the identity provider ends on the finance view of the mapp
   await page.waitForSelector('#signin:not([hidden])');
   await page.close();
   assert.deepEqual(errors, []);
+});
+
+test('axe: the sign-in page with the company sign-in button, and a refused sign-in', async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    // bypassCSP: axe is injected by the test (the CSP itself is exercised by the sign-in above).
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    await page.getByRole('button', { name: 'Sign in with your company account' }).waitFor({ state: 'visible' });
+    const axe = async () => {
+      await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+      return page.evaluate(async () => (await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }, resultTypes: ['violations'],
+      })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+    };
+    assert.deepEqual(await axe(), []);
+    // The provider refusing (or the person cancelling) comes back as ?error=: said in the alert.
+    await page.goto(`${base}/?error=access_denied&error_description=${encodeURIComponent('End-User aborted interaction')}&state=x`);
+    const alert = page.locator('#signin-alert[role=alert]');
+    await alert.waitFor({ state: 'visible' });
+    assert.match(await alert.innerText(), /End-User aborted interaction/);
+    assert.equal(new URL(page.url()).search, '', 'the answer is cleared from the address bar');
+    assert.deepEqual(await axe(), []);
+  } finally {
+    await browser.close();
+  }
 });

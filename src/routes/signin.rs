@@ -6,6 +6,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use super::extract::{NoParams, Query};
 use super::AppState;
 use crate::auth::oidc::SignInConfig;
 use crate::auth::AuthContext;
@@ -20,7 +21,7 @@ pub struct SignInConfigJson {
 /// The dashboard's sign-in settings: present when an issuer was discovered
 /// and a client id configured. No authentication: it is what the sign-in
 /// page shows before anyone has a token.
-pub async fn config(state: web::Data<AppState>) -> HttpResponse {
+pub async fn config(_: Query<NoParams>, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
         .json(SignInConfigJson {
@@ -38,7 +39,7 @@ pub struct WhoAmIJson {
 
 /// The caller as the server maps it: role and organisation after claim
 /// mapping (for the identity provider's tokens, which carry groups, not a role).
-pub async fn whoami(auth: AuthContext) -> ApiResult<HttpResponse> {
+pub async fn whoami(_: Query<NoParams>, auth: AuthContext) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(WhoAmIJson {
         sub: auth.sub.clone(),
         email: auth.email.clone(),

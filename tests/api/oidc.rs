@@ -741,9 +741,15 @@ async fn binding_input_is_checked_and_one_value_names_one_organisation() {
     assert_problem(res, 404, "org_not_found").await;
     let res = put("not-a-uuid".into(), op.clone(), ok.clone()).await;
     assert_problem(res, 400, "invalid_id").await;
-    // Without OIDC the sign-in settings say so.
+    // Without OIDC the sign-in settings say so; neither route takes parameters.
     let res = app.request(Method::GET, "/v1/auth/config", None, None).await;
     assert_eq!(json_of(res).await, json!({"oidc": null}));
+    let res = app.request(Method::GET, "/v1/auth/config?x=1", None, None).await;
+    assert_problem(res, 400, "invalid_query").await;
+    let res = app.get("/v1/auth/whoami?x=1", &op).await;
+    assert_problem(res, 400, "invalid_query").await;
+    let me = json_of(app.get("/v1/auth/whoami", &t.finance).await).await;
+    assert_eq!(me, json!({"sub": "test-user", "email": null, "role": "finance", "org": t.org}));
 }
 
 #[actix_web::test]
