@@ -324,6 +324,13 @@ async fn rotation_is_picked_up_without_restart_and_unknown_keys_are_refused() {
     for res in answers {
         assert_problem(res, 401, "unauthorized").await;
     }
+    // ... and one after another within the interval: no fetch at all, no wait.
+    for token in &forged {
+        let started = Instant::now();
+        let res = app.get("/v1/auth/whoami", token).await;
+        assert_problem(res, 401, "unauthorized").await;
+        assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    }
     assert!(
         provider.jwks_fetches().await <= fetched + 1,
         "unknown kids fetch at most once per interval"
