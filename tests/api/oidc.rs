@@ -329,7 +329,11 @@ async fn rotation_is_picked_up_without_restart_and_unknown_keys_are_refused() {
         let started = Instant::now();
         let res = app.get("/v1/auth/whoami", token).await;
         assert_problem(res, 401, "unauthorized").await;
-        assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
     assert!(
         provider.jwks_fetches().await <= fetched + 1,
@@ -756,7 +760,10 @@ async fn binding_input_is_checked_and_one_value_names_one_organisation() {
     let res = app.get("/v1/auth/whoami?x=1", &op).await;
     assert_problem(res, 400, "invalid_query").await;
     let me = json_of(app.get("/v1/auth/whoami", &t.finance).await).await;
-    assert_eq!(me, json!({"sub": "test-user", "email": null, "role": "finance", "org": t.org}));
+    assert_eq!(
+        me,
+        json!({"sub": "test-user", "email": null, "role": "finance", "org": t.org})
+    );
 }
 
 #[actix_web::test]
@@ -812,4 +819,40 @@ async fn a_key_set_url_without_discovery_verifies_too() {
     // No discovery, so no dashboard sign-in button.
     let res = app.request(Method::GET, "/v1/auth/config", None, None).await;
     assert_eq!(json_of(res).await, json!({"oidc": null}));
+}
+
+#[actix_web::test]
+async fn keys_are_cached_for_the_key_sets_max_age() {
+    let Some(provider) = Provider::start(json!({"clients": standard_clients()})) else {
+        return;
+    };
+    let app = spawn_oidc(&provider, LocalTokens::Operator).await;
+    let token = provider.token("ops").await;
+    let unknown = provider.forge("unknown_key", json!({"groups": ["pl-ops"]})).await;
+    // Fetched at start with max-age=300: past the least interval, a known
+    // kid fetches nothing.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fetched = provider.jwks_fetches().await;
+    assert_eq!(whoami(&app, &token).await.0, 200);
+    assert_eq!(provider.jwks_fetches().await, fetched, "fresh for 300 s");
+
+    // The set now says max-age=1; an unknown kid brings that answer in.
+    provider.jwks_behaviour("public, max-age=1", 0).await;
+    assert_eq!(whoami(&app, &unknown).await.0, 401);
+    assert_eq!(provider.jwks_fetches().await, fetched + 1);
+    // Stale after a second: the next request is answered from the cache at
+    // once and refreshes the set behind it.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let started = Instant::now();
+    assert_eq!(whoami(&app, &token).await.0, 200);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while provider.jwks_fetches().await < fetched + 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        provider.jwks_fetches().await,
+        fetched + 2,
+        "a stale set is fetched again"
+    );
 }
