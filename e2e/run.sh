@@ -106,7 +106,8 @@ echo "== e2e: browser tests against $BASE_URL"
 cd "$HERE"
 status=0
 # Test files given as arguments run alone (e.g. `run.sh a11y.test.mjs`); by
-# default the functional tests, then the accessibility review.
+# default the functional tests, the accessibility review, then sign-in through
+# a real OpenID provider (oidc.test.mjs starts its own provider and server).
 if [ "$#" -eq 0 ]; then set -- dashboard.test.mjs a11y.test.mjs oidc.test.mjs; fi
 node --test --test-reporter=tap --test-concurrency=1 "$@" || status=$?
 if [ "$status" -ne 0 ]; then
