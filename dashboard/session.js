@@ -1,7 +1,7 @@
 // Signing in and out: reading the token from a #token= link, the form or
 // session storage (never localStorage), checking its claims, and switching
 // between the sign-in form and the workspace.
-import { useToken } from './api.js';
+import { api, useToken } from './api.js';
 import { clearError, h, showError } from './dom.js';
 import { state } from './state.js';
 import { ROLES, showWorkspace } from './workspace.js';
@@ -97,4 +97,128 @@ export function showSignIn(error, info) {
     input.setAttribute('aria-describedby', 'token-help');
   }
   if (error || info) input.focus();
+}
+
+// ------------------------------------------------ sign-in through the identity provider
+// Authorization code with PKCE (RFC 7636) as a public client: no secret in
+// the page. The verifier and state wait in session storage while the browser
+// is at the provider; the access token it returns is the bearer token, and
+// the server (GET /v1/auth/whoami) says which role and organisation its
+// claims map to.
+
+const PKCE_KEY = 'pilotledger.pkce';
+const MODE_KEY = 'pilotledger.mode';
+const ID_TOKEN_KEY = 'pilotledger.id_token';
+let oidcConfig = null;
+
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const randomString = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => location.origin + location.pathname;
+
+/** Reads the server's sign-in settings and shows the button when the provider is configured. */
+export async function loadSignInConfig() {
+  try {
+    const resp = await fetch('/v1/auth/config', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    oidcConfig = resp.ok ? (await resp.json()).oidc : null;
+  } catch (_) {
+    oidcConfig = null;
+  }
+  document.getElementById('oidc-signin').hidden = !oidcConfig;
+  return oidcConfig;
+}
+
+/** Sends the browser to the provider's sign-in page. */
+export async function startOidcSignIn() {
+  if (!oidcConfig) return;
+  const verifier = randomString();
+  const stateValue = randomString();
+  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: stateValue, redirect: redirectUri() }));
+  const url = new URL(oidcConfig.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code', client_id: oidcConfig.client_id, redirect_uri: redirectUri(), scope: oidcConfig.scopes,
+    state: stateValue, code_challenge: challenge, code_challenge_method: 'S256',
+  }).toString();
+  location.assign(url.toString());
+}
+
+/** On the way back from the provider (?code=&state= or ?error=): exchanges the code; true if this was such a return. */
+export async function finishOidcSignIn() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has('code') && !params.has('error')) return false;
+  history.replaceState(null, '', location.pathname);
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
+  sessionStorage.removeItem(PKCE_KEY);
+  if (params.has('error')) {
+    showSignIn(`The identity provider did not sign you in: ${params.get('error_description') || params.get('error')}.`);
+    return true;
+  }
+  if (!pending || pending.state !== params.get('state')) {
+    showSignIn('That sign-in answer does not belong to a sign-in started in this tab; sign in again.');
+    return true;
+  }
+  const config = oidcConfig || (await loadSignInConfig());
+  if (!config) {
+    showSignIn('This server no longer signs in through an identity provider.');
+    return true;
+  }
+  let tokens;
+  try {
+    const resp = await fetch(config.token_endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code: params.get('code'), redirect_uri: pending.redirect,
+        client_id: config.client_id, code_verifier: pending.verifier,
+      }),
+    });
+    tokens = await resp.json();
+    if (!resp.ok || !tokens.access_token) throw new Error(tokens.error_description || tokens.error || `HTTP ${resp.status}`);
+  } catch (e) {
+    showSignIn(`The identity provider did not give this tab a token (${e.message}).`);
+    return true;
+  }
+  if (tokens.id_token) sessionStorage.setItem(ID_TOKEN_KEY, tokens.id_token);
+  await signInWithProviderToken(tokens.access_token);
+  return true;
+}
+
+/** Uses an identity provider's access token: the server maps its claims to a role and organisation. */
+export async function signInWithProviderToken(token) {
+  useToken(token);
+  let me;
+  try {
+    me = await api('/v1/auth/whoami');
+  } catch (e) {
+    useToken(null);
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(MODE_KEY);
+    showSignIn(e.detail || e.message);
+    return;
+  }
+  const claims = decodeClaims(token) || {};
+  state.claims = { ...me, exp: claims.exp };
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(MODE_KEY, 'oidc');
+  showWorkspace();
+  document.querySelector('#tabs [role=tab][aria-selected=true]')?.focus();
+}
+
+/** Whether the stored token came from the identity provider. */
+export const storedIsProviderToken = () => sessionStorage.getItem(MODE_KEY) === 'oidc';
+
+/** Signs out here, then at the provider when it offers that (it sends the browser back). */
+export function signOutEverywhere() {
+  const provider = storedIsProviderToken() && oidcConfig && oidcConfig.end_session_endpoint;
+  const idToken = sessionStorage.getItem(ID_TOKEN_KEY);
+  sessionStorage.removeItem(MODE_KEY);
+  sessionStorage.removeItem(ID_TOKEN_KEY);
+  signOut();
+  if (provider) {
+    const url = new URL(oidcConfig.end_session_endpoint);
+    const q = { client_id: oidcConfig.client_id, post_logout_redirect_uri: redirectUri() };
+    if (idToken) q.id_token_hint = idToken;
+    url.search = new URLSearchParams(q).toString();
+    location.assign(url.toString());
+  }
 }

@@ -25,6 +25,11 @@ fi
 if [ ! -d "$HERE/node_modules/playwright-core" ]; then
   (cd "$HERE" && npm ci --no-audit --no-fund)
 fi
+# The OpenID provider oidc.test.mjs signs in at (tests/oidc, oidc-provider).
+if [ ! -d "$HERE/../tests/oidc/node_modules/oidc-provider" ]; then
+  (cd "$HERE/../tests/oidc" && npm ci --no-audit --no-fund)
+fi
+export PILOTLEDGER_BIN="$BIN"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pilotledger-e2e.XXXXXX")"
 SERVER_PID=""
@@ -101,8 +106,9 @@ echo "== e2e: browser tests against $BASE_URL"
 cd "$HERE"
 status=0
 # Test files given as arguments run alone (e.g. `run.sh a11y.test.mjs`); by
-# default the functional tests, then the accessibility review.
-if [ "$#" -eq 0 ]; then set -- dashboard.test.mjs a11y.test.mjs; fi
+# default the functional tests, the accessibility review, then sign-in through
+# a real OpenID provider (oidc.test.mjs starts its own provider and server).
+if [ "$#" -eq 0 ]; then set -- dashboard.test.mjs a11y.test.mjs oidc.test.mjs; fi
 node --test --test-reporter=tap --test-concurrency=1 "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== e2e: server log (last 40 lines)" >&2

@@ -62,6 +62,51 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "required `aud`",
     },
     Setting {
+        name: "PILOTLEDGER_OIDC_ISSUER",
+        default: "unset: no OIDC sign-in",
+        meaning: "the identity provider's issuer URL (`https://`, or `http://` on a loopback address); its `/.well-known/openid-configuration` is read at start and names the keys; turns on OIDC verification (RS256, PS256, ES256, EdDSA; HS256 refused)",
+    },
+    Setting {
+        name: "PILOTLEDGER_JWKS_URL",
+        default: "unset, or the issuer's `jwks_uri`",
+        meaning: "the provider's JSON Web Key Set, without discovery (tokens' `iss` must then equal `PILOTLEDGER_JWT_ISSUER`); turns on OIDC verification too",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_CLIENT_ID",
+        default: "unset: no dashboard sign-in button",
+        meaning: "the dashboard's public client (authorization code + PKCE, no secret) registered at the provider",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_SCOPES",
+        default: "`openid profile email`",
+        meaning: "scopes the dashboard asks for (add the API scope your provider needs for an access token with `aud` = `PILOTLEDGER_JWT_AUDIENCE`)",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_ROLES_CLAIM",
+        default: "`groups`",
+        meaning: "the claim (a string or list of strings; a dotted path such as `realm_access.roles` reaches into objects) whose values `PILOTLEDGER_OIDC_ROLE_MAP` maps to roles",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_ROLE_MAP",
+        default: "required with OIDC",
+        meaning: "`value=role,value=role`: which roles-claim value gives which role (`member`, `finance`, `admin`, `researcher`, `operator`); the first listed pair the token matches wins; no match answers 403",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_ORG_CLAIM",
+        default: "unset",
+        meaning: "a claim holding the organisation's id (UUID); organisations can also be found by identity-provider bindings (`PUT /v1/orgs/{id}/idp-bindings`)",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_LOCAL_TOKENS",
+        default: "`off`",
+        meaning: "with OIDC on, whether tokens minted by this server (HS256) are still accepted: `off`, `operator` (operator tokens only) or `all`",
+    },
+    Setting {
+        name: "PILOTLEDGER_OIDC_REFRESH_MIN_SECS",
+        default: "30",
+        meaning: "least time between two fetches of the provider's keys (a token with an unknown `kid` triggers one; the response's `Cache-Control: max-age` says when they go stale)",
+    },
+    Setting {
         name: "PILOTLEDGER_DB_POOL_SIZE",
         default: "8 (SQLite) / 16 (PostgreSQL)",
         meaning: "connections in the pool",
@@ -196,6 +241,54 @@ pub enum LogFormat {
     Json,
 }
 
+/// With OIDC on, which tokens minted by this server are still accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalTokens {
+    Off,
+    Operator,
+    All,
+}
+
+/// OpenID Connect sign-in: where the provider's keys are and how its claims
+/// map to roles and organisations (`auth::oidc`, `auth::mapping`).
+#[derive(Clone, Debug)]
+pub struct OidcSettings {
+    /// `PILOTLEDGER_OIDC_ISSUER`, without a trailing slash.
+    pub issuer: Option<String>,
+    pub jwks_url: Option<String>,
+    pub client_id: Option<String>,
+    pub scopes: String,
+    pub roles_claim: String,
+    /// `(claim value, role name)` in the order given; role names are checked here.
+    pub role_map: Vec<(String, String)>,
+    pub org_claim: Option<String>,
+    pub local_tokens: LocalTokens,
+    pub refresh_min: std::time::Duration,
+}
+
+/// The role names `PILOTLEDGER_OIDC_ROLE_MAP` may use (`auth::Role`'s wire names).
+pub const ROLE_NAMES: [&str; 5] = ["member", "finance", "admin", "researcher", "operator"];
+
+/// Whether `url` is `https://`, or `http://` to a loopback address (a
+/// provider on the same machine, as in tests).
+pub fn is_acceptable_provider_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return url.len() > "https://".len();
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6
+            .split(']')
+            .next()
+            .map_or("", |h| if h == "::1" { "[::1]" } else { h }),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
 /// Everything the application needs to start.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -225,6 +318,8 @@ pub struct Settings {
     pub max_token_ttl_days: u32,
     pub metrics_public: bool,
     pub max_imports: u32,
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Settings {
@@ -313,6 +408,7 @@ impl Settings {
                 Some(_) => return Err("PILOTLEDGER_METRICS_ACCESS must be operator or public".into()),
             },
             max_imports: number("PILOTLEDGER_MAX_IMPORTS", 2)?.max(1),
+            oidc: oidc_from_env(&var)?,
             database_url,
             read_database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -327,6 +423,71 @@ impl Settings {
             otlp,
         })
     }
+}
+
+fn oidc_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<OidcSettings>, String> {
+    let issuer = var("PILOTLEDGER_OIDC_ISSUER").map(|v| v.trim_end_matches('/').to_owned());
+    let jwks_url = var("PILOTLEDGER_JWKS_URL");
+    if issuer.is_none() && jwks_url.is_none() {
+        return Ok(None);
+    }
+    for (name, url) in [
+        ("PILOTLEDGER_OIDC_ISSUER", &issuer),
+        ("PILOTLEDGER_JWKS_URL", &jwks_url),
+    ] {
+        if let Some(url) = url {
+            if !is_acceptable_provider_url(url) {
+                return Err(format!(
+                    "{name} must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1]); got {url:?}"
+                ));
+            }
+        }
+    }
+    let role_map_text = var("PILOTLEDGER_OIDC_ROLE_MAP").ok_or(
+        "PILOTLEDGER_OIDC_ROLE_MAP is required with OIDC on: say which group gives which role, e.g. \
+         pilotledger-finance=finance,pilotledger-admins=admin",
+    )?;
+    let mut role_map = Vec::new();
+    for pair in role_map_text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (value, role) = pair
+            .rsplit_once('=')
+            .ok_or_else(|| format!("PILOTLEDGER_OIDC_ROLE_MAP: {pair:?} is not value=role"))?;
+        let (value, role) = (value.trim(), role.trim());
+        if value.is_empty() || !ROLE_NAMES.contains(&role) {
+            return Err(format!(
+                "PILOTLEDGER_OIDC_ROLE_MAP: {pair:?} needs a value and one of the roles {}",
+                ROLE_NAMES.join(", ")
+            ));
+        }
+        role_map.push((value.to_owned(), role.to_owned()));
+    }
+    if role_map.is_empty() {
+        return Err("PILOTLEDGER_OIDC_ROLE_MAP maps no value to a role".into());
+    }
+    let refresh_secs = match var("PILOTLEDGER_OIDC_REFRESH_MIN_SECS") {
+        None => 30,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=86_400).contains(n))
+            .ok_or("PILOTLEDGER_OIDC_REFRESH_MIN_SECS must be a number of seconds from 1 to 86400")?,
+    };
+    Ok(Some(OidcSettings {
+        issuer,
+        jwks_url,
+        client_id: var("PILOTLEDGER_OIDC_CLIENT_ID"),
+        scopes: var("PILOTLEDGER_OIDC_SCOPES").unwrap_or_else(|| "openid profile email".into()),
+        roles_claim: var("PILOTLEDGER_OIDC_ROLES_CLAIM").unwrap_or_else(|| "groups".into()),
+        role_map,
+        org_claim: var("PILOTLEDGER_OIDC_ORG_CLAIM"),
+        local_tokens: match var("PILOTLEDGER_OIDC_LOCAL_TOKENS").as_deref() {
+            None | Some("off") => LocalTokens::Off,
+            Some("operator") => LocalTokens::Operator,
+            Some("all") => LocalTokens::All,
+            Some(_) => return Err("PILOTLEDGER_OIDC_LOCAL_TOKENS must be off, operator or all".into()),
+        },
+        refresh_min: std::time::Duration::from_secs(refresh_secs),
+    }))
 }
 
 #[cfg(test)]
@@ -360,5 +521,65 @@ mod tests {
             help.contains("PILOTLEDGER_ADDR") && help.contains("[127.0.0.1:8080]"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn oidc_settings_are_checked_naming_the_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        };
+        assert!(oidc_from_env(&env(&[])).unwrap().is_none());
+        let on = oidc_from_env(&env(&[
+            ("PILOTLEDGER_OIDC_ISSUER", "https://idp.example.com/realms/acme/"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "pl-admins=admin, a=b=finance"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(on.issuer.as_deref(), Some("https://idp.example.com/realms/acme"));
+        assert_eq!(
+            on.role_map,
+            vec![("pl-admins".into(), "admin".into()), ("a=b".into(), "finance".into())]
+        );
+        assert_eq!(on.local_tokens, LocalTokens::Off);
+        assert_eq!(on.refresh_min, std::time::Duration::from_secs(30));
+        let err = |pairs| oidc_from_env(&env(pairs)).unwrap_err();
+        assert!(err(&[("PILOTLEDGER_OIDC_ISSUER", "https://idp")]).contains("PILOTLEDGER_OIDC_ROLE_MAP is required"));
+        assert!(err(&[
+            ("PILOTLEDGER_OIDC_ISSUER", "http://idp.example.com"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=admin")
+        ])
+        .contains("PILOTLEDGER_OIDC_ISSUER must be an https:// URL"));
+        assert!(err(&[
+            ("PILOTLEDGER_JWKS_URL", "https://idp/jwks"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=boss")
+        ])
+        .contains("one of the roles"));
+        assert!(err(&[
+            ("PILOTLEDGER_JWKS_URL", "https://idp/jwks"),
+            ("PILOTLEDGER_OIDC_ROLE_MAP", "g=admin"),
+            ("PILOTLEDGER_OIDC_LOCAL_TOKENS", "yes")
+        ])
+        .contains("PILOTLEDGER_OIDC_LOCAL_TOKENS"));
+    }
+
+    #[test]
+    fn provider_urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://idp.example.com",
+            "http://127.0.0.1:8080/x",
+            "http://localhost/",
+            "http://[::1]:9/",
+        ] {
+            assert!(is_acceptable_provider_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.com",
+            "http://127.0.0.1.evil.com/",
+            "ftp://x",
+            "https://",
+            "http://localhost.evil/",
+        ] {
+            assert!(!is_acceptable_provider_url(bad), "{bad}");
+        }
     }
 }

@@ -147,6 +147,47 @@ fn unbounded_keys(settings: &Settings) -> anyhow::Result<(JwtKeys, bool)> {
     Ok((JwtKeys::hs256(secret, iss, aud)?, created))
 }
 
+/// Connects to the identity provider when OIDC is configured: discovery
+/// (when an issuer is given) and the first fetch of its keys. Any problem is
+/// an error naming the setting, so a misconfigured provider stops the start.
+pub fn load_oidc(settings: &Settings) -> anyhow::Result<Option<crate::auth::oidc::Oidc>> {
+    use crate::auth::oidc;
+    let Some(o) = &settings.oidc else { return Ok(None) };
+    let (issuer, discovery, jwks_url) = match (&o.issuer, &o.jwks_url) {
+        (Some(issuer), jwks_url) => {
+            let found = oidc::discover(issuer).map_err(|e| anyhow::anyhow!("PILOTLEDGER_OIDC_ISSUER: {e}"))?;
+            let url = jwks_url.clone().unwrap_or_else(|| found.jwks_uri.clone());
+            (issuer.clone(), Some(found), url)
+        }
+        (None, Some(url)) => (settings.jwt_issuer.clone(), None, url.clone()),
+        (None, None) => return Ok(None),
+    };
+    let jwks =
+        oidc::Jwks::load(&jwks_url, o.refresh_min).map_err(|e| anyhow::anyhow!("the identity provider's keys: {e}"))?;
+    let role_map = o
+        .role_map
+        .iter()
+        .map(|(value, role)| Ok((value.clone(), role.parse::<Role>()?)))
+        .collect::<Result<Vec<_>, crate::auth::claims::ParseRoleError>>()
+        .map_err(|e| anyhow::anyhow!("PILOTLEDGER_OIDC_ROLE_MAP: {e}"))?;
+    tracing::info!(%issuer, %jwks_url, "verifying tokens of the identity provider (OpenID Connect)");
+    Ok(Some(oidc::Oidc {
+        issuer,
+        audience: settings.jwt_audience.clone(),
+        jwks,
+        discovery,
+        mapping: crate::auth::mapping::ClaimMapping {
+            roles_claim: o.roles_claim.clone(),
+            role_map,
+            org_claim: o.org_claim.clone(),
+        },
+        local_tokens: o.local_tokens,
+        client_id: o.client_id.clone(),
+        scopes: o.scopes.clone(),
+        max_lifetime_secs: i64::from(settings.max_token_ttl_days) * 86_400,
+    }))
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         // Bind before anything is written: a busy port must leave no secret,
@@ -155,7 +196,10 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let s = settings.clone();
-        let (pool, keys, needs_token, research_seed) = web::block(move || -> anyhow::Result<_> {
+        let (pool, keys, needs_token, research_seed, oidc) = web::block(move || -> anyhow::Result<_> {
+            // The provider first: a wrong issuer stops the start before any
+            // database or secret is touched.
+            let oidc = load_oidc(&s)?;
             let pool = open_request_pool(&s)?;
             let (keys, created) = load_keys(&s)?;
             let mut conn = pool.get_timeout(std::time::Duration::from_secs(10))?;
@@ -168,11 +212,17 @@ impl Application {
             // was minted (or printed) leaves no token behind: the next start
             // over the same generated secret mints it instead.
             let needs_token = created || (generates_secret(&s) && !issued);
-            Ok((pool, keys, needs_token, research_seed))
+            Ok((pool, keys, needs_token, research_seed, oidc))
         })
         .await??;
         let keys = Arc::new(keys);
-        let first_start_token = if needs_token && keys.can_mint() {
+        // With OIDC on and local tokens off, a minted operator token would be
+        // refused: the provider's operator group is the way in instead.
+        let local_operators = settings
+            .oidc
+            .as_ref()
+            .is_none_or(|o| o.local_tokens != crate::config::LocalTokens::Off);
+        let first_start_token = if needs_token && keys.can_mint() && local_operators {
             let (pool, keys) = (pool.clone(), keys.clone());
             Some(
                 web::block(move || -> anyhow::Result<String> {
@@ -220,6 +270,8 @@ impl Application {
             keys,
             token_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(token_per_minute)),
             exec: exec.clone(),
+            oidc: oidc.map(Arc::new),
+            bindings: Default::default(),
         });
         let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
         let max_imports = settings.max_imports as usize;

@@ -86,6 +86,11 @@ pub enum TokenError {
     /// token lifetime allows.
     #[error("token lifetime is longer than this server accepts")]
     LifetimeTooLong,
+    /// The token names a signing key (`kid`) the identity provider does not
+    /// publish, even after fetching its keys again (or the provider is
+    /// unreachable).
+    #[error("token signing key is not one the identity provider publishes")]
+    UnknownKey,
 }
 
 impl TokenError {
@@ -102,6 +107,7 @@ impl TokenError {
             TokenError::Malformed => "token_malformed",
             TokenError::WrongAlgorithm => "token_wrong_algorithm",
             TokenError::LifetimeTooLong => "token_lifetime_too_long",
+            TokenError::UnknownKey => "token_unknown_key",
         }
     }
 }

@@ -145,8 +145,9 @@ impl JwtKeys {
                 min: MIN_SECRET_LEN,
             });
         }
-        let encoding = EncodingKey::from_secret(&secret.0);
-        let decoding = DecodingKey::from_secret(&secret.0);
+        // jsonwebtoken 12 refuses only empty secrets, which the length check above rules out.
+        let encoding = EncodingKey::from_secret(&secret.0).map_err(KeyError::Signing)?;
+        let decoding = DecodingKey::from_secret(&secret.0).map_err(KeyError::Signing)?;
         Self::build(
             PinnedAlg::Hs256,
             Some(encoding),
@@ -430,7 +431,7 @@ fn check_rsa_key(key: &DecodingKey) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn map_jwt_error(err: jsonwebtoken::errors::Error) -> TokenError {
+pub(super) fn map_jwt_error(err: jsonwebtoken::errors::Error) -> TokenError {
     match err.kind() {
         ErrorKind::ExpiredSignature => TokenError::Expired,
         ErrorKind::ImmatureSignature => TokenError::NotYetValid,

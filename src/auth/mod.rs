@@ -2,11 +2,15 @@
 //! verified with the configured key, refused when its `jti` is revoked), its
 //! two-step form `PendingAuth` for handlers that fold the revocation check into
 //! their own database read, and the role checks handlers call. Key handling
-//! lives in `keys`.
+//! lives in `keys`; tokens of the company's identity provider (OpenID
+//! Connect) are verified by `oidc` and mapped to a role and organisation by
+//! `mapping`.
 
 pub mod claims;
 pub mod errors;
 pub mod keys;
+pub mod mapping;
+pub mod oidc;
 pub mod secret;
 
 use actix_web::dev::Payload;
@@ -18,6 +22,7 @@ pub use keys::{Claims, JwtKeys, Role};
 
 use crate::db::audit::Actor;
 use crate::db::executor::Executor;
+use crate::db::idp_bindings::IdpBinding;
 use crate::domain::ids::OrgId;
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -29,9 +34,40 @@ pub struct Verifier {
     /// Per-token budget for every authenticated request.
     pub token_limiter: governor::DefaultKeyedRateLimiter<String>,
     pub exec: Executor,
+    /// OpenID Connect verification, when configured; `keys` then only
+    /// verify locally minted tokens, and only as `local_tokens` allows.
+    pub oidc: Option<std::sync::Arc<oidc::Oidc>>,
+    /// The identity-provider bindings, read again when older than
+    /// [`BINDINGS_TTL`] (or after this process changed them).
+    pub bindings: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Vec<IdpBinding>>)>>,
 }
 
+/// How long a process trusts its copy of the identity-provider bindings; a
+/// change made through another process is seen within this time.
+pub const BINDINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Verifier {
+    /// Forgets the cached bindings, so the next sign-in reads them again.
+    pub fn bindings_changed(&self) {
+        *self.bindings.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    async fn current_bindings(&self) -> ApiResult<std::sync::Arc<Vec<IdpBinding>>> {
+        let cached = self.bindings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((at, bindings)) = cached {
+            if at.elapsed() < BINDINGS_TTL {
+                return Ok(bindings);
+            }
+        }
+        let loaded = std::sync::Arc::new(
+            self.exec
+                .run(|conn| crate::db::idp_bindings::all(conn).map_err(ApiError::from))
+                .await?,
+        );
+        *self.bindings.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), loaded.clone()));
+        Ok(loaded)
+    }
+
     /// Spends one unit of the token's request budget; 429 when empty.
     pub fn check_token_rate(&self, token: &str) -> ApiResult<()> {
         spend_budget(&self.token_limiter, token, "request budget for this token")
@@ -85,6 +121,8 @@ pub struct AuthContext {
     pub org: Option<OrgId>,
     pub role: Role,
     pub jti: String,
+    /// The person's email, from an identity-provider token that has one.
+    pub email: Option<String>,
 }
 
 impl AuthContext {
@@ -138,10 +176,16 @@ impl AuthContext {
         }
     }
 
-    /// The caller as recorded in the audit log.
+    /// The caller as recorded in the audit log: the token's `sub`, with
+    /// the person's email after it when the token carries one
+    /// (`00u1abcd <ana@example.com>`).
     pub fn actor(&self) -> Actor {
+        let sub = match &self.email {
+            Some(email) => format!("{} <{email}>", self.sub),
+            None => self.sub.clone(),
+        };
         Actor {
-            sub: self.sub.clone(),
+            sub,
             role: self.role.as_str(),
         }
     }
@@ -154,6 +198,7 @@ impl AuthContext {
 /// anyway and wants the revocation check in the same round trip.
 pub struct PendingAuth {
     claims: Claims,
+    email: Option<String>,
     org: Option<OrgId>,
     verifier: web::Data<Verifier>,
     req: HttpRequest,
@@ -192,6 +237,7 @@ impl PendingAuth {
             org: self.org,
             role: self.claims.role,
             jti: self.claims.jti,
+            email: self.email,
         })
     }
 
@@ -204,20 +250,85 @@ impl PendingAuth {
         self.confirm(false)
     }
 
-    fn verify(req: &HttpRequest) -> ApiResult<PendingAuth> {
-        let verifier = req
-            .app_data::<web::Data<Verifier>>()
+    fn verifier_of(req: &HttpRequest) -> ApiResult<web::Data<Verifier>> {
+        req.app_data::<web::Data<Verifier>>()
             .cloned()
-            .ok_or_else(|| ApiError::internal("the verifier is not registered"))?;
-        let token = match req.headers().get(header::AUTHORIZATION).map(|v| v.to_str()) {
-            None => return Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
-            Some(Err(_)) => return Err(ApiError::unauthorized("the Authorization header is not text")),
-            Some(Ok(h)) => bearer(h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme"))?,
-        };
+            .ok_or_else(|| ApiError::internal("the verifier is not registered"))
+    }
+
+    fn token_of(req: &HttpRequest) -> ApiResult<&str> {
+        match req.headers().get(header::AUTHORIZATION).map(|v| v.to_str()) {
+            None => Err(ApiError::unauthorized("send Authorization: Bearer <token>")),
+            Some(Err(_)) => Err(ApiError::unauthorized("the Authorization header is not text")),
+            Some(Ok(h)) => bearer(h).ok_or_else(|| ApiError::unauthorized("use the Bearer scheme")),
+        }
+    }
+
+    /// Verifies a token minted with this server's own keys.
+    fn verify_local(req: &HttpRequest) -> ApiResult<PendingAuth> {
+        let verifier = Self::verifier_of(req)?;
+        let token = Self::token_of(req)?;
         let claims = verifier
             .keys
             .verify(token)
             .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        Self::pending(req, verifier, claims, None)
+    }
+
+    /// With OIDC on: a token of the identity provider, mapped to a role and
+    /// organisation; or, as `PILOTLEDGER_OIDC_LOCAL_TOKENS` allows, one
+    /// minted here (HS256, told apart by its header before any check).
+    async fn verify_oidc(req: HttpRequest, oidc: std::sync::Arc<oidc::Oidc>) -> ApiResult<PendingAuth> {
+        use crate::config::LocalTokens;
+        let verifier = Self::verifier_of(&req)?;
+        let token = Self::token_of(&req)?;
+        if oidc::header_alg(token).as_deref() == Some("HS256") {
+            return match oidc.local_tokens {
+                LocalTokens::Off => Err(ApiError::unauthorized(
+                    "invalid token: HS256 tokens are not accepted while sign-in through the identity provider is on",
+                )),
+                LocalTokens::Operator => {
+                    let pending = Self::verify_local(&req)?;
+                    if pending.claims.role != Role::Operator {
+                        return Err(ApiError::unauthorized(
+                            "invalid token: only operator tokens minted here are accepted while sign-in through \
+                             the identity provider is on",
+                        ));
+                    }
+                    Ok(pending)
+                }
+                LocalTokens::All => Self::verify_local(&req),
+            };
+        }
+        let id = oidc
+            .verify(token)
+            .await
+            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        let bindings = verifier.current_bindings().await?;
+        let (role, org) = oidc
+            .mapping
+            .map(&id.claims, &bindings)
+            .map_err(|e| ApiError::new(Code::FORBIDDEN, e.to_string()))?;
+        let claims = Claims {
+            sub: id.sub,
+            org: org.map(|o| o.to_string()),
+            role,
+            exp: id.exp,
+            iat: id.iat,
+            jti: id.jti,
+            iss: oidc.issuer.clone(),
+            aud: oidc.audience.clone(),
+            nbf: id.nbf,
+        };
+        Self::pending(&req, verifier, claims, id.email)
+    }
+
+    fn pending(
+        req: &HttpRequest,
+        verifier: web::Data<Verifier>,
+        claims: Claims,
+        email: Option<String>,
+    ) -> ApiResult<PendingAuth> {
         let org = match (&claims.org, claims.role) {
             (Some(o), Role::Member | Role::Finance | Role::Admin) => {
                 Some(OrgId::parse(o).ok_or_else(|| ApiError::unauthorized("invalid token: org is not a UUID"))?)
@@ -230,19 +341,30 @@ impl PendingAuth {
         crate::db::org_share::claim(org);
         Ok(PendingAuth {
             claims,
+            email,
             org,
             verifier,
             req: req.clone(),
         })
     }
+
+    /// Verifies the request's token: synchronously for local keys, with a
+    /// possible short wait for the provider's keys with OIDC on.
+    fn verify(req: &HttpRequest) -> LocalBoxFuture<'static, ApiResult<PendingAuth>> {
+        let oidc = req.app_data::<web::Data<Verifier>>().and_then(|v| v.oidc.clone());
+        match oidc {
+            None => Box::pin(std::future::ready(Self::verify_local(req))),
+            Some(oidc) => Box::pin(Self::verify_oidc(req.clone(), oidc)),
+        }
+    }
 }
 
 impl FromRequest for PendingAuth {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(PendingAuth::verify(req))
+        PendingAuth::verify(req)
     }
 }
 
@@ -253,7 +375,7 @@ impl FromRequest for AuthContext {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let pending = PendingAuth::verify(req);
         Box::pin(async move {
-            let pending = pending?;
+            let pending = pending.await?;
             let jti = pending.jti().to_owned();
             let verifier = pending.verifier.clone();
             let revoked = verifier

@@ -26,6 +26,7 @@ pub mod fx;
 pub mod gate;
 pub mod group_commit;
 pub mod idempotency;
+pub mod idp_bindings;
 pub mod imported_files;
 pub mod interrupt;
 pub mod observe;

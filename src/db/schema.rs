@@ -197,3 +197,12 @@ diesel::table! {
         imported_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    idp_bindings (claim, claim_value) {
+        claim -> Text,
+        claim_value -> Text,
+        org_id -> Text,
+        created_at -> Timestamp,
+    }
+}

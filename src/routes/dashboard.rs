@@ -47,10 +47,41 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// Security headers for the dashboard: no third-party anything.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-pub async fn index() -> HttpResponse {
+/// The policy, letting the page also reach the identity provider's token
+/// endpoint when OIDC sign-in is on (the code is exchanged from the page:
+/// a public client with PKCE).
+fn csp(state: &super::AppState) -> String {
+    let Some(token_endpoint) = state
+        .verifier
+        .oidc
+        .as_ref()
+        .and_then(|o| o.sign_in())
+        .map(|c| c.token_endpoint)
+    else {
+        return CSP.to_owned();
+    };
+    let origin: String = match token_endpoint.find("://") {
+        Some(i) => {
+            let rest = &token_endpoint[i + 3..];
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            format!("{}://{host}", &token_endpoint[..i])
+        }
+        None => return CSP.to_owned(),
+    };
+    // Only characters a URL origin has may enter the header.
+    if !origin
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ":/.-[]".contains(c))
+    {
+        return CSP.to_owned();
+    }
+    CSP.replace("connect-src 'self'", &format!("connect-src 'self' {origin}"))
+}
+
+pub async fn index(state: web::Data<super::AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp(&state)))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(INDEX)

@@ -13,10 +13,12 @@ pub mod finance;
 pub mod fx;
 pub mod health;
 pub mod idempotency;
+pub mod idp_bindings;
 pub mod import;
 pub mod orgs;
 pub mod pilots;
 pub mod projections;
+pub mod signin;
 pub mod tokens;
 
 use actix_web::{web, HttpResponse, Resource};
@@ -67,6 +69,9 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/v1/projections/gap.csv", methods: &["POST"] },
     RouteSpec { path: "/v1/fx-rates", methods: &["PUT"] },
     RouteSpec { path: "/v1/audit", methods: &["GET"] },
+    RouteSpec { path: "/v1/orgs/{org_id}/idp-bindings", methods: &["PUT"] },
+    RouteSpec { path: "/v1/auth/config", methods: &["GET"] },
+    RouteSpec { path: "/v1/auth/whoami", methods: &["GET"] },
 ];
 
 /// A resource for a path in `ROUTES`, whose unmatched methods answer 405 with
@@ -154,6 +159,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/aggregates/definitions").route(web::get().to(aggregates::definitions)))
         .service(resource("/v1/audit").route(web::get().to(audit::list_audit)))
+        .service(resource("/v1/orgs/{org_id}/idp-bindings").route(web::put().to(idp_bindings::put_bindings)))
+        .service(resource("/v1/auth/config").route(web::get().to(signin::config)))
+        .service(resource("/v1/auth/whoami").route(web::get().to(signin::whoami)))
         .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)))
         .service(download("/v1/projections/gap.csv", PathFormat::Csv).route(web::post().to(projections::project_gap)));
 }

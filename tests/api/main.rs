@@ -23,6 +23,7 @@ mod ledger;
 mod limits;
 mod logging;
 mod money;
+mod oidc;
 mod projections;
 mod research;
 mod rollups;

@@ -50,8 +50,9 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/impact", "POST")
         | ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST")
         | ("/v1/import", "POST") => OrgWrite,
-        ("/v1/fx-rates", "PUT") => Operator,
-        ("/v1/projections/gap" | "/v1/projections/gap.csv", "POST") => Authenticated,
+        ("/v1/fx-rates", "PUT") | ("/v1/orgs/{org_id}/idp-bindings", "PUT") => Operator,
+        ("/v1/auth/config", "GET") => Public,
+        ("/v1/projections/gap" | "/v1/projections/gap.csv", "POST") | ("/v1/auth/whoami", "GET") => Authenticated,
         (
             "/v1/aggregates/zero-impact-rate"
             | "/v1/aggregates/zero-impact-rate.csv"
@@ -92,6 +93,7 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         ("/v1/fx-rates", "PUT") => {
             json!({"rates": [{"currency": "EUR", "date": "2026-01-31", "rate_to_usd": "1.1"}]})
         }
+        ("/v1/orgs/{org_id}/idp-bindings", "PUT") => json!({"bindings": [{"claim": "tid", "value": "probe"}]}),
         _ => return None,
     })
 }
@@ -278,7 +280,7 @@ async fn auth_matrix_covers_every_route() {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
-            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
         )
         .unwrap()
     };
