@@ -306,17 +306,13 @@ pub fn after_append(conn: &mut DbConnection, written: &[&EntryView]) -> Result<(
     Ok(())
 }
 
-/// Evaluates every rule of every organisation that has one, for `today`;
-/// one write transaction per organisation (the caller opens none).
-pub fn sweep(conn: &mut DbConnection, today: NaiveDate) -> Result<(), DbError> {
-    let orgs: Vec<String> = alert_rules::table
+/// The organisations that have an alert rule (the sweep evaluates each).
+pub fn orgs_with_rules(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    Ok(alert_rules::table
         .select(alert_rules::org_id)
         .distinct()
-        .load(conn)?;
-    for org in orgs {
-        super::write_tx(conn, |c| sweep_org(c, &org, today))?;
-    }
-    Ok(())
+        .order(alert_rules::org_id.asc())
+        .load(conn)?)
 }
 
 /// Evaluates every rule of one organisation for `today`, inside the caller's

@@ -238,6 +238,7 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         max_token_ttl_days: 365,
         metrics_public: false,
         max_imports: 2,
+        alerts: Default::default(),
     }
 }
 
