@@ -344,8 +344,10 @@ pub fn sweep_org(conn: &mut DbConnection, org: &str, today: NaiveDate) -> Result
     for (p, t, n) in counts {
         *entries_of.entry((p, t)).or_default() += n;
     }
+    // Pilots with an entry that cannot be put into USD cannot be judged.
     let windows: BTreeMap<String, [Option<i64>; 3]> = pilot_rollups::table
         .filter(pilot_rollups::org_id.eq(org))
+        .filter(pilot_rollups::unconverted_entries.eq(0))
         .select((
             pilot_rollups::pilot_id,
             pilot_rollups::impact_3m_usd_minor,
