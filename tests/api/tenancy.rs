@@ -186,11 +186,11 @@ async fn tenant_isolation_matrix_covers_every_route() {
     )
     .await;
     let v = Victim {
+        budget: id_of(app.post("/v1/budgets", &a.finance, &json!({"pilot_id": &pilot, "amount": "5.00", "currency": "EUR", "period": "year"})).await).await,
         org: a.org.clone(),
         pilot,
         entry: entry["id"].as_str().unwrap().to_owned(),
         token: token["id"].as_str().unwrap().to_owned(),
-        budget: id_of(app.post("/v1/budgets", &a.finance, &json!({"pilot_id": pilot, "amount": "5.00", "currency": "EUR", "period": "year"})).await).await,
         rule: id_of(app.post("/v1/alert-rules", &a.finance, &json!({"kind": "budget_threshold", "threshold_pct": 1000})).await).await,
         webhook: id_of(app.post("/v1/webhooks", &a.admin, &json!({"url": "http://93.184.216.34/victim"})).await).await,
     };
