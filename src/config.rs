@@ -293,7 +293,11 @@ pub fn parse_networks(list: &str) -> Result<Vec<(std::net::IpAddr, u8)>, String>
             let (addr, len) = n.split_once('/').unwrap_or((n, ""));
             let ip: std::net::IpAddr = addr.parse().map_err(|_| bad(n))?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
-            let len = if len.is_empty() { max } else { len.parse::<u8>().map_err(|_| bad(n))? };
+            let len = if len.is_empty() {
+                max
+            } else {
+                len.parse::<u8>().map_err(|_| bad(n))?
+            };
             if len > max {
                 return Err(bad(n));
             }
@@ -380,7 +384,9 @@ impl Settings {
             max_imports: number("PILOTLEDGER_MAX_IMPORTS", 2)?.max(1),
             alerts: {
                 let ms = |name: &str, default: u32| -> Result<std::time::Duration, String> {
-                    Ok(std::time::Duration::from_millis(u64::from(number(name, default)?.max(1))))
+                    Ok(std::time::Duration::from_millis(u64::from(
+                        number(name, default)?.max(1),
+                    )))
                 };
                 AlertSettings {
                     allowed_networks: parse_networks(&var("PILOTLEDGER_WEBHOOK_ALLOWED_NETWORKS").unwrap_or_default())?,

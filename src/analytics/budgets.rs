@@ -170,9 +170,15 @@ mod tests {
     fn periods_have_calendar_bounds_and_keys() {
         let on = d("2024-02-29");
         let m = BudgetPeriod::Month.instance(on);
-        assert_eq!((m.key.as_str(), m.start, m.end), ("2024-02", Some(d("2024-02-01")), Some(d("2024-02-29"))));
+        assert_eq!(
+            (m.key.as_str(), m.start, m.end),
+            ("2024-02", Some(d("2024-02-01")), Some(d("2024-02-29")))
+        );
         let q = BudgetPeriod::Quarter.instance(d("2026-12-08"));
-        assert_eq!((q.key.as_str(), q.start, q.end), ("2026Q4", Some(d("2026-10-01")), Some(d("2026-12-31"))));
+        assert_eq!(
+            (q.key.as_str(), q.start, q.end),
+            ("2026Q4", Some(d("2026-10-01")), Some(d("2026-12-31")))
+        );
         let y = BudgetPeriod::Year.instance(on);
         assert_eq!((y.key.as_str(), y.end), ("2024", Some(d("2024-12-31"))));
         assert!(BudgetPeriod::Life.instance(on).contains(d("1990-01-01")));
@@ -198,9 +204,19 @@ mod tests {
             e("p", gain, "2026-03-31", 99_999, "EUR"),
         ];
         let eur = Currency::parse("EUR").unwrap();
-        let b = burn(&entries, 100_000, eur, &BudgetPeriod::Month.instance(d("2026-03-05")), &fx).unwrap();
+        let b = burn(
+            &entries,
+            100_000,
+            eur,
+            &BudgetPeriod::Month.instance(d("2026-03-05")),
+            &fx,
+        )
+        .unwrap();
         assert_eq!((b.spent.amount_minor, b.remaining.amount_minor), (42_666, 57_334));
-        assert_eq!((b.burn_ratio.as_deref(), b.entries_excluded_missing_fx_rate), (Some("0.4267"), 1));
+        assert_eq!(
+            (b.burn_ratio.as_deref(), b.entries_excluded_missing_fx_rate),
+            (Some("0.4267"), 1)
+        );
         assert_eq!(b.fx_rates_used.len(), 1);
     }
 

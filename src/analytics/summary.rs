@@ -571,17 +571,32 @@ mod tests {
         (b.owner_team, b.tags) = (Some("AP".into()), vec!["y".into(), "y".into()]);
         let c = pilot("c", Stage::Piloting, "2026-01-01", None);
         let cost = sp(SpendCategory::Data);
-        let entries = [e("a", cost, "2026-01-31", 100, "USD"), e("b", cost, "2026-01-31", 200, "USD"),
-            e("c", cost, "2026-01-31", 300, "USD")];
+        let entries = [
+            e("a", cost, "2026-01-31", 100, "USD"),
+            e("b", cost, "2026-01-31", 200, "USD"),
+            e("c", cost, "2026-01-31", 300, "USD"),
+        ];
         let run = |by| {
-            let q = SummaryQuery { currency: Currency::USD, ..query(Some(by)) };
+            let q = SummaryQuery {
+                currency: Currency::USD,
+                ..query(Some(by))
+            };
             let s = summarise(&[a.clone(), b.clone(), c.clone()], &entries, &q, &rates(&[])).unwrap();
-            s.groups.iter().map(|g| (g.key.clone(), g.pilots, g.spend.amount_minor)).collect::<Vec<_>>()
+            s.groups
+                .iter()
+                .map(|g| (g.key.clone(), g.pilots, g.spend.amount_minor))
+                .collect::<Vec<_>>()
         };
         let k = |s: &str, n: u64, m: i64| (s.to_owned(), n, m);
         assert_eq!(run(GroupBy::OwnerTeam), vec![k("(none)", 1, 300), k("AP", 2, 300)]);
-        assert_eq!(run(GroupBy::Tag), vec![k("(none)", 1, 300), k("x", 1, 100), k("y", 2, 300)]);
-        assert_eq!(serde_json::from_str::<GroupBy>("\"owner_team\"").unwrap(), GroupBy::OwnerTeam);
+        assert_eq!(
+            run(GroupBy::Tag),
+            vec![k("(none)", 1, 300), k("x", 1, 100), k("y", 2, 300)]
+        );
+        assert_eq!(
+            serde_json::from_str::<GroupBy>("\"owner_team\"").unwrap(),
+            GroupBy::OwnerTeam
+        );
     }
 
     #[test]

@@ -112,8 +112,12 @@ pub fn list_rules(conn: &mut DbConnection, org: OrgId) -> Result<Vec<RuleView>, 
 /// Deletes a rule; its open alerts are cleared (their history stays).
 pub fn delete_rule(conn: &mut DbConnection, org: OrgId, id: AlertRuleId) -> Result<(), DbError> {
     let (org, id) = (org.to_string(), id.to_string());
-    let n = diesel::delete(alert_rules::table.filter(alert_rules::org_id.eq(&org)).filter(alert_rules::id.eq(&id)))
-        .execute(conn)?;
+    let n = diesel::delete(
+        alert_rules::table
+            .filter(alert_rules::org_id.eq(&org))
+            .filter(alert_rules::id.eq(&id)),
+    )
+    .execute(conn)?;
     if n == 0 {
         return Err(DbError::NotFound);
     }
@@ -271,7 +275,10 @@ fn judge_budget(conn: &mut DbConnection, rules: &[RuleView], b: &BudgetView, bur
 /// period. Costs one rule read per organisation when it has no budget rule.
 pub fn after_append(conn: &mut DbConnection, written: &[&EntryView]) -> Result<(), DbError> {
     let mut by_org: BTreeMap<&str, Vec<&EntryView>> = BTreeMap::new();
-    for e in written.iter().filter(|e| e.entry_type == crate::domain::enums::EntryType::Spend) {
+    for e in written
+        .iter()
+        .filter(|e| e.entry_type == crate::domain::enums::EntryType::Spend)
+    {
         by_org.entry(e.org_id.as_str()).or_default().push(e);
     }
     let mut fx: Option<FxTable> = None;

@@ -136,7 +136,9 @@ pub fn search(
             audit_events::object_type
                 .eq("pilot")
                 .and(audit_events::object_id.eq(pilot))
-                .or(audit_events::object_type.eq("entry").and(audit_events::object_id.eq_any(its_entries))),
+                .or(audit_events::object_type
+                    .eq("entry")
+                    .and(audit_events::object_id.eq_any(its_entries))),
         );
     }
     if let Some(from) = filter.from {

@@ -305,16 +305,28 @@ pub fn record_attempt(conn: &mut DbConnection, due: &Due, r: &AttemptResult) -> 
     let attempts = webhook_outbox::attempts.eq(webhook_outbox::attempts + 1);
     if r.delivered {
         diesel::update(target)
-            .set((attempts, webhook_outbox::delivered_at.eq(Some(now)), webhook_outbox::last_error.eq(None::<String>)))
+            .set((
+                attempts,
+                webhook_outbox::delivered_at.eq(Some(now)),
+                webhook_outbox::last_error.eq(None::<String>),
+            ))
             .execute(conn)?;
     } else {
         let why = r.error.clone().or_else(|| r.status.map(|s| format!("HTTP {s}")));
         match r.retry_at {
             Some(at) => diesel::update(target)
-                .set((attempts, webhook_outbox::next_attempt_at.eq(at), webhook_outbox::last_error.eq(why)))
+                .set((
+                    attempts,
+                    webhook_outbox::next_attempt_at.eq(at),
+                    webhook_outbox::last_error.eq(why),
+                ))
                 .execute(conn)?,
             None => diesel::update(target)
-                .set((attempts, webhook_outbox::failed_at.eq(Some(now)), webhook_outbox::last_error.eq(why)))
+                .set((
+                    attempts,
+                    webhook_outbox::failed_at.eq(Some(now)),
+                    webhook_outbox::last_error.eq(why),
+                ))
                 .execute(conn)?,
         };
     }

@@ -92,6 +92,10 @@ pub fn check_address(ip: IpAddr, allowed: &Allowed) -> Result<(), TargetError> {
 /// Checks the URL's form: scheme, no credentials, a host. Returns the
 /// `host:port` to resolve.
 pub fn check_form(url: &str) -> Result<String, TargetError> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if url.contains("://") && !lower.starts_with("http://") && !lower.starts_with("https://") {
+        return Err(TargetError::Scheme);
+    }
     let uri: Uri = url.parse().map_err(|_| TargetError::Malformed)?;
     let port = match uri.scheme_str() {
         Some("http") => 80,
@@ -157,8 +161,19 @@ mod tests {
     #[test]
     fn private_loopback_and_link_local_are_refused_unless_allowed() {
         for bad in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-            "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "255.255.255.255",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "255.255.255.255",
         ] {
             assert!(forbidden(ip(bad)), "{bad}");
         }
@@ -176,7 +191,10 @@ mod tests {
 
     #[test]
     fn only_http_and_https_without_credentials() {
-        assert_eq!(check_form("https://hooks.example.com/x"), Ok("hooks.example.com:443".into()));
+        assert_eq!(
+            check_form("https://hooks.example.com/x"),
+            Ok("hooks.example.com:443".into())
+        );
         assert_eq!(check_form("http://[::1]:9000/x"), Ok("[::1]:9000".into()));
         assert_eq!(check_form("ftp://example.com/"), Err(TargetError::Scheme));
         assert_eq!(check_form("file:///etc/passwd"), Err(TargetError::Scheme));

@@ -48,16 +48,18 @@ impl Drop for DeliveryHandle {
 pub fn start(exec: Executor, settings: AlertSettings) -> std::io::Result<DeliveryHandle> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::Builder::new().name("webhook-delivery".into()).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "the webhook delivery worker could not start");
-                return;
-            }
-        };
-        runtime.block_on(run(exec, settings, flag));
-    })?;
+    std::thread::Builder::new()
+        .name("webhook-delivery".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "the webhook delivery worker could not start");
+                    return;
+                }
+            };
+            runtime.block_on(run(exec, settings, flag));
+        })?;
     Ok(DeliveryHandle { stop })
 }
 
@@ -93,7 +95,10 @@ async fn run(exec: Executor, settings: AlertSettings, stop: Arc<AtomicBool>) {
                 tracing::warn!(error = %e, "alert sweep failed");
             }
         }
-        match exec.write(move |c| crate::db::webhooks::claim_due(c, lease, BATCH)).await {
+        match exec
+            .write(move |c| crate::db::webhooks::claim_due(c, lease, BATCH))
+            .await
+        {
             Ok(due) if !due.is_empty() => deliver_all(&exec, &agent, &settings, due).await,
             Ok(_) => tokio::time::sleep(settings.poll_interval).await,
             Err(e) => {
@@ -108,7 +113,8 @@ async fn sweep(exec: &Executor) -> Result<(), DbError> {
     let today = chrono::Utc::now().date_naive();
     let orgs = exec.read(crate::db::alerts::orgs_with_rules).await?;
     for org in orgs {
-        exec.write(move |c| crate::db::alerts::sweep_org(c, &org, today)).await?;
+        exec.write(move |c| crate::db::alerts::sweep_org(c, &org, today))
+            .await?;
     }
     Ok(())
 }
@@ -153,7 +159,9 @@ pub fn backoff(settings: &AlertSettings, attempts: u32, unit: f64) -> Duration {
     let doubled = settings
         .retry_base
         .saturating_mul(1u32 << attempts.saturating_sub(1).min(30));
-    doubled.min(settings.retry_max).mul_f64(0.5 + unit.clamp(0.0, 1.0) / 2.0)
+    doubled
+        .min(settings.retry_max)
+        .mul_f64(0.5 + unit.clamp(0.0, 1.0) / 2.0)
 }
 
 /// One attempt: (HTTP status, error, time taken).

@@ -20,7 +20,11 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     }
     let pad = |byte: u8| block.map(|b| b ^ byte);
     let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// A fresh endpoint secret: `whsec_` + base64 of 32 random bytes.
@@ -57,7 +61,10 @@ mod tests {
         let got = hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?"));
         assert_eq!(got, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
         let long = [0xaau8; 131];
-        let got = hex::encode(hmac_sha256(&long, b"Test Using Larger Than Block-Size Key - Hash Key First"));
+        let got = hex::encode(hmac_sha256(
+            &long,
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        ));
         assert_eq!(got, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
     }
 

@@ -54,4 +54,3 @@ pub fn with_burn(conn: &mut DbConnection, rows: Vec<BudgetView>, on: NaiveDate) 
         })
         .collect()
 }
-

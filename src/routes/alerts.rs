@@ -95,11 +95,22 @@ fn parameters(kind: RuleKind, b: &CreateRuleBody) -> Result<(Option<i32>, Option
         RuleKind::SpendWithoutImpact => (false, false),
     };
     let pct = match (needs_pct, b.threshold_pct) {
-        (true, None) => return Err(ApiError::field(Code::MISSING_FIELD, "threshold_pct", "threshold_pct is required")),
+        (true, None) => {
+            return Err(ApiError::field(
+                Code::MISSING_FIELD,
+                "threshold_pct",
+                "threshold_pct is required",
+            ))
+        }
         (true, Some(p)) if !(1..=1000).contains(&p) => {
             return Err(refuse("threshold_pct", "threshold_pct must be from 1 to 1000"))
         }
-        (false, Some(_)) => return Err(refuse("threshold_pct", "only budget_threshold rules take threshold_pct")),
+        (false, Some(_)) => {
+            return Err(refuse(
+                "threshold_pct",
+                "only budget_threshold rules take threshold_pct",
+            ))
+        }
         (_, p) => p.map(|p| p as i32),
     };
     let months = match (needs_months, b.months) {
@@ -145,7 +156,16 @@ pub async fn create_rule(
         .write(move |conn| {
             crate::db::alerts::insert_rule(conn, &row, today)?;
             let after = serde_json::json!({"kind": row.kind, "threshold_pct": row.threshold_pct, "months": row.months});
-            crate::db::audit::record(conn, Some(org), &actor, "alert_rule.create", "alert_rule", &row.id, None, Some(&after))?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "alert_rule.create",
+                "alert_rule",
+                &row.id,
+                None,
+                Some(&after),
+            )?;
             Ok(())
         })
         .await?;
@@ -154,7 +174,9 @@ pub async fn create_rule(
 
 pub async fn list_rules(state: web::Data<AppState>, auth: AuthContext) -> ApiResult<HttpResponse> {
     let org = auth.org_finance()?;
-    let rows = state.read(move |conn| Ok(crate::db::alerts::list_rules(conn, org)?)).await?;
+    let rows = state
+        .read(move |conn| Ok(crate::db::alerts::list_rules(conn, org)?))
+        .await?;
     Ok(HttpResponse::Ok().json(RuleList {
         items: rows.into_iter().map(RuleJson::from).collect(),
     }))
@@ -175,7 +197,16 @@ pub async fn delete_rule(
                 other => other.into(),
             })?;
             let id = id.to_string();
-            crate::db::audit::record(conn, Some(org), &actor, "alert_rule.delete", "alert_rule", &id, None, None)?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "alert_rule.delete",
+                "alert_rule",
+                &id,
+                None,
+                None,
+            )?;
             Ok(())
         })
         .await?;

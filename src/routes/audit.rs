@@ -49,7 +49,13 @@ fn instant(field: &'static str, raw: Option<&str>) -> ApiResult<Option<chrono::N
     raw.map(|s| {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.naive_utc())
-            .map_err(|_| ApiError::field(Code::INVALID_QUERY, field, format!("{field} must be an RFC 3339 timestamp")))
+            .map_err(|_| {
+                ApiError::field(
+                    Code::INVALID_QUERY,
+                    field,
+                    format!("{field} must be an RFC 3339 timestamp"),
+                )
+            })
     })
     .transpose()
 }
@@ -151,13 +157,22 @@ pub async fn list_audit(
         let mut resp = super::common::csv_response("audit.csv", lines);
         if let Some(n) = next {
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&n) {
-                resp.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-next-cursor"), v);
+                resp.headers_mut()
+                    .insert(actix_web::http::header::HeaderName::from_static("x-next-cursor"), v);
             }
         }
         return Ok(resp);
     }
     let rows = state
-        .db(move |conn| Ok(crate::db::audit::search(conn, org, &filter, page.after, page.limit + 1)?))
+        .db(move |conn| {
+            Ok(crate::db::audit::search(
+                conn,
+                org,
+                &filter,
+                page.after,
+                page.limit + 1,
+            )?)
+        })
         .await?;
     let (rows, next) = finish_page(rows, page.limit, |r| r.id.as_str());
     Ok(HttpResponse::Ok().json(Page {

@@ -9,7 +9,6 @@ use super::common::pilot_not_found;
 use super::extract::{path_id, Json};
 use super::AppState;
 use crate::analytics::budgets::BudgetPeriod;
-use crate::ledger::budgets::{with_burn, BudgetList};
 use crate::auth::AuthContext;
 use crate::db::budgets::BudgetView;
 use crate::db::DbError;
@@ -17,6 +16,7 @@ use crate::domain::currency::Currency;
 use crate::domain::ids::{BudgetId, PilotId};
 use crate::domain::money::parse_amount;
 use crate::error::{ApiError, ApiResult, Code};
+use crate::ledger::budgets::{with_burn, BudgetList};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,16 +47,25 @@ pub async fn create_budget(
     let amount_minor = parse_amount(&b.amount, currency)
         .map_err(|e| ApiError::field(Code::INVALID_AMOUNT, "amount", e.to_string()))?;
     if amount_minor <= 0 {
-        return Err(ApiError::field(Code::INVALID_AMOUNT, "amount", "a budget must be more than zero"));
+        return Err(ApiError::field(
+            Code::INVALID_AMOUNT,
+            "amount",
+            "a budget must be more than zero",
+        ));
     }
     let period = BudgetPeriod::parse(&b.period).ok_or_else(|| {
-        ApiError::field(Code::INVALID_FIELD, "period", "period must be month, quarter, year or life")
+        ApiError::field(
+            Code::INVALID_FIELD,
+            "period",
+            "period must be month, quarter, year or life",
+        )
     })?;
     let pilot = match b.pilot_id.as_deref() {
         None => None,
-        Some(p) => Some(PilotId::parse(p).ok_or_else(|| {
-            ApiError::field(Code::INVALID_FIELD, "pilot_id", "pilot_id must be a pilot's UUID")
-        })?),
+        Some(p) => Some(
+            PilotId::parse(p)
+                .ok_or_else(|| ApiError::field(Code::INVALID_FIELD, "pilot_id", "pilot_id must be a pilot's UUID"))?,
+        ),
     };
     let actor = auth.actor();
     let row = BudgetView {
@@ -83,7 +92,16 @@ pub async fn create_budget(
             crate::db::alerts::sweep_org(conn, &row.org_id, chrono::Utc::now().date_naive())?;
             let after = serde_json::json!({"pilot_id": row.pilot_id, "amount_minor": row.amount_minor,
                 "currency": row.currency, "period": row.period});
-            crate::db::audit::record(conn, Some(org), &actor, "budget.create", "budget", &row.id, None, Some(&after))?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "budget.create",
+                "budget",
+                &row.id,
+                None,
+                Some(&after),
+            )?;
             Ok(with_burn(conn, vec![row], chrono::Utc::now().date_naive())?.remove(0))
         })
         .await?;
@@ -115,7 +133,16 @@ pub async fn delete_budget(
             crate::db::budgets::delete(conn, org, id).map_err(budget_not_found)?;
             let b = serde_json::json!({"pilot_id": before.pilot_id, "amount_minor": before.amount_minor,
                 "currency": before.currency, "period": before.period});
-            crate::db::audit::record(conn, Some(org), &actor, "budget.delete", "budget", &before.id, Some(&b), None)?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "budget.delete",
+                "budget",
+                &before.id,
+                Some(&b),
+                None,
+            )?;
             Ok(())
         })
         .await?;

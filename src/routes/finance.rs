@@ -254,7 +254,11 @@ fn respond(rendered: &RenderedSummary) -> HttpResponse {
 fn render_summary(summary: &Summary, budgets: Vec<BudgetJson>, format: Format) -> ApiResult<RenderedSummary> {
     Ok(match format {
         Format::Json => RenderedSummary::Json(Bytes::from(
-            serde_json::to_vec(&WithBudgets { inner: summary, budgets }).map_err(ApiError::internal)?,
+            serde_json::to_vec(&WithBudgets {
+                inner: summary,
+                budgets,
+            })
+            .map_err(ApiError::internal)?,
         )),
         Format::Csv => {
             let mut rows = vec![csv::row(SUMMARY_COLUMNS)];

@@ -98,10 +98,18 @@ pub async fn create_webhook(
     let b = body.value;
     let format = b.format.unwrap_or_else(|| "standard".into());
     if !["standard", "slack"].contains(&format.as_str()) {
-        return Err(ApiError::field(Code::INVALID_FIELD, "format", "format must be standard or slack"));
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "format",
+            "format must be standard or slack",
+        ));
     }
     if b.url.len() > 2000 {
-        return Err(ApiError::field(Code::INVALID_FIELD, "url", "url is longer than 2000 characters"));
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "url",
+            "url is longer than 2000 characters",
+        ));
     }
     let description = match b.description.as_deref() {
         None => None,
@@ -128,7 +136,16 @@ pub async fn create_webhook(
         .write(move |conn| {
             crate::db::webhooks::insert_endpoint(conn, &row)?;
             let after = serde_json::json!({"url": row.url, "format": row.format});
-            crate::db::audit::record(conn, Some(org), &actor, "webhook.create", "webhook", &row.id, None, Some(&after))?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "webhook.create",
+                "webhook",
+                &row.id,
+                None,
+                Some(&after),
+            )?;
             Ok(())
         })
         .await?;
@@ -141,7 +158,9 @@ pub async fn create_webhook(
 
 pub async fn list_webhooks(state: web::Data<AppState>, auth: AuthContext) -> ApiResult<HttpResponse> {
     let org = auth.org_admin()?;
-    let rows = state.read(move |conn| Ok(crate::db::webhooks::list_endpoints(conn, org)?)).await?;
+    let rows = state
+        .read(move |conn| Ok(crate::db::webhooks::list_endpoints(conn, org)?))
+        .await?;
     Ok(HttpResponse::Ok().json(WebhookList {
         items: rows.into_iter().map(WebhookJson::from).collect(),
     }))
@@ -212,7 +231,11 @@ pub async fn rotate_secret(
     let id = path_id("webhook_id", &path, WebhookId::parse)?;
     let hours = body.value.overlap_hours.unwrap_or(24);
     if !(0..=168).contains(&hours) {
-        return Err(ApiError::field(Code::INVALID_FIELD, "overlap_hours", "overlap_hours must be from 0 to 168"));
+        return Err(ApiError::field(
+            Code::INVALID_FIELD,
+            "overlap_hours",
+            "overlap_hours must be from 0 to 168",
+        ));
     }
     let secret = signing::new_secret();
     let actor = auth.actor();
@@ -222,7 +245,16 @@ pub async fn rotate_secret(
             let row = crate::db::webhooks::rotate_secret(conn, org, id, &new, chrono::TimeDelta::hours(hours))
                 .map_err(webhook_not_found)?;
             let after = serde_json::json!({"overlap_hours": hours});
-            crate::db::audit::record(conn, Some(org), &actor, "webhook.rotate_secret", "webhook", &row.id, None, Some(&after))?;
+            crate::db::audit::record(
+                conn,
+                Some(org),
+                &actor,
+                "webhook.rotate_secret",
+                "webhook",
+                &row.id,
+                None,
+                Some(&after),
+            )?;
             Ok(row)
         })
         .await?;

@@ -62,7 +62,10 @@ impl Receiver {
                     answered,
                 });
                 drop(all);
-                let _ = write!(stream, "HTTP/1.1 {answered} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {answered} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
             }
         });
         Receiver { url, calls }
@@ -103,7 +106,13 @@ async fn created(res: reqwest::Response) -> Value {
 }
 
 async fn spend(app: &TestApp, t: &Tenant, pilot: &str, day: &str, amount: &str, currency: &str) -> String {
-    let res = app.post_idem(&format!("/v1/pilots/{pilot}/spend"), &t.member, &spend_on(day, amount, currency)).await;
+    let res = app
+        .post_idem(
+            &format!("/v1/pilots/{pilot}/spend"),
+            &t.member,
+            &spend_on(day, amount, currency),
+        )
+        .await;
     created(res).await["id"].as_str().unwrap().to_owned()
 }
 
@@ -146,7 +155,9 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     let app = spawn_alerting().await;
     let t = app.tenant("Budgets AG").await;
     let rates = json!({"rates": [{"currency": "EUR", "date": "2026-01-01", "rate_to_usd": "1.25"}]});
-    let res = app.request(reqwest::Method::PUT, "/v1/fx-rates", Some(&app.operator), Some(&rates)).await;
+    let res = app
+        .request(reqwest::Method::PUT, "/v1/fx-rates", Some(&app.operator), Some(&rates))
+        .await;
     assert!(res.status().is_success());
     let p = app.create_pilot(&t.member, "Budgeted").await;
     let q = app.create_pilot(&t.member, "Other").await;
@@ -162,7 +173,15 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     assert_eq!(pilot_budget["amount"]["amount_minor"], 100_000);
     let mut rules = HashMap::new();
     for pct in [80, 100] {
-        let r = created(app.post("/v1/alert-rules", &t.finance, &json!({"kind": "budget_threshold", "threshold_pct": pct})).await).await;
+        let r = created(
+            app.post(
+                "/v1/alert-rules",
+                &t.finance,
+                &json!({"kind": "budget_threshold", "threshold_pct": pct}),
+            )
+            .await,
+        )
+        .await;
         rules.insert(r["id"].as_str().unwrap().to_owned(), format!("{pct}%"));
     }
 
@@ -177,11 +196,14 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     spend(&app, &t, &p, "2026-04-02", "100.00", "EUR").await; // April 100.00 | 2026Q2 125.00: nothing
     let got = summary_of(&alerts(&app, &t).await, &rules);
     let row = |r: &str, s: &str, per: &str, open: bool| (r.to_owned(), s.to_owned(), per.to_owned(), open);
-    assert_eq!(got, vec![
-        row("80%", "pilot", "2026-03", true),
-        row("100%", "pilot", "2026-03", true),
-        row("80%", "org", "2026Q1", true),
-    ]);
+    assert_eq!(
+        got,
+        vec![
+            row("80%", "pilot", "2026-03", true),
+            row("100%", "pilot", "2026-03", true),
+            row("80%", "org", "2026Q1", true),
+        ]
+    );
     let first = alerts(&app, &t).await;
     assert_eq!(first[0]["details"]["spent"]["amount"], "800.00");
     assert_eq!(first[1]["details"]["spent"]["amount"], "1000.00");
@@ -192,21 +214,34 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     // The reversal takes p back to 800.00 (100% clears, 80% holds) and the
     // organisation to 1400.00 (70%: 80% clears); the same spend again is a
     // second crossing of each.
-    let res = app.post_idem(&format!("/v1/pilots/{p}/entries/{big}/reverse"), &t.member, &json!({"reason": "dup"})).await;
+    let res = app
+        .post_idem(
+            &format!("/v1/pilots/{p}/entries/{big}/reverse"),
+            &t.member,
+            &json!({"reason": "dup"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     spend(&app, &t, &p, "2026-03-20", "200.00", "EUR").await;
     let got = summary_of(&alerts(&app, &t).await, &rules);
-    assert_eq!(got, vec![
-        row("80%", "pilot", "2026-03", true),
-        row("100%", "pilot", "2026-03", false),
-        row("80%", "org", "2026Q1", false),
-        row("100%", "pilot", "2026-03", true),
-        row("80%", "org", "2026Q1", true),
-    ]);
+    assert_eq!(
+        got,
+        vec![
+            row("80%", "pilot", "2026-03", true),
+            row("100%", "pilot", "2026-03", false),
+            row("80%", "org", "2026Q1", false),
+            row("100%", "pilot", "2026-03", true),
+            row("80%", "org", "2026Q1", true),
+        ]
+    );
 
     // Sweeps (every second) and a new rule re-evaluate without firing again.
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    created(app.post("/v1/alert-rules", &t.finance, &json!({"kind": "spend_without_impact"})).await).await;
+    created(
+        app.post("/v1/alert-rules", &t.finance, &json!({"kind": "spend_without_impact"}))
+            .await,
+    )
+    .await;
     let all = alerts(&app, &t).await;
     let budget_alerts: Vec<&Value> = all.iter().filter(|a| a["kind"] == "budget_threshold").collect();
     assert_eq!(budget_alerts.len(), 5, "{budget_alerts:#?}");
@@ -215,15 +250,32 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
 
     // Burn in the summary (as of `to`) and in /v1/budgets.
     let s = json_of(app.get("/v1/summary?to=2026-03-31", &t.finance).await).await;
-    let burns: Vec<(Value, Value, Value, Value)> = s["budgets"].as_array().unwrap().iter()
-        .map(|b| (b["scope"].clone(), b["current"]["spent"]["amount"].clone(), b["current"]["burn_ratio"].clone(),
-            b["current"]["remaining"]["amount"].clone()))
+    let burns: Vec<(Value, Value, Value, Value)> = s["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["scope"].clone(),
+                b["current"]["spent"]["amount"].clone(),
+                b["current"]["burn_ratio"].clone(),
+                b["current"]["remaining"]["amount"].clone(),
+            )
+        })
         .collect();
     // 1000.00 / 1000.00; 1650.00 / 2000.00 = 0.825 → 0.8250, 350.00 left.
-    assert_eq!(burns, vec![
-        (json!("pilot"), json!("1000.00"), json!("1.0000"), json!("0.00")),
-        (json!("organisation"), json!("1650.00"), json!("0.8250"), json!("350.00")),
-    ]);
+    assert_eq!(
+        burns,
+        vec![
+            (json!("pilot"), json!("1000.00"), json!("1.0000"), json!("0.00")),
+            (
+                json!("organisation"),
+                json!("1650.00"),
+                json!("0.8250"),
+                json!("350.00")
+            ),
+        ]
+    );
     let roi = json_of(app.get(&format!("/v1/pilots/{p}/roi"), &t.member).await).await;
     assert_eq!(roi["budgets"].as_array().unwrap().len(), 1);
     assert_eq!(roi["budgets"][0]["id"], pilot_budget["id"]);
@@ -231,12 +283,17 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     // Every message reached the receiver, under one id with one body, after
     // the failed calls were retried.
     wait_for("seven deliveries", || {
-        let mut ok: Vec<String> = receiver.calls().iter().filter(|c| c.answered == 204)
-            .map(|c| c.headers["webhook-id"].clone()).collect();
+        let mut ok: Vec<String> = receiver
+            .calls()
+            .iter()
+            .filter(|c| c.answered == 204)
+            .map(|c| c.headers["webhook-id"].clone())
+            .collect();
         ok.dedup();
         ok.sort();
         ok.len() >= 7
-    }).await;
+    })
+    .await;
     let calls = receiver.calls();
     let mut bodies: HashMap<String, String> = HashMap::new();
     for c in &calls {
@@ -248,7 +305,15 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
         assert!(c.headers["webhook-timestamp"].parse::<i64>().is_ok());
     }
     assert_eq!(bodies.len(), 7, "one message per alert: {:?}", bodies.keys());
-    let alert_ids: Vec<String> = bodies.values().map(|b| serde_json::from_str::<Value>(b).unwrap()["data"]["alert_id"].as_str().unwrap().to_owned()).collect();
+    let alert_ids: Vec<String> = bodies
+        .values()
+        .map(|b| {
+            serde_json::from_str::<Value>(b).unwrap()["data"]["alert_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     for a in &all {
         assert!(alert_ids.contains(&a["id"].as_str().unwrap().to_owned()));
     }
@@ -257,7 +322,12 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     let mut log = Value::Null;
     for _ in 0..100 {
         log = json_of(app.get(&format!("/v1/webhooks/{hook_id}/deliveries"), &t.admin).await).await;
-        if log["items"].as_array().unwrap().iter().all(|d| d["state"] == "delivered") {
+        if log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "delivered")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -267,7 +337,9 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     let attempts: usize = items.iter().map(|d| d["attempt_log"].as_array().unwrap().len()).sum();
     assert_eq!(attempts, calls.len());
     assert!(items.iter().all(|d| d["state"] == "delivered"));
-    assert!(items.iter().any(|d| d["attempt_log"][0]["status"] == 500 && d["attempt_log"][1]["status"] == 204));
+    assert!(items
+        .iter()
+        .any(|d| d["attempt_log"][0]["status"] == 500 && d["attempt_log"][1]["status"] == 204));
 }
 
 #[actix_web::test]
@@ -275,7 +347,9 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
     let app = spawn_alerting().await;
     let t = app.tenant("Rules SA").await;
     let rates = json!({"rates": [{"currency": "EUR", "date": "2024-01-01", "rate_to_usd": "1.1"}]});
-    let res = app.request(reqwest::Method::PUT, "/v1/fx-rates", Some(&app.operator), Some(&rates)).await;
+    let res = app
+        .request(reqwest::Method::PUT, "/v1/fx-rates", Some(&app.operator), Some(&rates))
+        .await;
     assert!(res.status().is_success());
     let pilot = |name: &str, stage: &str, started: &str, evaluated: Option<&str>| {
         let mut b = pilot_body(name);
@@ -288,22 +362,37 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
     // b: evaluated 2025-01-01, only self-reported impact → no measured impact.
     // c: piloting since 2024-01-01 with spend, no impact → overdue, spend without impact.
     // d: piloting since last month, nothing logged → nothing.
-    let a = app.create_pilot_with(&t.member, &pilot("a", "production", "2024-06-01", Some("2025-01-01"))).await;
-    let b = app.create_pilot_with(&t.member, &pilot("b", "production", "2024-06-01", Some("2025-01-01"))).await;
-    let c = app.create_pilot_with(&t.member, &pilot("c", "piloting", "2024-01-01", None)).await;
+    let a = app
+        .create_pilot_with(&t.member, &pilot("a", "production", "2024-06-01", Some("2025-01-01")))
+        .await;
+    let b = app
+        .create_pilot_with(&t.member, &pilot("b", "production", "2024-06-01", Some("2025-01-01")))
+        .await;
+    let c = app
+        .create_pilot_with(&t.member, &pilot("c", "piloting", "2024-01-01", None))
+        .await;
     let today = chrono::Utc::now().date_naive();
     let recent = (today - chrono::Days::new(20)).to_string();
-    app.create_pilot_with(&t.member, &pilot("d", "piloting", &recent, None)).await;
+    app.create_pilot_with(&t.member, &pilot("d", "piloting", &recent, None))
+        .await;
     for p in [&a, &b, &c] {
         spend(&app, &t, p, "2025-01-31", "10.00", "EUR").await;
     }
     let mut measured = impact_body("50.00", "EUR");
     measured["period_start"] = json!("2025-02-01");
     measured["period_end"] = json!("2025-02-28");
-    created(app.post_idem(&format!("/v1/pilots/{a}/impact"), &t.member, &measured).await).await;
+    created(
+        app.post_idem(&format!("/v1/pilots/{a}/impact"), &t.member, &measured)
+            .await,
+    )
+    .await;
     let mut reported = measured.clone();
     reported["attribution_method"] = json!("self_reported");
-    created(app.post_idem(&format!("/v1/pilots/{b}/impact"), &t.member, &reported).await).await;
+    created(
+        app.post_idem(&format!("/v1/pilots/{b}/impact"), &t.member, &reported)
+            .await,
+    )
+    .await;
 
     let mut rules = HashMap::new();
     for body in [
@@ -312,11 +401,22 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
         json!({"kind": "spend_without_impact"}),
     ] {
         let r = created(app.post("/v1/alert-rules", &t.admin, &body).await).await;
-        rules.insert(r["id"].as_str().unwrap().to_owned(), r["kind"].as_str().unwrap().to_owned());
+        rules.insert(
+            r["id"].as_str().unwrap().to_owned(),
+            r["kind"].as_str().unwrap().to_owned(),
+        );
     }
     let fired = |list: &[Value]| -> Vec<(String, String, bool)> {
-        let mut v: Vec<_> = list.iter().map(|x| (rules[x["rule_id"].as_str().unwrap()].clone(),
-            x["pilot_id"].as_str().unwrap().to_owned(), x["cleared_at"].is_null())).collect();
+        let mut v: Vec<_> = list
+            .iter()
+            .map(|x| {
+                (
+                    rules[x["rule_id"].as_str().unwrap()].clone(),
+                    x["pilot_id"].as_str().unwrap().to_owned(),
+                    x["cleared_at"].is_null(),
+                )
+            })
+            .collect();
         v.sort();
         v
     };
@@ -327,7 +427,11 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
     ];
     want.sort();
     assert_eq!(fired(&alerts(&app, &t).await), want);
-    let overdue = alerts(&app, &t).await.into_iter().find(|x| x["kind"] == "evaluation_overdue").unwrap();
+    let overdue = alerts(&app, &t)
+        .await
+        .into_iter()
+        .find(|x| x["kind"] == "evaluation_overdue")
+        .unwrap();
     assert_eq!(overdue["details"]["due_on"], "2024-07-01");
 
     // Two sweeps later, still once each.
@@ -335,11 +439,25 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
     assert_eq!(fired(&alerts(&app, &t).await), want);
 
     // c gets impact and an evaluation: both of its alerts clear at the next sweep.
-    created(app.post_idem(&format!("/v1/pilots/{c}/impact"), &t.member, &measured).await).await;
-    patch_pilot(&app, &t.member, &c, json!({"stage": "production", "evaluated_on": today.to_string()})).await;
+    created(
+        app.post_idem(&format!("/v1/pilots/{c}/impact"), &t.member, &measured)
+            .await,
+    )
+    .await;
+    patch_pilot(
+        &app,
+        &t.member,
+        &c,
+        json!({"stage": "production", "evaluated_on": today.to_string()}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2300)).await;
     let now = fired(&alerts(&app, &t).await);
-    let open: Vec<_> = now.iter().filter(|x| x.2).map(|x| (x.0.as_str(), x.1.as_str())).collect();
+    let open: Vec<_> = now
+        .iter()
+        .filter(|x| x.2)
+        .map(|x| (x.0.as_str(), x.1.as_str()))
+        .collect();
     assert_eq!(open, vec![("no_measured_impact", b.as_str())]);
     assert_eq!(now.len(), 3, "clearing fires nothing new");
 }
@@ -348,25 +466,70 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
 async fn webhooks_to_loopback_or_metadata_addresses_are_refused_without_the_allow_list() {
     let app = TestApp::spawn().await;
     let t = app.tenant("Guarded").await;
-    for url in ["http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data", "http://[::1]:80/",
-        "http://localhost:8080/", "http://10.0.0.7/"] {
-        let body = assert_problem(app.post("/v1/webhooks", &t.admin, &json!({"url": url})).await, 422, "webhook_target_refused").await;
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:80/",
+        "http://localhost:8080/",
+        "http://10.0.0.7/",
+    ] {
+        let body = assert_problem(
+            app.post("/v1/webhooks", &t.admin, &json!({"url": url})).await,
+            422,
+            "webhook_target_refused",
+        )
+        .await;
         assert_eq!(body["field"], "url", "{url}");
     }
-    for url in ["ftp://example.com/x", "file:///etc/passwd", "http://user:pw@example.com/"] {
-        let body = assert_problem(app.post("/v1/webhooks", &t.admin, &json!({"url": url})).await, 422, "webhook_target_refused").await;
+    for url in [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://user:pw@example.com/",
+    ] {
+        let body = assert_problem(
+            app.post("/v1/webhooks", &t.admin, &json!({"url": url})).await,
+            422,
+            "webhook_target_refused",
+        )
+        .await;
         assert_eq!(body["field"], "url", "{url}");
     }
-    assert_problem(app.post("/v1/webhooks", &t.admin, &json!({"url": "http://a.example/", "format": "xml"})).await, 422, "invalid_field").await;
-    assert_problem(app.post("/v1/webhooks", &t.finance, &json!({"url": "http://a.example/"})).await, 403, "forbidden").await;
+    assert_problem(
+        app.post(
+            "/v1/webhooks",
+            &t.admin,
+            &json!({"url": "http://a.example/", "format": "xml"}),
+        )
+        .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_problem(
+        app.post("/v1/webhooks", &t.finance, &json!({"url": "http://a.example/"}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
     let list = json_of(app.get("/v1/webhooks", &t.admin).await).await;
     assert_eq!(list["items"], json!([]), "nothing was written");
 
     // With 127.0.0.0/8 allowed, loopback is accepted; the metadata address is not.
     let app = spawn_alerting().await;
     let t = app.tenant("Allowed").await;
-    created(app.post("/v1/webhooks", &t.admin, &json!({"url": "http://127.0.0.1:9/x"})).await).await;
-    assert_problem(app.post("/v1/webhooks", &t.admin, &json!({"url": "http://169.254.169.254/"})).await, 422, "webhook_target_refused").await;
+    created(
+        app.post("/v1/webhooks", &t.admin, &json!({"url": "http://127.0.0.1:9/x"}))
+            .await,
+    )
+    .await;
+    assert_problem(
+        app.post("/v1/webhooks", &t.admin, &json!({"url": "http://169.254.169.254/"}))
+            .await,
+        422,
+        "webhook_target_refused",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -374,13 +537,39 @@ async fn paused_endpoints_keep_their_messages_and_rotated_secrets_overlap() {
     let app = spawn_alerting().await;
     let t = app.tenant("Paused").await;
     let receiver = Receiver::start(|_| false);
-    let hook = created(app.post("/v1/webhooks", &t.admin, &json!({"url": receiver.url, "format": "slack"})).await).await;
+    let hook = created(
+        app.post(
+            "/v1/webhooks",
+            &t.admin,
+            &json!({"url": receiver.url, "format": "slack"}),
+        )
+        .await,
+    )
+    .await;
     let id = hook["id"].as_str().unwrap().to_owned();
-    let res = app.post(&format!("/v1/webhooks/{id}/pause"), &t.admin, &json!({})).await;
+    let res = app
+        .post(&format!("/v1/webhooks/{id}/pause"), &t.admin, &json!({}))
+        .await;
     assert_eq!(json_of(res).await["paused"], true);
     let p = app.create_pilot(&t.member, "Paused pilot").await;
-    created(app.post("/v1/budgets", &t.finance, &json!({"pilot_id": p, "amount": "10.00", "currency": "EUR", "period": "life"})).await).await;
-    created(app.post("/v1/alert-rules", &t.finance, &json!({"kind": "budget_threshold", "threshold_pct": 50})).await).await;
+    created(
+        app.post(
+            "/v1/budgets",
+            &t.finance,
+            &json!({"pilot_id": p, "amount": "10.00", "currency": "EUR", "period": "life"}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post(
+            "/v1/alert-rules",
+            &t.finance,
+            &json!({"kind": "budget_threshold", "threshold_pct": 50}),
+        )
+        .await,
+    )
+    .await;
     spend(&app, &t, &p, "2026-03-01", "5.00", "EUR").await; // 50% of 10.00
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(receiver.calls().is_empty(), "nothing goes to a paused endpoint");
@@ -389,21 +578,38 @@ async fn paused_endpoints_keep_their_messages_and_rotated_secrets_overlap() {
     assert!(log["items"][0]["payload"]["text"].as_str().unwrap().contains("50%"));
 
     // Rotation: the old secret is still signed with during the overlap.
-    let rotated = json_of(app.post(&format!("/v1/webhooks/{id}/rotate-secret"), &t.admin, &json!({"overlap_hours": 1})).await).await;
+    let rotated = json_of(
+        app.post(
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+            &t.admin,
+            &json!({"overlap_hours": 1}),
+        )
+        .await,
+    )
+    .await;
     assert_ne!(rotated["secret"], hook["secret"]);
     assert!(!rotated["previous_secret_until"].is_null());
-    app.post(&format!("/v1/webhooks/{id}/resume"), &t.admin, &json!({})).await;
+    app.post(&format!("/v1/webhooks/{id}/resume"), &t.admin, &json!({}))
+        .await;
     wait_for("the held message", || !receiver.calls().is_empty()).await;
     let call = &receiver.calls()[0];
     let sigs: Vec<&str> = call.headers["webhook-signature"].split(' ').collect();
     assert_eq!(sigs.len(), 2);
-    let signed = format!("{}.{}.{}", call.headers["webhook-id"], call.headers["webhook-timestamp"], call.body);
+    let signed = format!(
+        "{}.{}.{}",
+        call.headers["webhook-id"], call.headers["webhook-timestamp"], call.body
+    );
     for (sig, secret) in sigs.iter().zip([&rotated["secret"], &hook["secret"]]) {
         let key = base64_decode(secret.as_str().unwrap().strip_prefix("whsec_").unwrap());
         assert_eq!(*sig, format!("v1,{}", base64_encode(&hmac(&key, signed.as_bytes()))));
     }
     let other = app.tenant("Other").await;
-    assert_problem(app.get(&format!("/v1/webhooks/{id}/deliveries"), &other.admin).await, 404, "webhook_not_found").await;
+    assert_problem(
+        app.get(&format!("/v1/webhooks/{id}/deliveries"), &other.admin).await,
+        404,
+        "webhook_not_found",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -412,30 +618,88 @@ async fn bad_budgets_and_rules_name_their_field_and_write_nothing() {
     let t = app.tenant("Strict").await;
     let p = app.create_pilot(&t.member, "x").await;
     for (body, code, field) in [
-        (json!({"amount": "1.005", "currency": "EUR", "period": "month"}), "invalid_amount", "amount"),
-        (json!({"amount": "0", "currency": "EUR", "period": "month"}), "invalid_amount", "amount"),
-        (json!({"amount": "10", "currency": "XXY", "period": "month"}), "unknown_currency", "currency"),
-        (json!({"amount": "10", "currency": "EUR", "period": "week"}), "invalid_field", "period"),
-        (json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": "nope"}), "invalid_field", "pilot_id"),
+        (
+            json!({"amount": "1.005", "currency": "EUR", "period": "month"}),
+            "invalid_amount",
+            "amount",
+        ),
+        (
+            json!({"amount": "0", "currency": "EUR", "period": "month"}),
+            "invalid_amount",
+            "amount",
+        ),
+        (
+            json!({"amount": "10", "currency": "XXY", "period": "month"}),
+            "unknown_currency",
+            "currency",
+        ),
+        (
+            json!({"amount": "10", "currency": "EUR", "period": "week"}),
+            "invalid_field",
+            "period",
+        ),
+        (
+            json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": "nope"}),
+            "invalid_field",
+            "pilot_id",
+        ),
     ] {
         let res = assert_problem(app.post("/v1/budgets", &t.finance, &body).await, 422, code).await;
         assert_eq!(res["field"], field, "{body}");
     }
     let ghost = uuid::Uuid::new_v4().to_string();
-    assert_problem(app.post("/v1/budgets", &t.finance, &json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": ghost})).await, 404, "pilot_not_found").await;
-    assert_problem(app.post("/v1/budgets", &t.member, &json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": p})).await, 403, "forbidden").await;
+    assert_problem(
+        app.post(
+            "/v1/budgets",
+            &t.finance,
+            &json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": ghost}),
+        )
+        .await,
+        404,
+        "pilot_not_found",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            "/v1/budgets",
+            &t.member,
+            &json!({"amount": "10", "currency": "EUR", "period": "month", "pilot_id": p}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
     for (body, code, field) in [
         (json!({"kind": "budget_threshold"}), "missing_field", "threshold_pct"),
-        (json!({"kind": "budget_threshold", "threshold_pct": 0}), "invalid_field", "threshold_pct"),
-        (json!({"kind": "no_measured_impact", "months": 4}), "invalid_field", "months"),
-        (json!({"kind": "spend_without_impact", "months": 4}), "invalid_field", "months"),
+        (
+            json!({"kind": "budget_threshold", "threshold_pct": 0}),
+            "invalid_field",
+            "threshold_pct",
+        ),
+        (
+            json!({"kind": "no_measured_impact", "months": 4}),
+            "invalid_field",
+            "months",
+        ),
+        (
+            json!({"kind": "spend_without_impact", "months": 4}),
+            "invalid_field",
+            "months",
+        ),
         (json!({"kind": "sometimes"}), "invalid_field", "kind"),
     ] {
         let res = assert_problem(app.post("/v1/alert-rules", &t.finance, &body).await, 422, code).await;
         assert_eq!(res["field"], field, "{body}");
     }
-    assert_eq!(json_of(app.get("/v1/budgets", &t.member).await).await["items"], json!([]));
-    assert_eq!(json_of(app.get("/v1/alert-rules", &t.finance).await).await["items"], json!([]));
+    assert_eq!(
+        json_of(app.get("/v1/budgets", &t.member).await).await["items"],
+        json!([])
+    );
+    assert_eq!(
+        json_of(app.get("/v1/alert-rules", &t.finance).await).await["items"],
+        json!([])
+    );
 }
 
 #[actix_web::test]
@@ -448,15 +712,31 @@ async fn audit_log_searches_by_actor_action_pilot_and_time_and_exports_csv() {
     spend(&app, &t, &q, "2026-03-01", "2.00", "EUR").await;
     let mid = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    created(app.post("/v1/budgets", &t.finance, &json!({"amount": "10", "currency": "EUR", "period": "year"})).await).await;
+    created(
+        app.post(
+            "/v1/budgets",
+            &t.finance,
+            &json!({"amount": "10", "currency": "EUR", "period": "year"}),
+        )
+        .await,
+    )
+    .await;
     let find = |query: String| {
         let app = &app;
         let admin = t.admin.clone();
         async move {
             let res = app.get(&format!("/v1/audit?{query}"), &admin).await;
             assert_eq!(res.status(), 200, "{query}");
-            json_of(res).await["items"].as_array().unwrap().iter()
-                .map(|i| (i["action"].as_str().unwrap().to_owned(), i["object_id"].as_str().unwrap().to_owned()))
+            json_of(res).await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["action"].as_str().unwrap().to_owned(),
+                        i["object_id"].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect::<Vec<_>>()
         }
     };
@@ -465,12 +745,19 @@ async fn audit_log_searches_by_actor_action_pilot_and_time_and_exports_csv() {
     assert_eq!(objects, vec![p.as_str(), e.as_str()], "{pilot_events:?}");
     let budget = find("action=budget.create".into()).await;
     assert_eq!(budget.len(), 1);
-    let since = mid.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).replace('+', "%2B");
+    let since = mid
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        .replace('+', "%2B");
     assert_eq!(find(format!("from={since}")).await, budget);
     assert_eq!(find(format!("to={since}&action=budget.")).await, vec![]);
     assert_eq!(find("actor=nobody".into()).await, vec![]);
     assert_eq!(find("actor=test-user&action=pilot.".into()).await.len(), 2);
-    assert_problem(app.get("/v1/audit?from=yesterday", &t.admin).await, 400, "invalid_query").await;
+    assert_problem(
+        app.get("/v1/audit?from=yesterday", &t.admin).await,
+        400,
+        "invalid_query",
+    )
+    .await;
     assert_problem(app.get("/v1/audit?pilot_id=x", &t.admin).await, 400, "invalid_query").await;
 
     let res = app.get(&format!("/v1/audit.csv?pilot_id={p}"), &t.admin).await;
@@ -478,8 +765,20 @@ async fn audit_log_searches_by_actor_action_pilot_and_time_and_exports_csv() {
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = res.text().await.unwrap();
     let mut rd = csv::Reader::from_reader(text.as_bytes());
-    assert_eq!(rd.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["id", "at", "actor", "actor_role", "action", "object_type", "object_id", "before", "after"]);
+    assert_eq!(
+        rd.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "id",
+            "at",
+            "actor",
+            "actor_role",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after"
+        ]
+    );
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().any(|r| &r[6] == e.as_str()));
@@ -496,7 +795,11 @@ fn hmac(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
     let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
     let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
-    Sha256::new().chain_update(&opad).chain_update(inner).finalize().to_vec()
+    Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
 }
 
 fn base64_encode(b: &[u8]) -> String {

@@ -148,7 +148,10 @@ async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option
 
 async fn id_of(res: reqwest::Response) -> String {
     let body = json_of(res).await;
-    body["id"].as_str().unwrap_or_else(|| panic!("no id: {body}")).to_owned()
+    body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {body}"))
+        .to_owned()
 }
 
 async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
@@ -186,13 +189,33 @@ async fn tenant_isolation_matrix_covers_every_route() {
     )
     .await;
     let v = Victim {
-        budget: id_of(app.post("/v1/budgets", &a.finance, &json!({"pilot_id": &pilot, "amount": "5.00", "currency": "EUR", "period": "year"})).await).await,
+        budget: id_of(
+            app.post(
+                "/v1/budgets",
+                &a.finance,
+                &json!({"pilot_id": &pilot, "amount": "5.00", "currency": "EUR", "period": "year"}),
+            )
+            .await,
+        )
+        .await,
         org: a.org.clone(),
         pilot,
         entry: entry["id"].as_str().unwrap().to_owned(),
         token: token["id"].as_str().unwrap().to_owned(),
-        rule: id_of(app.post("/v1/alert-rules", &a.finance, &json!({"kind": "budget_threshold", "threshold_pct": 1000})).await).await,
-        webhook: id_of(app.post("/v1/webhooks", &a.admin, &json!({"url": "http://93.184.216.34/victim"})).await).await,
+        rule: id_of(
+            app.post(
+                "/v1/alert-rules",
+                &a.finance,
+                &json!({"kind": "budget_threshold", "threshold_pct": 1000}),
+            )
+            .await,
+        )
+        .await,
+        webhook: id_of(
+            app.post("/v1/webhooks", &a.admin, &json!({"url": "http://93.184.216.34/victim"}))
+                .await,
+        )
+        .await,
     };
     let researcher = mint(&app.keys, None, Role::Researcher);
     let before = snapshot(&app, &a, &v).await;
