@@ -214,7 +214,7 @@ impl Application {
             exec: exec.clone(),
         });
         let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
-        let delivery = crate::delivery::start(exec.clone(), settings.alerts.clone())?;
+        let delivery = crate::delivery::start(exec.clone(), &settings.database_url, settings.alerts.clone())?;
         let max_imports = settings.max_imports as usize;
         let state = web::Data::new(AppState {
             exec,

@@ -44,8 +44,50 @@ impl Drop for DeliveryHandle {
     }
 }
 
-/// Starts the worker thread over `exec`.
-pub fn start(exec: Executor, settings: AlertSettings) -> std::io::Result<DeliveryHandle> {
+/// Where the worker's database work runs, so it never takes a request's pool
+/// connection: on SQLite through the executor's writer (which owns its
+/// connection), on PostgreSQL on a connection of the worker's own.
+#[derive(Clone)]
+struct Store {
+    exec: Executor,
+    own: Option<(String, Arc<std::sync::Mutex<Option<crate::db::DbConnection>>>)>,
+}
+
+impl Store {
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crate::db::DbConnection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let Some((url, slot)) = self.own.clone() else {
+            return self.exec.write(f).await;
+        };
+        let work = move || {
+            let mut held = slot
+                .lock()
+                .map_err(|_| DbError::Unavailable("worker connection poisoned".into()))?;
+            if held.is_none() {
+                *held = Some(crate::db::connect(&url)?);
+            }
+            let conn = held.as_mut().ok_or(DbError::NotFound)?;
+            let done = crate::db::write_tx(conn, f);
+            if done.is_err() {
+                // Whatever broke, the next round starts on a fresh connection.
+                *held = None;
+            }
+            done
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+    }
+}
+
+/// Starts the worker thread over `exec` (and, on PostgreSQL, a connection of
+/// its own to `database_url`).
+pub fn start(exec: Executor, database_url: &str, settings: AlertSettings) -> std::io::Result<DeliveryHandle> {
+    let own = (crate::db::backend_of(database_url) == Some(crate::db::Backend::Postgres))
+        .then(|| (database_url.to_owned(), Arc::new(std::sync::Mutex::new(None))));
+    let store = Store { exec, own };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     std::thread::Builder::new()
@@ -58,7 +100,7 @@ pub fn start(exec: Executor, settings: AlertSettings) -> std::io::Result<Deliver
                     return;
                 }
             };
-            runtime.block_on(run(exec, settings, flag));
+            runtime.block_on(run(store, settings, flag));
         })?;
     Ok(DeliveryHandle { stop })
 }
@@ -82,7 +124,7 @@ fn agent(settings: &AlertSettings) -> ureq::Agent {
     )
 }
 
-async fn run(exec: Executor, settings: AlertSettings, stop: Arc<AtomicBool>) {
+async fn run(exec: Store, settings: AlertSettings, stop: Arc<AtomicBool>) {
     let agent = agent(&settings);
     // Longer than one attempt can take, so a live worker never sees its own
     // claim expire.
@@ -109,9 +151,9 @@ async fn run(exec: Executor, settings: AlertSettings, stop: Arc<AtomicBool>) {
     }
 }
 
-async fn sweep(exec: &Executor) -> Result<(), DbError> {
+async fn sweep(exec: &Store) -> Result<(), DbError> {
     let today = chrono::Utc::now().date_naive();
-    let orgs = exec.read(crate::db::alerts::orgs_with_rules).await?;
+    let orgs = exec.write(crate::db::alerts::orgs_with_rules).await?;
     for org in orgs {
         exec.write(move |c| crate::db::alerts::sweep_org(c, &org, today))
             .await?;
@@ -119,7 +161,7 @@ async fn sweep(exec: &Executor) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn deliver_all(exec: &Executor, agent: &ureq::Agent, settings: &AlertSettings, due: Vec<Due>) {
+async fn deliver_all(exec: &Store, agent: &ureq::Agent, settings: &AlertSettings, due: Vec<Due>) {
     let sends = due.into_iter().map(|d| {
         let agent = agent.clone();
         tokio::task::spawn_blocking(move || {

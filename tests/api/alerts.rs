@@ -337,9 +337,11 @@ async fn each_budget_threshold_fires_once_per_crossing_and_none_below() {
     let attempts: usize = items.iter().map(|d| d["attempt_log"].as_array().unwrap().len()).sum();
     assert_eq!(attempts, calls.len());
     assert!(items.iter().all(|d| d["state"] == "delivered"));
-    assert!(items
-        .iter()
-        .any(|d| d["attempt_log"][0]["status"] == 500 && d["attempt_log"][1]["status"] == 204));
+    // Some message failed first and was delivered by a later attempt.
+    assert!(items.iter().any(|d| {
+        let log = d["attempt_log"].as_array().unwrap();
+        log[0]["status"] == 500 && log.last().unwrap()["status"] == 204
+    }));
 }
 
 #[actix_web::test]
