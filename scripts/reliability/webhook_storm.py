@@ -11,7 +11,7 @@ into a venv of its own.
 
 Set-up: one organisation, a webhook endpoint pointing at a receiver in this
 process (loopback, allowed by PILOTLEDGER_WEBHOOK_ALLOWED_NETWORKS), rules at
-50% and 100%, and a life-time budget per pilot. Client threads log spend
+25, 50, 75 and 100%, and a life-time budget per pilot. Client threads log spend
 entries (each with its own Idempotency-Key, retried with the same body on any
 failure, as in kill_test.py) while the main thread SIGKILLs and restarts the
 server `--cycles` times. The receiver verifies each call's signature, answers
@@ -175,7 +175,7 @@ def main() -> int:
         pilots, budgets = [], {}
         for i in range(args.pilots):
             _, _, p = json_call("POST", b + "/v1/pilots", {"name": f"storm {i}", **PILOT_BODY}, admin, expect=(201,))
-            minor = rnd.randint(200, 1300) * 100
+            minor = rnd.randint(500, 3000) * 100
             json_call("POST", b + "/v1/budgets", {"pilot_id": p["id"], "amount": f"{minor // 100}.00",
                                                    "currency": "EUR", "period": "life"}, admin, expect=(201,))
             pilots.append(p["id"])
