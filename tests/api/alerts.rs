@@ -462,6 +462,31 @@ async fn date_rules_fire_once_for_the_pilots_they_describe() {
         .collect();
     assert_eq!(open, vec![("no_measured_impact", b.as_str())]);
     assert_eq!(now.len(), 3, "clearing fires nothing new");
+
+    // A budget set after the spend that exhausts it fires at once: a spent
+    // 10.00 EUR; a budget of 10.00 EUR for its life is 100% burnt.
+    created(
+        app.post(
+            "/v1/alert-rules",
+            &t.finance,
+            &json!({"kind": "budget_threshold", "threshold_pct": 100}),
+        )
+        .await,
+    )
+    .await;
+    let body = json!({"pilot_id": a, "amount": "10.00", "currency": "EUR", "period": "life"});
+    let budget = created(app.post("/v1/budgets", &t.finance, &body).await).await;
+    assert_eq!(budget["current"]["burn_ratio"], "1.0000");
+    let late: Vec<Value> = alerts(&app, &t)
+        .await
+        .into_iter()
+        .filter(|x| x["kind"] == "budget_threshold")
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!(
+        (late[0]["pilot_id"].as_str(), late[0]["period"].as_str()),
+        (Some(a.as_str()), Some("life"))
+    );
 }
 
 #[actix_web::test]
