@@ -144,7 +144,24 @@ function financeResults(byQuarter, byFunction) {
     fx.length ? dataTable('FX rates used for this summary (USD per unit)', ['Currency', 'Date', 'Rate to USD'], fx.map((r) => [r.currency, r.date, r.rate_to_usd]))
       : h('p', null, 'No conversion was needed.'));
   const meta = h('p', { class: 'meta' }, `Definition ${byQuarter.definition_version}; evaluation window ${byQuarter.parameters.window_months} months; zero impact at or below ${byQuarter.parameters.min_impact} USD.`);
-  return [cards, h('div', { class: 'chart-grid' }, quarterChart, functionChart), fxDetails, meta];
+  return [cards, h('div', { class: 'chart-grid' }, quarterChart, functionChart), budgetBurn(byQuarter.budgets || []), fxDetails, meta];
+}
+
+/** Burn against each budget, as a table: the figures and a worded status, never colour alone. */
+function budgetBurn(budgets) {
+  const title = h('h3', { class: 'section-title', id: 'fin-budgets' }, 'Budgets');
+  if (!budgets.length) return h('section', { 'aria-labelledby': 'fin-budgets' }, title, h('p', null, 'No budget is set.'));
+  const rows = budgets.map((b) => {
+    const c = b.current;
+    const scope = b.scope === 'pilot' ? `Pilot ${b.pilot_id}` : 'Organisation';
+    if (!c) return [scope, label(b.period), fmtMoney(b.amount), '—', '—', '—', 'Not computable'];
+    const over = Number(c.remaining.amount) < 0;
+    return [scope, `${label(b.period)} ${c.period}`, fmtMoney(c.budget), fmtMoney(c.spent), fmtMoney(c.remaining),
+      pctFromDecimal(c.burn_ratio), over ? 'Over budget' : 'Within budget'];
+  });
+  return h('section', { 'aria-labelledby': 'fin-budgets' }, title,
+    dataTable('Burn against budget in the period containing the end of the selected range',
+      ['Scope', 'Period', 'Budget', 'Spent', 'Remaining', 'Burn', 'Status'], rows));
 }
 
 function maxBy(arr, f) {

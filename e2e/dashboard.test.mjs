@@ -447,6 +447,29 @@ test('researcher: rates, trend, breakdown with suppressed cells and the export e
   await done(page, errors);
 });
 
+test('finance: burn against each budget equals the budgets of GET /v1/summary', async () => {
+  const org = await api('finance', `/v1/orgs/${process.env.ORG_ID}`);
+  const pilots = await api('finance', '/v1/pilots?limit=1');
+  const post = (body) => api('finance', '/v1/budgets', { method: 'POST', body: JSON.stringify(body) });
+  await post({ amount: '1.00', currency: org.reporting_currency, period: 'life' });
+  await post({ pilot_id: pilots.items[0].id, amount: '99999999.00', currency: 'USD', period: 'year' });
+  const s = await api('finance', '/v1/summary');
+  const { page, errors } = await signInByLink('finance');
+  await waitIdle(page, '#panel-finance .results');
+  const rows = page.locator('section[aria-labelledby=fin-budgets] table tbody tr');
+  assert.equal(await rows.count(), s.budgets.length);
+  for (let i = 0; i < s.budgets.length; i++) {
+    const b = s.budgets[i];
+    const cells = (await rows.nth(i).locator('th, td').allInnerTexts()).map((c) => c.trim());
+    assert.equal(cells[0], b.scope === 'pilot' ? `Pilot ${b.pilot_id}` : 'Organisation');
+    assert.deepEqual(cells.slice(2, 5).map(noCommas), [money(b.current.budget), money(b.current.spent), money(b.current.remaining)]);
+    assert.equal(cells[5], pctOf4dp(b.current.burn_ratio));
+    // The status is words, not a colour: over budget exactly when remaining < 0.
+    assert.equal(cells[6], Number(b.current.remaining.amount) < 0 ? 'Over budget' : 'Within budget');
+  }
+  await done(page, errors);
+});
+
 test('operator: sees the researcher view', async () => {
   const { page, errors } = await signInByLink('operator');
   assert.deepEqual(await tabNames(page), ['Zero-impact rate', 'Gap projection']);

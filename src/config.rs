@@ -196,6 +196,41 @@ pub const SETTINGS: &[Setting] = &[
         default: "`pilotledger`",
         meaning: "the `service.name` of the exported spans",
     },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_ALLOWED_NETWORKS",
+        default: "empty",
+        meaning: "comma-separated CIDRs (`127.0.0.0/8,::1/128`) webhook targets may resolve to although private, loopback or link-local; every other such address is refused",
+    },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_TIMEOUT_MS",
+        default: "`10000`",
+        meaning: "time limit of one webhook delivery attempt (connect, send, answer)",
+    },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_RETRY_BASE_MS",
+        default: "`5000`",
+        meaning: "delay before the first retry of a failed delivery; doubles per attempt, with jitter",
+    },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_RETRY_MAX_MS",
+        default: "`3600000`",
+        meaning: "longest delay between two delivery attempts",
+    },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_MAX_ATTEMPTS",
+        default: "`15`",
+        meaning: "attempts before a message is marked failed (it stays in the delivery log)",
+    },
+    Setting {
+        name: "PILOTLEDGER_WEBHOOK_POLL_MS",
+        default: "`1000`",
+        meaning: "how often the delivery worker looks for due messages",
+    },
+    Setting {
+        name: "PILOTLEDGER_ALERT_SWEEP_SECS",
+        default: "`300`",
+        meaning: "how often the date-based alert rules (evaluation overdue, no measured impact, spend without impact) and current budget periods are evaluated",
+    },
 ];
 
 /// The settings as `--help` prints them: one variable a line, its default,
@@ -320,6 +355,59 @@ pub struct Settings {
     pub max_imports: u32,
     /// OpenID Connect sign-in, when configured.
     pub oidc: Option<OidcSettings>,
+    /// Alerts and webhook delivery.
+    pub alerts: AlertSettings,
+}
+
+/// How alerts are evaluated and webhooks delivered (`delivery`).
+#[derive(Clone, Debug)]
+pub struct AlertSettings {
+    /// Networks (address, prefix length) that private, loopback and
+    /// link-local webhook targets must fall in to be allowed.
+    pub allowed_networks: Vec<(std::net::IpAddr, u8)>,
+    pub webhook_timeout: std::time::Duration,
+    pub retry_base: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    pub max_attempts: u32,
+    pub poll_interval: std::time::Duration,
+    pub sweep_interval: std::time::Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            allowed_networks: Vec::new(),
+            webhook_timeout: std::time::Duration::from_secs(10),
+            retry_base: std::time::Duration::from_secs(5),
+            retry_max: std::time::Duration::from_secs(3600),
+            max_attempts: 15,
+            poll_interval: std::time::Duration::from_secs(1),
+            sweep_interval: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+/// Parses `10.0.0.0/8,::1/128` (a bare address is one host).
+pub fn parse_networks(list: &str) -> Result<Vec<(std::net::IpAddr, u8)>, String> {
+    let bad = |n: &str| format!("PILOTLEDGER_WEBHOOK_ALLOWED_NETWORKS: {n:?} is not an address or CIDR");
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            let (addr, len) = n.split_once('/').unwrap_or((n, ""));
+            let ip: std::net::IpAddr = addr.parse().map_err(|_| bad(n))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let len = if len.is_empty() {
+                max
+            } else {
+                len.parse::<u8>().map_err(|_| bad(n))?
+            };
+            if len > max {
+                return Err(bad(n));
+            }
+            Ok((ip, len))
+        })
+        .collect()
 }
 
 impl Settings {
@@ -409,6 +497,24 @@ impl Settings {
             },
             max_imports: number("PILOTLEDGER_MAX_IMPORTS", 2)?.max(1),
             oidc: oidc_from_env(&var)?,
+            alerts: {
+                let ms = |name: &str, default: u32| -> Result<std::time::Duration, String> {
+                    Ok(std::time::Duration::from_millis(u64::from(
+                        number(name, default)?.max(1),
+                    )))
+                };
+                AlertSettings {
+                    allowed_networks: parse_networks(&var("PILOTLEDGER_WEBHOOK_ALLOWED_NETWORKS").unwrap_or_default())?,
+                    webhook_timeout: ms("PILOTLEDGER_WEBHOOK_TIMEOUT_MS", 10_000)?,
+                    retry_base: ms("PILOTLEDGER_WEBHOOK_RETRY_BASE_MS", 5_000)?,
+                    retry_max: ms("PILOTLEDGER_WEBHOOK_RETRY_MAX_MS", 3_600_000)?,
+                    max_attempts: number("PILOTLEDGER_WEBHOOK_MAX_ATTEMPTS", 15)?.max(1),
+                    poll_interval: ms("PILOTLEDGER_WEBHOOK_POLL_MS", 1_000)?,
+                    sweep_interval: std::time::Duration::from_secs(u64::from(
+                        number("PILOTLEDGER_ALERT_SWEEP_SECS", 300)?.max(1),
+                    )),
+                }
+            },
             database_url,
             read_database_url,
             addr: var("PILOTLEDGER_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),

@@ -39,6 +39,9 @@ codes! {
     PILOT_NOT_FOUND = (404, "pilot_not_found", "No such pilot");
     ENTRY_NOT_FOUND = (404, "entry_not_found", "No such entry");
     TOKEN_NOT_FOUND = (404, "token_not_found", "No such token");
+    BUDGET_NOT_FOUND = (404, "budget_not_found", "No such budget");
+    ALERT_RULE_NOT_FOUND = (404, "alert_rule_not_found", "No such alert rule");
+    WEBHOOK_NOT_FOUND = (404, "webhook_not_found", "No such webhook endpoint");
     METHOD_NOT_ALLOWED = (405, "method_not_allowed", "Method not allowed on this route");
     NOT_ACCEPTABLE = (406, "not_acceptable", "No acceptable representation");
     BODY_TIMEOUT = (408, "body_timeout", "The request body arrived too slowly");
@@ -53,6 +56,7 @@ codes! {
     INVALID_AMOUNT = (422, "invalid_amount", "An amount is not a valid decimal string for its currency");
     UNKNOWN_CURRENCY = (422, "unknown_currency", "Not an ISO 4217 currency code");
     AMOUNT_OVERFLOW = (422, "amount_overflow", "A sum of money is too large to represent exactly");
+    WEBHOOK_TARGET_REFUSED = (422, "webhook_target_refused", "Webhooks may only go to public http(s) addresses, or allowed networks");
     FX_RATE_MISSING = (422, "fx_rate_missing", "No FX rate for a currency and date");
     IMPORT_REJECTED = (422, "import_rejected", "The import was rejected; nothing was written");
     IDEMPOTENCY_KEY_REUSED = (422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");

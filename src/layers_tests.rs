@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("telemetry", 9),
     ("state", 8),
     ("ledger", 7),
+    ("delivery", 7),
     ("auth", 6),
     ("error", 5),
     ("db", 4),

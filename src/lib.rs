@@ -4,6 +4,7 @@
 //!   entries); no web or database code.
 //! - `analytics` — pure computations (rates, intervals, trends, projections).
 //! - `db` — the only module that speaks diesel: connection, migrations, queries.
+//! - `delivery` — the webhook delivery worker and alert sweep, off the request path.
 //! - `auth` — bearer JWT verification and role checks.
 //! - `cache` — bounded in-process caches validated against the database.
 //! - `routes` — HTTP handlers, one file per resource.
@@ -16,6 +17,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod error;

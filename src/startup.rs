@@ -22,6 +22,8 @@ pub struct Application {
     server: Server,
     /// An operator token printed on first start (when the secret was generated).
     pub first_start_token: Option<String>,
+    /// The webhook delivery worker, stopped when the server is.
+    delivery: crate::delivery::DeliveryHandle,
 }
 
 /// Builds the pool and runs migrations; shared by `migrate` and the offline
@@ -274,6 +276,7 @@ impl Application {
             bindings: Default::default(),
         });
         let stamps = db::stamp_reader::StampReader::start(settings.database_url.clone());
+        let delivery = crate::delivery::start(exec.clone(), &settings.database_url, settings.alerts.clone())?;
         let max_imports = settings.max_imports as usize;
         let state = web::Data::new(AppState {
             exec,
@@ -308,6 +311,7 @@ impl Application {
             port,
             server,
             first_start_token,
+            delivery,
         })
     }
 
@@ -317,6 +321,7 @@ impl Application {
 
     /// Runs until stopped; SIGTERM/SIGINT drain in-flight requests first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _delivery = self.delivery;
         self.server.await
     }
 }

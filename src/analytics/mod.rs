@@ -3,6 +3,7 @@
 //! every figure can be tested exactly against an independent computation.
 
 pub mod bootstrap;
+pub mod budgets;
 pub mod definitions;
 pub mod disclosure;
 pub mod fx_table;

@@ -52,6 +52,10 @@ pub struct PilotFacts {
     pub evaluation_stage_on: Option<NaiveDate>,
     /// When the team judged the outcome, if it has.
     pub evaluated_on: Option<NaiveDate>,
+    /// The team that owns it, if recorded (summaries group by it).
+    pub owner_team: Option<String>,
+    /// Its tags (summaries group by each).
+    pub tags: Vec<String>,
 }
 
 pub use crate::domain::entries::EntryKind;

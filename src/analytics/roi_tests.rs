@@ -50,6 +50,8 @@ pub(crate) fn pilot(id: &str, stage: Stage, entered: &str, eval: Option<&str>) -
         stage,
         evaluation_stage_on: Some(d(entered)),
         evaluated_on: eval.map(d),
+        owner_team: None,
+        tags: Vec::new(),
     }
 }
 

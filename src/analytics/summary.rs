@@ -14,9 +14,13 @@
 //!   are assumed unique.
 //! - **Rates.** `fx_rates_used` lists every rate looked up, including those
 //!   the definition needed to put measured impact into USD.
-//! - **Attribute groups** (`function`, `stage`, `sourcing`, `ai_kind`): a
-//!   pilot belongs to the group of its current attribute; `pilots` counts every
-//!   pilot in the group. Only values with at least one pilot appear.
+//! - **Attribute groups** (`function`, `stage`, `sourcing`, `ai_kind`,
+//!   `owner_team`): a pilot belongs to the group of its current attribute;
+//!   `pilots` counts every pilot in the group. Only values with at least one
+//!   pilot appear. A pilot without an owner team is in the group `"(none)"`.
+//! - **Tag groups** (`tag`): a pilot belongs to the group of each of its
+//!   tags (`"(none)"` without any), so tag groups overlap and need not add
+//!   up to the totals.
 //! - **Quarter groups**: an entry goes to the quarter of its `period_end`; a
 //!   pilot's evaluated / zero-impact count, and its whole `zero_impact_spend`,
 //!   go to the quarter of its evaluation date (so quarters add up to the
@@ -57,6 +61,11 @@ pub enum GroupBy {
     Sourcing,
     /// By AI kind.
     AiKind,
+    /// By owner team (`"(none)"` for pilots without one).
+    OwnerTeam,
+    /// By tag: a pilot counts in the group of each of its tags (`"(none)"`
+    /// without any), so tag groups can add up to more than the totals.
+    Tag,
 }
 
 /// The parameters of a summary request.
@@ -245,13 +254,24 @@ impl Acc {
     }
 }
 
-/// The attribute group a pilot belongs to (`None` for quarters, which are per entry).
-fn attribute_key(by: GroupBy, p: &PilotFacts) -> Option<&'static str> {
+/// The key of a group for pilots without an owner team or tags.
+pub const NO_VALUE: &str = "(none)";
+
+/// The attribute groups a pilot belongs to (`None` for quarters, which are
+/// per entry): one, or one per tag.
+fn attribute_keys(by: GroupBy, p: &PilotFacts) -> Option<Vec<String>> {
+    let one = |s: &str| Some(vec![s.to_owned()]);
     match by {
-        GroupBy::Function => Some(p.business_function.as_str()),
-        GroupBy::Stage => Some(p.stage.as_str()),
-        GroupBy::Sourcing => Some(p.sourcing.as_str()),
-        GroupBy::AiKind => Some(p.ai_kind.as_str()),
+        GroupBy::Function => one(p.business_function.as_str()),
+        GroupBy::Stage => one(p.stage.as_str()),
+        GroupBy::Sourcing => one(p.sourcing.as_str()),
+        GroupBy::AiKind => one(p.ai_kind.as_str()),
+        GroupBy::OwnerTeam => one(p.owner_team.as_deref().unwrap_or(NO_VALUE)),
+        GroupBy::Tag if p.tags.is_empty() => one(NO_VALUE),
+        GroupBy::Tag => {
+            let tags: BTreeSet<&String> = p.tags.iter().collect();
+            Some(tags.into_iter().cloned().collect())
+        }
         GroupBy::Quarter => None,
     }
 }
@@ -299,13 +319,13 @@ pub fn summarise(
     }
 
     let mut totals = Acc::default();
-    let mut attributes: BTreeMap<&'static str, Acc> = BTreeMap::new();
+    let mut attributes: BTreeMap<String, Acc> = BTreeMap::new();
     for (i, p) in pilots.iter().enumerate() {
         totals.pilots.insert(i);
         totals.sums.add_all(&per_pilot[i]);
-        let attr = q.group_by.and_then(|by| attribute_key(by, p));
-        if let Some(key) = attr {
-            let acc = attributes.entry(key).or_default();
+        let attr = q.group_by.and_then(|by| attribute_keys(by, p));
+        for key in attr.iter().flatten() {
+            let acc = attributes.entry(key.clone()).or_default();
             acc.pilots.insert(i);
             acc.sums.add_all(&per_pilot[i]);
         }
@@ -322,11 +342,13 @@ pub fn summarise(
         };
         let spend = per_pilot[i].spend;
         totals.count_evaluation(s.zero_impact, spend);
-        if let Some(key) = attr {
-            attributes
-                .entry(key)
-                .or_default()
-                .count_evaluation(s.zero_impact, spend);
+        if let Some(keys) = &attr {
+            for key in keys {
+                attributes
+                    .entry(key.clone())
+                    .or_default()
+                    .count_evaluation(s.zero_impact, spend);
+            }
         } else if q.group_by == Some(GroupBy::Quarter) {
             let acc = quarters.entry(Quarter::of(s.evaluation_date)).or_default();
             acc.count_evaluation(s.zero_impact, spend);
@@ -337,7 +359,7 @@ pub fn summarise(
     let cur = q.currency;
     let mut groups = Vec::new();
     for (key, acc) in &attributes {
-        groups.push(acc.finish((*key).to_owned(), pilots, cur)?);
+        groups.push(acc.finish(key.clone(), pilots, cur)?);
     }
     if let (Some(&first), Some(&last)) = (quarters.keys().next(), quarters.keys().next_back()) {
         let (mut quarter, empty) = (first, Acc::default());
@@ -536,6 +558,45 @@ mod tests {
         let v = serde_json::to_value(run(&query(Some(GroupBy::AiKind)))).unwrap();
         assert_eq!(v["group_by"], "ai_kind");
         assert_eq!(serde_json::from_str::<GroupBy>("\"function\"").unwrap(), GroupBy::Function);
+    }
+
+    #[test]
+    fn grouped_by_owner_team_and_by_each_tag() {
+        // a (AP; x, y) 1.00 USD, b (AP; y, y) 2.00, c (no team, no tags) 3.00.
+        // Teams: (none) 3.00, AP 3.00. Tags: (none) 3.00, x 1.00, y 3.00
+        // (b's repeated tag counts once).
+        let mut a = pilot("a", Stage::Piloting, "2026-01-01", None);
+        (a.owner_team, a.tags) = (Some("AP".into()), vec!["y".into(), "x".into()]);
+        let mut b = pilot("b", Stage::Piloting, "2026-01-01", None);
+        (b.owner_team, b.tags) = (Some("AP".into()), vec!["y".into(), "y".into()]);
+        let c = pilot("c", Stage::Piloting, "2026-01-01", None);
+        let cost = sp(SpendCategory::Data);
+        let entries = [
+            e("a", cost, "2026-01-31", 100, "USD"),
+            e("b", cost, "2026-01-31", 200, "USD"),
+            e("c", cost, "2026-01-31", 300, "USD"),
+        ];
+        let run = |by| {
+            let q = SummaryQuery {
+                currency: Currency::USD,
+                ..query(Some(by))
+            };
+            let s = summarise(&[a.clone(), b.clone(), c.clone()], &entries, &q, &rates(&[])).unwrap();
+            s.groups
+                .iter()
+                .map(|g| (g.key.clone(), g.pilots, g.spend.amount_minor))
+                .collect::<Vec<_>>()
+        };
+        let k = |s: &str, n: u64, m: i64| (s.to_owned(), n, m);
+        assert_eq!(run(GroupBy::OwnerTeam), vec![k("(none)", 1, 300), k("AP", 2, 300)]);
+        assert_eq!(
+            run(GroupBy::Tag),
+            vec![k("(none)", 1, 300), k("x", 1, 100), k("y", 2, 300)]
+        );
+        assert_eq!(
+            serde_json::from_str::<GroupBy>("\"owner_team\"").unwrap(),
+            GroupBy::OwnerTeam
+        );
     }
 
     #[test]

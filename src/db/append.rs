@@ -12,7 +12,9 @@
 //!   no new entry in a currency without a rate on or before its period end
 //!   ([`Appended::FxRateMissing`]); reversals always pass, so nothing
 //!   written before the setting was turned on becomes irreversible;
-//! - the entry row is inserted.
+//! - the entry row is inserted;
+//! - the budget threshold alerts it crosses fire, their webhook messages
+//!   written to the outbox (`alerts::after_append`).
 //!
 //! With a fixed number of statements whatever the number of entries: one
 //! read each of the rollups and totals involved (locked on PostgreSQL,
@@ -259,5 +261,8 @@ pub fn append(
         };
         super::rollups::recompute(conn, org, pilot)?;
     }
+    // Budget alerts the entries cross, with their webhook messages, in this
+    // transaction (`alerts`).
+    super::alerts::after_append(conn, &written)?;
     Ok(outcomes)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::audit_events;
 use super::{DbConnection, DbError};
-use crate::domain::ids::{AuditId, OrgId};
+use crate::domain::ids::{AuditId, OrgId, PilotId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
@@ -71,20 +71,81 @@ pub fn event(
     }
 }
 
+/// What an audit search keeps: every given condition must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The actor's `sub`, exactly.
+    pub actor: Option<String>,
+    /// The action (`entry.create`), exactly; or every action of a kind
+    /// (`entry.`) when it ends with a dot.
+    pub action: Option<String>,
+    /// Events about this pilot: the pilot itself and its entries.
+    pub pilot: Option<PilotId>,
+    /// At or after.
+    pub from: Option<NaiveDateTime>,
+    /// Before.
+    pub to: Option<NaiveDateTime>,
+}
+
 pub fn list(
     conn: &mut DbConnection,
     org: OrgId,
     after: Option<AuditId>,
     limit: i64,
 ) -> Result<Vec<AuditView>, DbError> {
+    search(conn, org, &AuditFilter::default(), after, limit)
+}
+
+/// The organisation's events that pass `filter`, oldest first, after the cursor.
+pub fn search(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &AuditFilter,
+    after: Option<AuditId>,
+    limit: i64,
+) -> Result<Vec<AuditView>, DbError> {
+    use super::schema::entries;
+    let org = org.to_string();
     let mut q = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_string()))
+        .filter(audit_events::org_id.eq(org.clone()))
         .select(AuditView::as_select())
         .order(audit_events::id.asc())
         .limit(limit)
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(audit_events::id.gt(a.to_string()));
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(audit_events::actor.eq(actor.clone()));
+    }
+    match filter.action.as_deref() {
+        Some(kind) if kind.ends_with('.') => {
+            let escaped = kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            q = q.filter(audit_events::action.like(format!("{escaped}%")).escape('\\'));
+        }
+        Some(action) => q = q.filter(audit_events::action.eq(action.to_owned())),
+        None => {}
+    }
+    if let Some(pilot) = filter.pilot {
+        let pilot = pilot.to_string();
+        let its_entries = entries::table
+            .filter(entries::org_id.eq(org))
+            .filter(entries::pilot_id.eq(pilot.clone()))
+            .select(entries::id);
+        q = q.filter(
+            audit_events::object_type
+                .eq("pilot")
+                .and(audit_events::object_id.eq(pilot))
+                .or(audit_events::object_type
+                    .eq("entry")
+                    .and(audit_events::object_id.eq_any(its_entries))),
+        );
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_events::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(audit_events::at.lt(to));
     }
     Ok(q.load(conn)?)
 }

@@ -38,10 +38,24 @@ fn facts_of(p: PilotFields<'_>) -> Result<PilotFacts, DbError> {
         stage: p.stage,
         evaluation_stage_on: p.evaluation_stage_on,
         evaluated_on: p.evaluated_on,
+        owner_team: None,
+        tags: Vec::new(),
     })
 }
 
+/// A pilot's owner team and tags, as its row stores them (versions keep
+/// neither, so a summary `as_of` groups by the current ones).
+fn with_team_and_tags(mut f: PilotFacts, p: &PilotView) -> PilotFacts {
+    f.owner_team = p.owner_team.clone();
+    f.tags = serde_json::from_str(&p.tags).unwrap_or_default();
+    f
+}
+
 pub fn pilot_facts(p: &PilotView) -> Result<PilotFacts, DbError> {
+    pilot_fields(p).map(|f| with_team_and_tags(f, p))
+}
+
+fn pilot_fields(p: &PilotView) -> Result<PilotFacts, DbError> {
     facts_of(PilotFields {
         id: &p.id,
         name: &p.name,
@@ -105,9 +119,19 @@ pub fn pilots_as_of(
     let Some(at) = as_of else {
         return super::pilots::all_for_org(conn, org)?.iter().map(pilot_facts).collect();
     };
+    let current: std::collections::HashMap<String, PilotView> = super::pilots::all_for_org(conn, org)?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
     super::pilot_versions::all_as_of(conn, org, at)?
         .iter()
-        .map(version_facts)
+        .map(|v| {
+            let f = version_facts(v)?;
+            Ok(match current.get(&v.pilot_id) {
+                Some(p) => with_team_and_tags(f, p),
+                None => f,
+            })
+        })
         .collect()
 }
 

@@ -13,8 +13,10 @@
 //! SQLite, which has no DEFAULT keyword, and inserts row by row inside a
 //! savepoint instead.
 
+pub mod alerts;
 pub mod append;
 pub mod audit;
+pub mod budgets;
 pub mod changes;
 pub mod check;
 pub mod entries;
@@ -42,6 +44,7 @@ pub mod seed;
 pub mod stamp_reader;
 pub mod tokens;
 pub mod totals;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -206,3 +206,90 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+// Budgets, alerts and webhooks (issue 24).
+diesel::table! {
+    budgets (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        pilot_id -> Nullable<Text>,
+        amount_minor -> BigInt,
+        currency -> Text,
+        period -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_rules (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        kind -> Text,
+        threshold_pct -> Nullable<Integer>,
+        months -> Nullable<Integer>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alerts (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        rule_id -> Text,
+        kind -> Text,
+        subject -> Text,
+        pilot_id -> Nullable<Text>,
+        budget_id -> Nullable<Text>,
+        period_key -> Nullable<Text>,
+        fired_at -> Timestamp,
+        cleared_at -> Nullable<Timestamp>,
+        reason -> Text,
+        details_json -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        url -> Text,
+        format -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        paused -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        endpoint_id -> Text,
+        alert_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        message_id -> Text,
+        endpoint_id -> Text,
+        attempted_at -> Timestamp,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}

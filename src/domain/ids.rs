@@ -62,3 +62,23 @@ id_type!(
     /// An audit event.
     AuditId
 );
+id_type!(
+    /// A budget of a pilot or an organisation.
+    BudgetId
+);
+id_type!(
+    /// An alert rule; the alerts it fires carry [`AlertId`]s.
+    AlertRuleId
+);
+id_type!(
+    /// One firing of an alert rule.
+    AlertId
+);
+id_type!(
+    /// A webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// A webhook message of the outbox (its `webhook-id` is `msg_` + this) or a delivery attempt.
+    MessageId
+);

@@ -22,6 +22,7 @@ use crate::db::facts::pilots_as_of;
 use crate::domain::ids::{OrgId, PilotId};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::export::csv;
+use crate::ledger::budgets::{with_burn, BudgetJson};
 use crate::state::summary_cache::{RenderedSummary, SummaryKey, SUMMARY_CSV};
 
 /// Maps the computations' errors: a missing FX rate names currency and date.
@@ -66,11 +67,18 @@ pub async fn get_pilot_roi(
                 .ok_or_else(|| ApiError::new(Code::PILOT_NOT_FOUND, "the pilot did not exist at as_of"))?;
             let entries = crate::db::facts::pilot_entries_as_of(conn, org, pilot, as_of)?;
             let fx = crate::db::fx::table(conn)?;
-            pilot_roi(&facts, &entries, target, &fx, params).map_err(roi_error)
+            let roi = pilot_roi(&facts, &entries, target, &fx, params).map_err(roi_error)?;
+            let mine = crate::db::budgets::list(conn, org)?
+                .into_iter()
+                .filter(|b| b.pilot_id.as_deref() == Some(roi.pilot_id.as_str()))
+                .collect();
+            let budgets = with_burn(conn, mine, chrono::Utc::now().date_naive())?;
+            Ok((roi, budgets))
         })
         .await?;
+    let (roi, budgets) = roi;
     Ok(match format {
-        Format::Json => HttpResponse::Ok().json(roi),
+        Format::Json => HttpResponse::Ok().json(WithBudgets { inner: &roi, budgets }),
         Format::Csv => {
             let mut rows = vec![csv::row([
                 "pilot_id",
@@ -203,10 +211,15 @@ pub async fn get_summary(
                 currency,
                 params,
             };
-            summarise(&pilots, &entries, &query, &fx).map_err(roi_error)
+            let summary = summarise(&pilots, &entries, &query, &fx).map_err(roi_error)?;
+            let on = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let rows = crate::db::budgets::list(conn, org)?;
+            let budgets = with_burn(conn, rows, on)?;
+            Ok((summary, budgets))
         })
         .await?;
-    let rendered = render_summary(&summary, format)?;
+    let (summary, budgets) = summary;
+    let rendered = render_summary(&summary, budgets, format)?;
     // Kept under the stamp read before the computation: the data it read is
     // at least that new, and the stamp only moves forward, so a later request
     // that reads the same stamp sees exactly this data.
@@ -216,6 +229,15 @@ pub async fn get_summary(
             .insert(key, stamp, rendered.clone(), rendered.weight());
     }
     Ok(respond(&rendered))
+}
+
+/// A JSON answer with the organisation's (or pilot's) budgets and their burn
+/// beside its figures (`ledger::budgets`).
+#[derive(serde::Serialize)]
+struct WithBudgets<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    inner: &'a T,
+    budgets: Vec<BudgetJson>,
 }
 
 /// A summary answer, ready to send (cloning bytes is a reference count).
@@ -229,9 +251,15 @@ fn respond(rendered: &RenderedSummary) -> HttpResponse {
 }
 
 /// A summary as it is sent, in JSON or as CSV rows.
-fn render_summary(summary: &Summary, format: Format) -> ApiResult<RenderedSummary> {
+fn render_summary(summary: &Summary, budgets: Vec<BudgetJson>, format: Format) -> ApiResult<RenderedSummary> {
     Ok(match format {
-        Format::Json => RenderedSummary::Json(Bytes::from(serde_json::to_vec(summary).map_err(ApiError::internal)?)),
+        Format::Json => RenderedSummary::Json(Bytes::from(
+            serde_json::to_vec(&WithBudgets {
+                inner: summary,
+                budgets,
+            })
+            .map_err(ApiError::internal)?,
+        )),
         Format::Csv => {
             let mut rows = vec![csv::row(SUMMARY_COLUMNS)];
             for g in std::iter::once(&summary.totals).chain(&summary.groups) {

@@ -4,7 +4,9 @@
 //! read it, so a route cannot exist without appearing there.
 
 pub mod aggregates;
+pub mod alerts;
 pub mod audit;
+pub mod budgets;
 pub mod common;
 pub mod dashboard;
 pub mod entries;
@@ -20,6 +22,7 @@ pub mod pilots;
 pub mod projections;
 pub mod signin;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::{web, HttpResponse, Resource};
 
@@ -72,6 +75,18 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/v1/orgs/{org_id}/idp-bindings", methods: &["PUT"] },
     RouteSpec { path: "/v1/auth/config", methods: &["GET"] },
     RouteSpec { path: "/v1/auth/whoami", methods: &["GET"] },
+    RouteSpec { path: "/v1/audit.csv", methods: &["GET"] },
+    RouteSpec { path: "/v1/budgets", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/budgets/{budget_id}", methods: &["DELETE"] },
+    RouteSpec { path: "/v1/alert-rules", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/alert-rules/{rule_id}", methods: &["DELETE"] },
+    RouteSpec { path: "/v1/alerts", methods: &["GET"] },
+    RouteSpec { path: "/v1/webhooks", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/webhooks/{webhook_id}", methods: &["GET"] },
+    RouteSpec { path: "/v1/webhooks/{webhook_id}/pause", methods: &["POST"] },
+    RouteSpec { path: "/v1/webhooks/{webhook_id}/resume", methods: &["POST"] },
+    RouteSpec { path: "/v1/webhooks/{webhook_id}/rotate-secret", methods: &["POST"] },
+    RouteSpec { path: "/v1/webhooks/{webhook_id}/deliveries", methods: &["GET"] },
 ];
 
 /// A resource for a path in `ROUTES`, whose unmatched methods answer 405 with
@@ -162,8 +177,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/orgs/{org_id}/idp-bindings").route(web::put().to(idp_bindings::put_bindings)))
         .service(resource("/v1/auth/config").route(web::get().to(signin::config)))
         .service(resource("/v1/auth/whoami").route(web::get().to(signin::whoami)))
+        .service(download("/v1/audit.csv", PathFormat::Csv).route(web::get().to(audit::list_audit)))
+        .configure(alerting)
         .service(resource("/v1/projections/gap").route(web::post().to(projections::project_gap)))
         .service(download("/v1/projections/gap.csv", PathFormat::Csv).route(web::post().to(projections::project_gap)));
+}
+
+/// Budgets, alert rules, alerts and webhook endpoints (issue 24).
+fn alerting(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/v1/budgets")
+            .route(web::get().to(budgets::list_budgets))
+            .route(web::post().to(budgets::create_budget)),
+    )
+    .service(resource("/v1/budgets/{budget_id}").route(web::delete().to(budgets::delete_budget)))
+    .service(
+        resource("/v1/alert-rules")
+            .route(web::get().to(alerts::list_rules))
+            .route(web::post().to(alerts::create_rule)),
+    )
+    .service(resource("/v1/alert-rules/{rule_id}").route(web::delete().to(alerts::delete_rule)))
+    .service(resource("/v1/alerts").route(web::get().to(alerts::list_alerts)))
+    .service(
+        resource("/v1/webhooks")
+            .route(web::get().to(webhooks::list_webhooks))
+            .route(web::post().to(webhooks::create_webhook)),
+    )
+    .service(resource("/v1/webhooks/{webhook_id}").route(web::get().to(webhooks::get_webhook)))
+    .service(resource("/v1/webhooks/{webhook_id}/pause").route(web::post().to(webhooks::pause_webhook)))
+    .service(resource("/v1/webhooks/{webhook_id}/resume").route(web::post().to(webhooks::resume_webhook)))
+    .service(resource("/v1/webhooks/{webhook_id}/rotate-secret").route(web::post().to(webhooks::rotate_secret)))
+    .service(resource("/v1/webhooks/{webhook_id}/deliveries").route(web::get().to(webhooks::list_deliveries)));
 }
 
 /// A resource for one format of a negotiated route (`/v1/summary.csv`): the

@@ -240,6 +240,7 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         metrics_public: false,
         max_imports: 2,
         oidc: None,
+        alerts: Default::default(),
     }
 }
 

@@ -44,6 +44,17 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET")
         | ("/v1/pilots/{pilot_id}/roi" | "/v1/pilots/{pilot_id}/roi.csv", "GET") => OrgRead,
         ("/v1/summary" | "/v1/summary.csv", "GET") => OrgFinance,
+        ("/v1/budgets", "GET") => OrgRead,
+        ("/v1/budgets", "POST")
+        | ("/v1/budgets/{budget_id}", "DELETE")
+        | ("/v1/alert-rules", "GET" | "POST")
+        | ("/v1/alert-rules/{rule_id}", "DELETE")
+        | ("/v1/alerts", "GET") => OrgFinance,
+        ("/v1/audit.csv" | "/v1/webhooks" | "/v1/webhooks/{webhook_id}", "GET")
+        | ("/v1/webhooks/{webhook_id}/deliveries", "GET")
+        | ("/v1/webhooks", "POST")
+        | ("/v1/webhooks/{webhook_id}/pause" | "/v1/webhooks/{webhook_id}/resume", "POST")
+        | ("/v1/webhooks/{webhook_id}/rotate-secret", "POST") => OrgAdmin,
         ("/v1/pilots", "POST")
         | ("/v1/pilots/{pilot_id}", "PATCH")
         | ("/v1/pilots/{pilot_id}/spend", "POST")
@@ -72,6 +83,9 @@ struct Victim {
     pilot: String,
     entry: String,
     token: String,
+    budget: String,
+    rule: String,
+    webhook: String,
 }
 
 fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
@@ -90,6 +104,11 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         ("/v1/pilots/{pilot_id}/spend", "POST") => spend_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/impact", "POST") => impact_body("1.00", "USD"),
         ("/v1/pilots/{pilot_id}/entries/{entry_id}/reverse", "POST") => json!({"reason": "probe"}),
+        ("/v1/budgets", "POST") => json!({"amount": "1.00", "currency": "EUR", "period": "month"}),
+        ("/v1/alert-rules", "POST") => json!({"kind": "budget_threshold", "threshold_pct": 1000}),
+        ("/v1/webhooks", "POST") => json!({"url": "http://93.184.216.34/probe"}),
+        ("/v1/webhooks/{webhook_id}/pause" | "/v1/webhooks/{webhook_id}/resume", "POST") => json!({}),
+        ("/v1/webhooks/{webhook_id}/rotate-secret", "POST") => json!({}),
         ("/v1/fx-rates", "PUT") => {
             json!({"rates": [{"currency": "EUR", "date": "2026-01-31", "rate_to_usd": "1.1"}]})
         }
@@ -103,6 +122,9 @@ fn fill(path: &str, v: &Victim) -> String {
         .replace("{pilot_id}", &v.pilot)
         .replace("{entry_id}", &v.entry)
         .replace("{token_id}", &v.token)
+        .replace("{budget_id}", &v.budget)
+        .replace("{rule_id}", &v.rule)
+        .replace("{webhook_id}", &v.webhook)
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<&Value>) -> reqwest::Response {
@@ -126,6 +148,14 @@ async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option
     req.send().await.unwrap()
 }
 
+async fn id_of(res: reqwest::Response) -> String {
+    let body = json_of(res).await;
+    body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {body}"))
+        .to_owned()
+}
+
 async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
     json!({
         "pilot": json_of(app.get(&format!("/v1/pilots/{}", v.pilot), &a.admin).await).await,
@@ -134,6 +164,9 @@ async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
         "tokens": json_of(app.get("/v1/tokens", &a.admin).await).await,
         "pilots": json_of(app.get("/v1/pilots", &a.admin).await).await,
         "org": json_of(app.get(&format!("/v1/orgs/{}", v.org), &a.admin).await).await,
+        "budgets": json_of(app.get("/v1/budgets", &a.admin).await).await,
+        "rules": json_of(app.get("/v1/alert-rules", &a.admin).await).await,
+        "webhooks": json_of(app.get("/v1/webhooks", &a.admin).await).await,
     })
 }
 
@@ -158,10 +191,33 @@ async fn tenant_isolation_matrix_covers_every_route() {
     )
     .await;
     let v = Victim {
+        budget: id_of(
+            app.post(
+                "/v1/budgets",
+                &a.finance,
+                &json!({"pilot_id": &pilot, "amount": "5.00", "currency": "EUR", "period": "year"}),
+            )
+            .await,
+        )
+        .await,
         org: a.org.clone(),
         pilot,
         entry: entry["id"].as_str().unwrap().to_owned(),
         token: token["id"].as_str().unwrap().to_owned(),
+        rule: id_of(
+            app.post(
+                "/v1/alert-rules",
+                &a.finance,
+                &json!({"kind": "budget_threshold", "threshold_pct": 1000}),
+            )
+            .await,
+        )
+        .await,
+        webhook: id_of(
+            app.post("/v1/webhooks", &a.admin, &json!({"url": "http://93.184.216.34/victim"}))
+                .await,
+        )
+        .await,
     };
     let researcher = mint(&app.keys, None, Role::Researcher);
     let before = snapshot(&app, &a, &v).await;
@@ -172,6 +228,9 @@ async fn tenant_isolation_matrix_covers_every_route() {
         v.token.as_str(),
         "secret pilot",
         "Victim AG",
+        v.budget.as_str(),
+        v.rule.as_str(),
+        v.webhook.as_str(),
     ];
 
     for route in ROUTES {
