@@ -39,6 +39,7 @@ codes! {
     PILOT_NOT_FOUND = (404, "pilot_not_found", "No such pilot");
     ENTRY_NOT_FOUND = (404, "entry_not_found", "No such entry");
     TOKEN_NOT_FOUND = (404, "token_not_found", "No such token");
+    ALLOCATION_RULE_NOT_FOUND = (404, "allocation_rule_not_found", "No such allocation rule");
     METHOD_NOT_ALLOWED = (405, "method_not_allowed", "Method not allowed on this route");
     NOT_ACCEPTABLE = (406, "not_acceptable", "No acceptable representation");
     BODY_TIMEOUT = (408, "body_timeout", "The request body arrived too slowly");
@@ -55,6 +56,7 @@ codes! {
     AMOUNT_OVERFLOW = (422, "amount_overflow", "A sum of money is too large to represent exactly");
     FX_RATE_MISSING = (422, "fx_rate_missing", "No FX rate for a currency and date");
     IMPORT_REJECTED = (422, "import_rejected", "The import was rejected; nothing was written");
+    BILL_UNSUPPORTED = (422, "bill_unsupported", "The bill's format, version or columns are not supported; nothing was written");
     IDEMPOTENCY_KEY_REUSED = (422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");
     ENTRY_ALREADY_REVERSED = (422, "entry_already_reversed", "The entry has already been reversed");
     CANNOT_REVERSE_REVERSAL = (422, "cannot_reverse_reversal", "A reversal cannot itself be reversed");
@@ -124,6 +126,14 @@ impl RowErrors {
     pub fn sorted(mut self) -> Self {
         self.trim();
         self
+    }
+
+    /// Problems listed elsewhere, `total` of them in all (at least the listed).
+    pub fn from_listed(listed: Vec<RowError>, total: usize) -> Self {
+        let total = total.max(listed.len());
+        let mut out = Self { listed, total };
+        out.trim();
+        out
     }
 }
 

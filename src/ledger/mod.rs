@@ -13,6 +13,7 @@ pub mod import_row;
 pub mod input;
 pub mod orgs;
 pub mod pilots;
+pub mod spend_sources;
 pub mod tokens;
 pub mod views;
 

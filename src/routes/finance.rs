@@ -203,7 +203,9 @@ pub async fn get_summary(
                 currency,
                 params,
             };
-            summarise(&pilots, &entries, &query, &fx).map_err(roi_error)
+            let mut summary = summarise(&pilots, &entries, &query, &fx).map_err(roi_error)?;
+            summary.unallocated_spend = unallocated_spend(conn, org)?;
+            Ok(summary)
         })
         .await?;
     let rendered = render_summary(&summary, format)?;
@@ -216,6 +218,23 @@ pub async fn get_summary(
             .insert(key, stamp, rendered.clone(), rendered.weight());
     }
     Ok(respond(&rendered))
+}
+
+/// The organisation's unallocated bill spend (issue 21), for the summary.
+fn unallocated_spend(
+    conn: &mut crate::db::DbConnection,
+    org: OrgId,
+) -> ApiResult<Vec<crate::analytics::summary::UnallocatedSpend>> {
+    Ok(crate::ledger::spend_sources::unallocated(conn, org)?
+        .into_iter()
+        .map(|u| crate::analytics::summary::UnallocatedSpend {
+            currency: u.currency,
+            amount: u.amount,
+            amount_minor: u.amount_minor,
+            rows: u.rows,
+            sources: u.sources,
+        })
+        .collect())
 }
 
 /// A summary answer, ready to send (cloning bytes is a reference count).

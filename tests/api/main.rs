@@ -13,6 +13,7 @@ mod durability;
 mod evaluation;
 mod faults;
 mod finance;
+mod focus;
 mod formats;
 mod history;
 mod hostile;
