@@ -97,8 +97,10 @@ async fn post_bill(app: &TestApp, token: &str, path: &str, body: Vec<u8>, key: &
 
 async fn create_rule(app: &TestApp, admin: &str, body: Value) -> Value {
     let res = app.post("/v1/allocation-rules", admin, &body).await;
-    assert_eq!(res.status(), 201);
-    json_of(res).await
+    let status = res.status();
+    let out = json_of(res).await;
+    assert_eq!(status, 201, "{out}");
+    out
 }
 
 /// Three pilots and three tag rules: one pilot, another (a key written
@@ -407,11 +409,12 @@ async fn an_openai_cost_report_maps_projects_to_pilots() {
     let res = post_bill(&app, &t.member, "/v1/spend-sources/openai", report.as_bytes().to_vec(), "o1").await;
     assert_eq!(res.status(), 201);
     let out = json_of(res).await;
-    // November 2024: proj_abc's "input" 0.06 + 0.0025 = 0.0625 → 0.06; "output"
-    // 0.0049999999 → 0.00 (rounded per service, once); the null project 1.234
-    // is unallocated: total 1.3014999999 → 1.30, less 0.06 allocated = 1.24.
-    assert_eq!(spend_of(&app, &t.member, &p).await.0, 6);
-    assert_eq!(report_total(&out, "unallocated"), 124);
+    // November 2024, one service category (AI and Machine Learning): proj_abc's
+    // 0.06 + 0.0049999999 + 0.0025 = 0.0674999999 → 0.07, rounded once (each
+    // line alone would round to 0.06 + 0.00 + 0.00); the null project's 1.234
+    // is unallocated: total 1.3014999999 → 1.30, less 0.07 allocated = 1.23.
+    assert_eq!(spend_of(&app, &t.member, &p).await.0, 7);
+    assert_eq!(report_total(&out, "unallocated"), 123);
     assert_eq!(out["sources"][0]["billing_period"], "2024-11-01");
     assert_eq!(out["sources"][0]["totals"][0]["total_exact"], "1.3014999999");
     // Again: nothing new.
