@@ -103,32 +103,32 @@ async fn create_rule(app: &TestApp, admin: &str, body: Value) -> Value {
     out
 }
 
-/// Three pilots and three tag rules: one pilot, another (a key written
-/// `" org"` in part of the file), and a three-way split.
+/// Three pilots and three tag rules: a three-way split, one pilot (a key
+/// written `" org"` in part of the file), another pilot.
 async fn sample_rules(app: &TestApp, t: &Tenant) -> (Vec<String>, Vec<TagRule>) {
     let pilots = vec![
         app.create_pilot(&t.member, "Matrix").await,
         app.create_pilot(&t.member, "Trey").await,
         app.create_pilot(&t.member, "Prod").await,
     ];
-    create_rule(app, &t.admin, json!({"priority": 1, "match": {"tag_key": "application", "tag_value": "BrightPathMatrix"}, "pilot_id": pilots[0]})).await;
-    create_rule(app, &t.admin, json!({"priority": 2, "match": {"tag_key": "org", "tag_value": "trey"}, "pilot_id": pilots[1]})).await;
     create_rule(
         app,
         &t.admin,
-        json!({"priority": 3, "match": {"tag_key": "environment", "tag_value": "prod"},
+        json!({"priority": 1, "match": {"tag_key": "application", "tag_value": "BrightPathMatrix"},
                "split": [{"pilot_id": pilots[0], "percent": "33.33"}, {"pilot_id": pilots[1], "percent": "33.33"},
                          {"pilot_id": pilots[2], "percent": "33.34"}]}),
     )
     .await;
+    create_rule(app, &t.admin, json!({"priority": 2, "match": {"tag_key": "org", "tag_value": "trey"}, "pilot_id": pilots[1]})).await;
+    create_rule(app, &t.admin, json!({"priority": 3, "match": {"tag_key": "environment", "tag_value": "prod"}, "pilot_id": pilots[2]})).await;
     let rules = vec![
-        TagRule { key: "application", value: "BrightPathMatrix", to: vec![(pilots[0].clone(), 10_000)] },
-        TagRule { key: "org", value: "trey", to: vec![(pilots[1].clone(), 10_000)] },
         TagRule {
-            key: "environment",
-            value: "prod",
+            key: "application",
+            value: "BrightPathMatrix",
             to: vec![(pilots[0].clone(), 3333), (pilots[1].clone(), 3333), (pilots[2].clone(), 3334)],
         },
+        TagRule { key: "org", value: "trey", to: vec![(pilots[1].clone(), 10_000)] },
+        TagRule { key: "environment", value: "prod", to: vec![(pilots[2].clone(), 10_000)] },
     ];
     (pilots, rules)
 }
