@@ -44,6 +44,14 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/entries/{entry_id}", "GET")
         | ("/v1/pilots/{pilot_id}/roi" | "/v1/pilots/{pilot_id}/roi.csv", "GET") => OrgRead,
         ("/v1/summary" | "/v1/summary.csv", "GET") => OrgFinance,
+        ("/v1/spend-sources" | "/v1/spend-sources/settings", "GET") => OrgRead,
+        (
+            "/v1/spend-sources/focus" | "/v1/spend-sources/openai" | "/v1/spend-sources/anthropic",
+            "POST",
+        ) => OrgWrite,
+        ("/v1/spend-sources/settings", "PUT")
+        | ("/v1/allocation-rules", "GET" | "POST")
+        | ("/v1/allocation-rules/{rule_id}", "DELETE") => OrgAdmin,
         ("/v1/pilots", "POST")
         | ("/v1/pilots/{pilot_id}", "PATCH")
         | ("/v1/pilots/{pilot_id}/spend", "POST")
@@ -71,6 +79,7 @@ struct Victim {
     pilot: String,
     entry: String,
     token: String,
+    rule: String,
 }
 
 fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
@@ -80,8 +89,22 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         row["pilot_id"] = json!(v.pilot);
         return Some(Value::String(row.to_string()));
     }
+    if path == "/v1/spend-sources/focus" {
+        return Some(Value::String(
+            "BilledCost,EffectiveCost,BillingAccountId,BillingCurrency,BillingPeriodStart,ChargeCategory,\
+             ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceCategory,ServiceName\n\
+             1,1,A,USD,2024-09-01,Usage,2024-09-01,2024-09-02,AWS,Compute,EC2\n"
+                .into(),
+        ));
+    }
     Some(match (path, method) {
         ("/v1/orgs", "POST") => org_body("Probe"),
+        ("/v1/spend-sources/openai", "POST") => json!({"data": [{"start_time": 1730419200, "results": [
+            {"amount": {"value": 1, "currency": "usd"}, "project_id": "p"}]}]}),
+        ("/v1/spend-sources/anthropic", "POST") => json!({"data": [{"starting_at": "2025-08-01T00:00:00Z",
+            "results": [{"amount": "100", "currency": "USD", "workspace_id": null}]}]}),
+        ("/v1/spend-sources/settings", "PUT") => json!({"cost_column": "BilledCost"}),
+        ("/v1/allocation-rules", "POST") => json!({"match": {"provider": "AWS"}, "pilot_id": v.pilot}),
         ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
         ("/v1/pilots", "POST") => pilot_body("probe"),
         ("/v1/pilots/{pilot_id}", "PATCH") => json!({"name": "hijacked"}),
@@ -101,6 +124,7 @@ fn fill(path: &str, v: &Victim) -> String {
         .replace("{pilot_id}", &v.pilot)
         .replace("{entry_id}", &v.entry)
         .replace("{token_id}", &v.token)
+        .replace("{rule_id}", &v.rule)
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<&Value>) -> reqwest::Response {
@@ -132,6 +156,9 @@ async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
         "tokens": json_of(app.get("/v1/tokens", &a.admin).await).await,
         "pilots": json_of(app.get("/v1/pilots", &a.admin).await).await,
         "org": json_of(app.get(&format!("/v1/orgs/{}", v.org), &a.admin).await).await,
+        "rules": json_of(app.get("/v1/allocation-rules", &a.admin).await).await,
+        "spend_sources": json_of(app.get("/v1/spend-sources", &a.admin).await).await,
+        "settings": json_of(app.get("/v1/spend-sources/settings", &a.admin).await).await,
     })
 }
 
@@ -155,11 +182,24 @@ async fn tenant_isolation_matrix_covers_every_route() {
             .await,
     )
     .await;
+    let pilot_id = pilot.clone();
     let v = Victim {
         org: a.org.clone(),
         pilot,
         entry: entry["id"].as_str().unwrap().to_owned(),
         token: token["id"].as_str().unwrap().to_owned(),
+        rule: json_of(
+            app.post(
+                "/v1/allocation-rules",
+                &a.admin,
+                &json!({"match": {"provider": "AWS"}, "pilot_id": pilot_id}),
+            )
+            .await,
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     };
     let researcher = mint(&app.keys, None, Role::Researcher);
     let before = snapshot(&app, &a, &v).await;
@@ -189,7 +229,11 @@ async fn tenant_isolation_matrix_covers_every_route() {
                 let res = call(&app, method, &path, &b.admin, body.as_ref()).await;
                 let status = res.status().as_u16();
                 let text = res.text().await.unwrap();
-                if route.path == "/v1/import" {
+                if route.path == "/v1/allocation-rules" && *method == "POST" {
+                    // A rule naming A's pilot is refused as unknown.
+                    assert_eq!(status, 422, "B admin rule on A's pilot: {text}");
+                    assert!(text.contains("no such pilot"), "{text}");
+                } else if route.path == "/v1/import" {
                     // An import row naming A's pilot by id is refused as unknown.
                     assert_eq!(status, 422, "B admin import into A's pilot: {text}");
                     assert!(text.contains("no such pilot"), "{text}");
