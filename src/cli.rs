@@ -527,7 +527,8 @@ fn import_focus(settings: &Settings, file: &std::path::Path, org: &str, version:
     let pool = database_for(settings, false)?;
     let mut conn = pool.get()?;
     crate::db::orgs::find(&mut conn, org).map_err(|_| anyhow::anyhow!("no organisation {org}"))?;
-    let rules = crate::ledger::spend_sources::rules_for_import(&mut conn, org).map_err(|e| anyhow::anyhow!(e.detail))?;
+    let rules =
+        crate::ledger::spend_sources::rules_for_import(&mut conn, org).map_err(|e| anyhow::anyhow!(e.detail))?;
     let cost = crate::ledger::spend_sources::cost_column(&mut conn, org).map_err(|e| anyhow::anyhow!(e.detail))?;
     let opened = std::fs::File::open(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
@@ -562,11 +563,19 @@ fn import_focus(settings: &Settings, file: &std::path::Path, org: &str, version:
         let width = 30usize;
         let filled = ((done as f64 / size.max(1) as f64) * width as f64).min(width as f64) as usize;
         let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        eprint!("\r[{}{}] {rows} rows read ({rate:.0} rows/s)   ", "#".repeat(filled), " ".repeat(width - filled));
+        eprint!(
+            "\r[{}{}] {rows} rows read ({rate:.0} rows/s)   ",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
     };
     let plan = {
         let reader = focus::decompressed(&mut counting)?;
-        focus::read(crate::billing::Limited::new(reader, settings.max_focus_bytes), &opts, show)
+        focus::read(
+            crate::billing::Limited::new(reader, settings.max_focus_bytes),
+            &opts,
+            show,
+        )
     };
     // Whatever the reader left unread still counts for the file's hash.
     std::io::copy(&mut counting, &mut std::io::sink())?;
@@ -579,9 +588,21 @@ fn import_focus(settings: &Settings, file: &std::path::Path, org: &str, version:
             .into_iter()
             .flatten()
             .take(50)
-            .map(|r| format!("row {}: {}{}", r.row, r.field.map(|f| format!("{f}: ")).unwrap_or_default(), r.reason))
+            .map(|r| {
+                format!(
+                    "row {}: {}{}",
+                    r.row,
+                    r.field.map(|f| format!("{f}: ")).unwrap_or_default(),
+                    r.reason
+                )
+            })
             .collect();
-        anyhow::anyhow!("{}{}\n{}", e.field.map(|f| format!("{f}: ")).unwrap_or_default(), e.detail, rows.join("\n"))
+        anyhow::anyhow!(
+            "{}{}\n{}",
+            e.field.map(|f| format!("{f}: ")).unwrap_or_default(),
+            e.detail,
+            rows.join("\n")
+        )
     })?;
     let lines = plan.lines;
     let secs = started.elapsed().as_secs_f64();
@@ -591,8 +612,10 @@ fn import_focus(settings: &Settings, file: &std::path::Path, org: &str, version:
         role: "operator",
     };
     let meta = crate::ledger::spend_sources::ImportMeta { kind: "focus", sha256 };
-    let report = crate::db::write_tx(&mut conn, |c| crate::ledger::spend_sources::apply(c, org, &actor, plan, meta))
-        .map_err(|e| anyhow::anyhow!(e.detail))?;
+    let report = crate::db::write_tx(&mut conn, |c| {
+        crate::ledger::spend_sources::apply(c, org, &actor, plan, meta)
+    })
+    .map_err(|e| anyhow::anyhow!(e.detail))?;
     eprintln!(
         "read {lines} rows in {secs:.2} s ({:.0} rows/s); {} entries written, {} reversed, {} unchanged",
         lines as f64 / secs.max(1e-9),

@@ -163,12 +163,18 @@ impl Accumulator {
                 Target::Pilot(p) => vec![(p.clone(), minor)],
                 Target::Split(parts) => {
                     let weights: Vec<u32> = parts.iter().map(|(_, w)| *w).collect();
-                    parts.iter().map(|(p, _)| p.clone()).zip(split(minor, &weights)).collect()
+                    parts
+                        .iter()
+                        .map(|(p, _)| p.clone())
+                        .zip(split(minor, &weights))
+                        .collect()
                 }
             };
             for (pilot, amount) in shares {
                 totals.allocated_minor = totals.allocated_minor.checked_add(amount).ok_or(TOO_LARGE)?;
-                let e = entries.entry((k.source, pilot, k.month, k.category, k.currency)).or_insert(0);
+                let e = entries
+                    .entry((k.source, pilot, k.month, k.category, k.currency))
+                    .or_insert(0);
                 *e = e.checked_add(amount).ok_or(TOO_LARGE)?;
             }
         }
@@ -196,7 +202,12 @@ impl Accumulator {
                 t.unallocated_minor = t.total_minor.checked_sub(t.allocated_minor).ok_or(TOO_LARGE)?;
             }
             s.entries.sort_by(|a, b| {
-                (&a.pilot, a.month, &a.service_category, a.currency).cmp(&(&b.pilot, b.month, &b.service_category, b.currency))
+                (&a.pilot, a.month, &a.service_category, a.currency).cmp(&(
+                    &b.pilot,
+                    b.month,
+                    &b.service_category,
+                    b.currency,
+                ))
             });
         }
         sources.sort_by(|a, b| a.source.cmp(&b.source));
@@ -323,7 +334,12 @@ mod tests {
         let src = source();
         let month = NaiveDate::from_ymd_opt(2024, 9, 1).unwrap();
         let mut acc = Accumulator::default();
-        for (rule, cost) in [(Some(0), "0.004"), (Some(0), "0.002"), (Some(1), "0.031"), (None, "0.0049")] {
+        for (rule, cost) in [
+            (Some(0), "0.004"),
+            (Some(0), "0.002"),
+            (Some(1), "0.031"),
+            (None, "0.0049"),
+        ] {
             assert!(acc.add(Line {
                 source: &src,
                 rule,
@@ -336,7 +352,13 @@ mod tests {
         let plan = acc.plan(&rules).unwrap();
         let s = &plan.sources[0];
         // p1: 0.006 → 1 cent, plus half of 3 cents (2, the tie goes first); p2: 1.
-        assert_eq!(s.entries.iter().map(|e| (e.pilot.as_str(), e.amount_minor)).collect::<Vec<_>>(), vec![("p1", 3), ("p2", 1)]);
+        assert_eq!(
+            s.entries
+                .iter()
+                .map(|e| (e.pilot.as_str(), e.amount_minor))
+                .collect::<Vec<_>>(),
+            vec![("p1", 3), ("p2", 1)]
+        );
         let t = &s.currencies[0];
         // Total 0.0419 → 4 cents; 4 allocated; the rest 0 (0.0049 exact).
         assert_eq!((t.total_minor, t.allocated_minor, t.unallocated_minor), (4, 4, 0));

@@ -132,7 +132,10 @@ pub fn read(reader: impl Read, opts: &Options<'_>, mut progress: impl FnMut(u64)
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(reader);
-    let header = csv.byte_headers().map_err(|e| Rejected::io_or(e, "the header is not CSV"))?.clone();
+    let header = csv
+        .byte_headers()
+        .map_err(|e| Rejected::io_or(e, "the header is not CSV"))?
+        .clone();
     let names: Vec<&str> = header
         .iter()
         .enumerate()
@@ -197,7 +200,11 @@ pub fn read(reader: impl Read, opts: &Options<'_>, mut progress: impl FnMut(u64)
                 let row = rows as usize + 2;
                 match Rejected::io_or(e, "") {
                     Rejected::Rows(_) => {
-                        errors.push(BillError::new(row, None, "this row is not valid CSV (a stray quote, or a different number of cells than the header)"));
+                        errors.push(BillError::new(
+                            row,
+                            None,
+                            "this row is not valid CSV (a stray quote, or a different number of cells than the header)",
+                        ));
                         rows += 1;
                         continue;
                     }
@@ -226,24 +233,33 @@ pub fn read(reader: impl Read, opts: &Options<'_>, mut progress: impl FnMut(u64)
                 None
             }
         });
-        let currency = need(r, cols.currency, "BillingCurrency", row, &mut errors).and_then(|c| match Currency::parse(c) {
-            Ok(x) => Some(x),
-            Err(e) => {
-                errors.push(BillError::new(row, Some("BillingCurrency"), e.to_string()));
-                None
-            }
-        });
+        let currency =
+            need(r, cols.currency, "BillingCurrency", row, &mut errors).and_then(|c| match Currency::parse(c) {
+                Ok(x) => Some(x),
+                Err(e) => {
+                    errors.push(BillError::new(row, Some("BillingCurrency"), e.to_string()));
+                    None
+                }
+            });
         let period = time(r, cols.period, "BillingPeriodStart", row, &mut errors).map(|t| t.date());
         let start = time(r, cols.start, "ChargePeriodStart", row, &mut errors);
         let end = time(r, cols.end, "ChargePeriodEnd", row, &mut errors);
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
-                errors.push(BillError::new(row, Some("ChargePeriodEnd"), "is before ChargePeriodStart"));
+                errors.push(BillError::new(
+                    row,
+                    Some("ChargePeriodEnd"),
+                    "is before ChargePeriodStart",
+                ));
             }
         }
         if let Some(c) = need(r, cols.category, "ChargeCategory", row, &mut errors) {
             if !["usage", "purchase", "tax", "credit", "adjustment"].contains(&c.to_ascii_lowercase().as_str()) {
-                errors.push(BillError::new(row, Some("ChargeCategory"), format!("{c:?} is not Usage, Purchase, Tax, Credit or Adjustment")));
+                errors.push(BillError::new(
+                    row,
+                    Some("ChargeCategory"),
+                    format!("{c:?} is not Usage, Purchase, Tax, Credit or Adjustment"),
+                ));
             }
         }
         let provider = need(r, cols.provider, "ProviderName", row, &mut errors);
@@ -268,8 +284,25 @@ pub fn read(reader: impl Read, opts: &Options<'_>, mut progress: impl FnMut(u64)
         if errors.total() != before {
             continue;
         }
-        let (Some(cost), Some(currency), Some(period), Some(start), Some(provider), Some(account), Some(category), Some(service)) =
-            (cost, currency, period, start, provider, account, service_category, service_name)
+        let (
+            Some(cost),
+            Some(currency),
+            Some(period),
+            Some(start),
+            Some(provider),
+            Some(account),
+            Some(category),
+            Some(service),
+        ) = (
+            cost,
+            currency,
+            period,
+            start,
+            provider,
+            account,
+            service_category,
+            service_name,
+        )
         else {
             continue;
         };
@@ -296,7 +329,11 @@ pub fn read(reader: impl Read, opts: &Options<'_>, mut progress: impl FnMut(u64)
             cost,
         };
         if !acc.add(line) {
-            errors.push(BillError::new(row, Some(opts.cost.as_str()), "the sum passes the largest exact amount"));
+            errors.push(BillError::new(
+                row,
+                Some(opts.cost.as_str()),
+                "the sum passes the largest exact amount",
+            ));
         }
     }
     progress(rows);
@@ -320,7 +357,13 @@ fn cell(record: &csv::ByteRecord, i: usize) -> Option<&str> {
 }
 
 /// A required cell, or a problem of the row.
-fn need<'r>(record: &'r csv::ByteRecord, i: usize, name: &str, row: usize, errors: &mut super::Errors) -> Option<&'r str> {
+fn need<'r>(
+    record: &'r csv::ByteRecord,
+    i: usize,
+    name: &str,
+    row: usize,
+    errors: &mut super::Errors,
+) -> Option<&'r str> {
     let v = cell(record, i);
     if v.is_none() {
         errors.push(BillError::new(row, Some(name), "is empty or NULL (or not UTF-8)"));
@@ -329,7 +372,13 @@ fn need<'r>(record: &'r csv::ByteRecord, i: usize, name: &str, row: usize, error
 }
 
 /// A required date and time.
-fn time(record: &csv::ByteRecord, i: usize, name: &str, row: usize, errors: &mut super::Errors) -> Option<NaiveDateTime> {
+fn time(
+    record: &csv::ByteRecord,
+    i: usize,
+    name: &str,
+    row: usize,
+    errors: &mut super::Errors,
+) -> Option<NaiveDateTime> {
     need(record, i, name, row, errors).and_then(|c| {
         let t = parse_time(c);
         if t.is_none() {
@@ -345,7 +394,13 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_utc());
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%MZ"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%MZ",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t);
         }
@@ -355,5 +410,7 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
             return Some(t);
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }

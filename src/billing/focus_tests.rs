@@ -46,7 +46,15 @@ fn null_and_empty_cells_and_credits_are_read() {
     assert_eq!(s.entries[0].month.to_string(), "2024-09-01");
     let t = &s.currencies[0];
     // Total 1.004 → 1.00; the credit row is unallocated: 0 left.
-    assert_eq!((t.total_minor, t.allocated_minor, t.unallocated_minor, t.unallocated_rows), (100, 100, 0, 1));
+    assert_eq!(
+        (
+            t.total_minor,
+            t.allocated_minor,
+            t.unallocated_minor,
+            t.unallocated_rows
+        ),
+        (100, 100, 0, 1)
+    );
     assert_eq!(t.unallocated_exact.to_string(), "-0.001");
 }
 

@@ -115,7 +115,10 @@ pub fn read(provider: Provider, body: &[u8], rules: &[Rule]) -> Result<Plan, Rej
     let mut row = 0usize;
     for bucket in pages.iter().flat_map(|p| &p.data) {
         let month = match provider {
-            Provider::OpenAi => bucket.start_time.and_then(|t| DateTime::from_timestamp(t, 0)).map(|t| t.date_naive()),
+            Provider::OpenAi => bucket
+                .start_time
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+                .map(|t| t.date_naive()),
             Provider::Anthropic => bucket
                 .starting_at
                 .as_deref()
@@ -144,7 +147,10 @@ pub fn read(provider: Provider, body: &[u8], rules: &[Rule]) -> Result<Plan, Rej
                 Provider::OpenAi => (r.project_id.as_deref(), r.line_item.as_deref()),
                 Provider::Anthropic => (
                     r.workspace_id.as_deref(),
-                    r.description.as_deref().or(r.cost_type.as_deref()).or(r.model.as_deref()),
+                    r.description
+                        .as_deref()
+                        .or(r.cost_type.as_deref())
+                        .or(r.model.as_deref()),
                 ),
             };
             let facts = LineFacts {
@@ -169,7 +175,11 @@ pub fn read(provider: Provider, body: &[u8], rules: &[Rule]) -> Result<Plan, Rej
                 cost: amount,
             };
             if !acc.add(line) {
-                errors.push(BillError::new(row, Some("amount"), "the sum passes the largest exact amount"));
+                errors.push(BillError::new(
+                    row,
+                    Some("amount"),
+                    "the sum passes the largest exact amount",
+                ));
             }
         }
     }
@@ -197,8 +207,12 @@ fn amount_of(provider: Provider, r: &CostResult<'_>) -> Result<(Exact, Currency)
     let raw = r.amount.ok_or(("amount", "is missing".to_owned()))?;
     match provider {
         Provider::OpenAi => {
-            let a: OpenAiAmount<'_> = serde_json::from_str(raw.get())
-                .map_err(|_| ("amount", "must be {\"value\": <number>, \"currency\": \"usd\"}".to_owned()))?;
+            let a: OpenAiAmount<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                (
+                    "amount",
+                    "must be {\"value\": <number>, \"currency\": \"usd\"}".to_owned(),
+                )
+            })?;
             let text = a.value.get();
             // A number as JSON writes it, or the same as a string.
             let text = text.trim_matches('"');
@@ -206,8 +220,12 @@ fn amount_of(provider: Provider, r: &CostResult<'_>) -> Result<(Exact, Currency)
             Ok((value, currency_of("amount.currency", &a.currency)?))
         }
         Provider::Anthropic => {
-            let text: String = serde_json::from_str(raw.get())
-                .map_err(|_| ("amount", "must be a decimal string of the currency's lowest unit (cents)".to_owned()))?;
+            let text: String = serde_json::from_str(raw.get()).map_err(|_| {
+                (
+                    "amount",
+                    "must be a decimal string of the currency's lowest unit (cents)".to_owned(),
+                )
+            })?;
             let code = r.currency.as_deref().ok_or(("currency", "is missing".to_owned()))?;
             let currency = currency_of("currency", code)?;
             let lowest = Exact::parse(&text).map_err(|e| ("amount", e))?;

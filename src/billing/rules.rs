@@ -104,7 +104,9 @@ pub fn parse_percent(s: &str) -> Result<u32, String> {
         return Err(format!("{s:?} is not a percentage with at most two decimals"));
     }
     let w: u32 = whole.parse().map_err(|_| format!("{s:?} is not a percentage"))?;
-    let f: u32 = format!("{fraction:0<2}").parse().map_err(|_| format!("{s:?} is not a percentage"))?;
+    let f: u32 = format!("{fraction:0<2}")
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage"))?;
     let v = w * 100 + f;
     if v == 0 || v > WHOLE {
         return Err(format!("{s:?} must be more than 0 and at most 100"));

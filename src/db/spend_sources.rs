@@ -7,7 +7,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{allocation_rules, entries, spend_imports, spend_source_entries, spend_source_settings, spend_sources};
+use super::schema::{
+    allocation_rules, entries, spend_imports, spend_source_entries, spend_source_settings, spend_sources,
+};
 use super::{DbConnection, DbError};
 use crate::domain::ids::OrgId;
 
@@ -75,7 +77,11 @@ pub struct SpendSourceView {
 pub fn rules(conn: &mut DbConnection, org: OrgId) -> Result<Vec<AllocationRuleView>, DbError> {
     Ok(allocation_rules::table
         .filter(allocation_rules::org_id.eq(org.to_string()))
-        .order((allocation_rules::priority, allocation_rules::created_at, allocation_rules::id))
+        .order((
+            allocation_rules::priority,
+            allocation_rules::created_at,
+            allocation_rules::id,
+        ))
         .select(AllocationRuleView::as_select())
         .load(conn)?)
 }
@@ -144,8 +150,12 @@ const CHUNK: usize = 500;
 pub fn insert_source_entries(conn: &mut DbConnection, rows: &[SourceEntryView]) -> Result<(), DbError> {
     for chunk in rows.chunks(CHUNK) {
         match conn {
-            DbConnection::Pg(c) => diesel::insert_into(spend_source_entries::table).values(chunk.to_vec()).execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_into(spend_source_entries::table).values(chunk.to_vec()).execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(spend_source_entries::table)
+                .values(chunk.to_vec())
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(spend_source_entries::table)
+                .values(chunk.to_vec())
+                .execute(c)?,
         };
     }
     Ok(())

@@ -148,7 +148,10 @@ fn rule_json(v: &AllocationRuleView) -> ApiResult<RuleJson> {
         pilot_id: body.pilot_id,
         split: body.split,
         created_by: v.created_by.clone(),
-        created_at: v.created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: v
+            .created_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
 }
 
@@ -167,7 +170,16 @@ pub fn create_rule(conn: &mut DbConnection, org: OrgId, actor: &Actor, body: Rul
     crate::db::spend_sources::insert_rule(conn, &row)?;
     let json = rule_json(&row)?;
     let after = serde_json::to_value(&json).ok();
-    crate::db::audit::record(conn, Some(org), actor, "allocation_rule.create", "allocation_rule", &row.id, None, after.as_ref())?;
+    crate::db::audit::record(
+        conn,
+        Some(org),
+        actor,
+        "allocation_rule.create",
+        "allocation_rule",
+        &row.id,
+        None,
+        after.as_ref(),
+    )?;
     Ok(json)
 }
 
@@ -178,13 +190,25 @@ pub fn delete_rule(conn: &mut DbConnection, org: OrgId, actor: &Actor, id: &str)
         other => other.into(),
     })?;
     let before = serde_json::to_value(rule_json(&gone)?).ok();
-    crate::db::audit::record(conn, Some(org), actor, "allocation_rule.delete", "allocation_rule", id, before.as_ref(), None)?;
+    crate::db::audit::record(
+        conn,
+        Some(org),
+        actor,
+        "allocation_rule.delete",
+        "allocation_rule",
+        id,
+        before.as_ref(),
+        None,
+    )?;
     Ok(())
 }
 
 /// The organisation's rules, in the order they are tried.
 pub fn list_rules(conn: &mut DbConnection, org: OrgId) -> ApiResult<Vec<RuleJson>> {
-    crate::db::spend_sources::rules(conn, org)?.iter().map(rule_json).collect()
+    crate::db::spend_sources::rules(conn, org)?
+        .iter()
+        .map(rule_json)
+        .collect()
 }
 
 /// The rules as the bill readers use them.
@@ -331,7 +355,9 @@ fn month_end(month: NaiveDate) -> NaiveDate {
     } else {
         (month.year(), month.month() + 1)
     };
-    NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.pred_opt()).unwrap_or(month)
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(month)
 }
 
 fn category_of(service_category: &str) -> SpendCategory {
@@ -349,7 +375,11 @@ fn state_rows(org: OrgId, s: &SourcePlan, import_id: &str) -> ApiResult<Vec<Spen
     s.currencies
         .iter()
         .map(|t| {
-            let groups: Vec<&UnallocatedGroup> = s.unallocated.iter().filter(|g| g.currency == t.currency.code()).collect();
+            let groups: Vec<&UnallocatedGroup> = s
+                .unallocated
+                .iter()
+                .filter(|g| g.currency == t.currency.code())
+                .collect();
             Ok(SpendSourceView {
                 org_id: org.to_string(),
                 source_key: key.clone(),
@@ -393,14 +423,27 @@ fn same_figures(a: &[SpendSourceView], b: &[SpendSourceView]) -> bool {
 
 /// Applies a plan inside the caller's write transaction. Nothing is written
 /// when every bill is as already imported.
-pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, plan: Plan, meta: ImportMeta) -> ApiResult<ImportReport> {
+pub fn apply(
+    conn: &mut DbConnection,
+    org: OrgId,
+    actor: &Actor,
+    plan: Plan,
+    meta: ImportMeta,
+) -> ApiResult<ImportReport> {
     let import_id = EntryId::new().to_string();
     // Every pilot the rules name must (still) be this organisation's.
-    let pilots: BTreeSet<&str> = plan.sources.iter().flat_map(|s| s.entries.iter().map(|e| e.pilot.as_str())).collect();
+    let pilots: BTreeSet<&str> = plan
+        .sources
+        .iter()
+        .flat_map(|s| s.entries.iter().map(|e| e.pilot.as_str()))
+        .collect();
     for p in pilots {
         let id = PilotId::parse(p).ok_or_else(|| ApiError::internal("a rule names a pilot id that does not parse"))?;
         crate::db::pilots::find(conn, org, id).map_err(|e| match e {
-            crate::db::DbError::NotFound => invalid("rules", format!("an allocation rule names pilot {p}, which does not exist")),
+            crate::db::DbError::NotFound => invalid(
+                "rules",
+                format!("an allocation rule names pilot {p}, which does not exist"),
+            ),
             other => other.into(),
         })?;
     }
@@ -417,7 +460,12 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, plan: Plan, met
         let mut live_by: BTreeMap<Key, Vec<SourceEntryView>> = BTreeMap::new();
         for e in live {
             live_by
-                .entry((e.pilot_id.clone(), e.month, e.service_category.clone(), e.currency.clone()))
+                .entry((
+                    e.pilot_id.clone(),
+                    e.month,
+                    e.service_category.clone(),
+                    e.currency.clone(),
+                ))
                 .or_default()
                 .push(e);
         }
@@ -428,7 +476,12 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, plan: Plan, met
         let mut source_changed = false;
         let reason = |old: &str| format!("bill {key} imported again: import {import_id} replaces import {old}");
         for d in &s.entries {
-            let k: Key = (d.pilot.clone(), d.month, d.service_category.clone(), d.currency.code().to_owned());
+            let k: Key = (
+                d.pilot.clone(),
+                d.month,
+                d.service_category.clone(),
+                d.currency.code().to_owned(),
+            );
             let olds = live_by.remove(&k).unwrap_or_default();
             if olds.len() == 1 && olds[0].amount_minor == d.amount_minor {
                 unchanged += 1;
@@ -608,13 +661,28 @@ pub fn apply(conn: &mut DbConnection, org: OrgId, actor: &Actor, plan: Plan, met
             "billing_period": s.billing_period, "status": s.status, "replaces_imports": s.replaces_imports,
         })).collect::<Vec<_>>(),
     });
-    crate::db::audit::record(conn, Some(org), actor, "spend_source.import", "spend_import", &import_id, Some(&before), Some(&after))?;
+    crate::db::audit::record(
+        conn,
+        Some(org),
+        actor,
+        "spend_source.import",
+        "spend_import",
+        &import_id,
+        Some(&before),
+        Some(&after),
+    )?;
     crate::db::orgs::bump_ledger_version(conn, org)?;
     Ok(report)
 }
 
 /// The reversal of an entry a bill wrote.
-fn reversal_of(conn: &mut DbConnection, org: OrgId, actor: &Actor, old: &SourceEntryView, reason: &str) -> ApiResult<EntryView> {
+fn reversal_of(
+    conn: &mut DbConnection,
+    org: OrgId,
+    actor: &Actor,
+    old: &SourceEntryView,
+    reason: &str,
+) -> ApiResult<EntryView> {
     let (Some(pilot), Some(id)) = (PilotId::parse(&old.pilot_id), EntryId::parse(&old.entry_id)) else {
         return Err(ApiError::internal("a stored id does not parse"));
     };
@@ -694,7 +762,8 @@ pub fn sources(conn: &mut DbConnection, org: OrgId) -> ApiResult<SourcesJson> {
     }
     let mut unallocated = Vec::new();
     for (currency, (minor, rows, n)) in totals {
-        let minor = i64::try_from(minor).map_err(|_| ApiError::new(Code::AMOUNT_OVERFLOW, "the unallocated total is too large"))?;
+        let minor = i64::try_from(minor)
+            .map_err(|_| ApiError::new(Code::AMOUNT_OVERFLOW, "the unallocated total is too large"))?;
         let m = MoneyJson::stored(minor, &currency);
         unallocated.push(UnallocatedTotal {
             currency,
@@ -704,7 +773,10 @@ pub fn sources(conn: &mut DbConnection, org: OrgId) -> ApiResult<SourcesJson> {
             sources: n,
         });
     }
-    Ok(SourcesJson { sources: out, unallocated })
+    Ok(SourcesJson {
+        sources: out,
+        unallocated,
+    })
 }
 
 /// Only the unallocated totals (for the finance summary).

@@ -74,12 +74,20 @@ pub async fn import_focus(
             return Err(ApiError::field(
                 Code::BILL_UNSUPPORTED,
                 "focus_version",
-                format!("FOCUS {v:?} is not supported; send one of {}", focus::VERSIONS.join(", ")),
+                format!(
+                    "FOCUS {v:?} is not supported; send one of {}",
+                    focus::VERSIONS.join(", ")
+                ),
             ));
         }
     }
     let limit = state.settings.max_focus_bytes;
-    let too_large = || ApiError::new(Code::PAYLOAD_TOO_LARGE, format!("the bill is larger than {limit} bytes"));
+    let too_large = || {
+        ApiError::new(
+            Code::PAYLOAD_TOO_LARGE,
+            format!("the bill is larger than {limit} bytes"),
+        )
+    };
     if let Some(n) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -98,7 +106,10 @@ pub async fn import_focus(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     // Parsing starts now, on the blocking pool, and reads as chunks arrive.
     let parsing = web::block(move || {
-        let reader = ChunkReader { rx, chunk: Bytes::new() };
+        let reader = ChunkReader {
+            rx,
+            chunk: Bytes::new(),
+        };
         let opts = Options {
             cost,
             version: version.as_deref(),
@@ -122,7 +133,10 @@ pub async fn import_focus(
             };
             let Some(chunk) = next else { break };
             let Ok(chunk) = chunk else {
-                return Feed::Failed(ApiError::new(Code::MALFORMED_BODY, "the request body could not be read"));
+                return Feed::Failed(ApiError::new(
+                    Code::MALFORMED_BODY,
+                    "the request body could not be read",
+                ));
             };
             seen += chunk.len() as u64;
             if seen > limit {
@@ -254,7 +268,9 @@ pub async fn create_rule(
     let org = auth.org_admin()?;
     let actor = auth.actor();
     let b = body.value;
-    let rule = state.write(move |conn| service::create_rule(conn, org, &actor, b)).await?;
+    let rule = state
+        .write(move |conn| service::create_rule(conn, org, &actor, b))
+        .await?;
     Ok(HttpResponse::Created().json(rule))
 }
 
@@ -267,6 +283,8 @@ pub async fn delete_rule(
     let org = auth.org_admin()?;
     let id = path_id("rule_id", &path.into_inner(), crate::domain::ids::EntryId::parse)?.to_string();
     let actor = auth.actor();
-    state.write(move |conn| service::delete_rule(conn, org, &actor, &id)).await?;
+    state
+        .write(move |conn| service::delete_rule(conn, org, &actor, &id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -119,23 +119,50 @@ async fn sample_rules(app: &TestApp, t: &Tenant) -> (Vec<String>, Vec<TagRule>) 
                          {"pilot_id": pilots[2], "percent": "33.34"}]}),
     )
     .await;
-    create_rule(app, &t.admin, json!({"priority": 2, "match": {"tag_key": "org", "tag_value": "trey"}, "pilot_id": pilots[1]})).await;
-    create_rule(app, &t.admin, json!({"priority": 3, "match": {"tag_key": "environment", "tag_value": "prod"}, "pilot_id": pilots[2]})).await;
+    create_rule(
+        app,
+        &t.admin,
+        json!({"priority": 2, "match": {"tag_key": "org", "tag_value": "trey"}, "pilot_id": pilots[1]}),
+    )
+    .await;
+    create_rule(
+        app,
+        &t.admin,
+        json!({"priority": 3, "match": {"tag_key": "environment", "tag_value": "prod"}, "pilot_id": pilots[2]}),
+    )
+    .await;
     let rules = vec![
         TagRule {
             key: "application",
             value: "BrightPathMatrix",
-            to: vec![(pilots[0].clone(), 3333), (pilots[1].clone(), 3333), (pilots[2].clone(), 3334)],
+            to: vec![
+                (pilots[0].clone(), 3333),
+                (pilots[1].clone(), 3333),
+                (pilots[2].clone(), 3334),
+            ],
         },
-        TagRule { key: "org", value: "trey", to: vec![(pilots[1].clone(), 10_000)] },
-        TagRule { key: "environment", value: "prod", to: vec![(pilots[2].clone(), 10_000)] },
+        TagRule {
+            key: "org",
+            value: "trey",
+            to: vec![(pilots[1].clone(), 10_000)],
+        },
+        TagRule {
+            key: "environment",
+            value: "prod",
+            to: vec![(pilots[2].clone(), 10_000)],
+        },
     ];
     (pilots, rules)
 }
 
 async fn spend_of(app: &TestApp, token: &str, pilot: &str) -> (i64, usize) {
     let list = json_of(app.get(&format!("/v1/pilots/{pilot}/spend?limit=200"), token).await).await;
-    let total = list["totals"].as_array().unwrap().iter().map(|t| t["amount_minor"].as_i64().unwrap()).sum();
+    let total = list["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amount_minor"].as_i64().unwrap())
+        .sum();
     (total, list["items"].as_array().unwrap().len())
 }
 
@@ -156,7 +183,14 @@ async fn the_real_sample_with_tag_rules_matches_an_independent_decimal_computati
     let (pilots, rules) = sample_rules(&app, &t).await;
     let want = oracle(std::path::Path::new(SAMPLE), &rules, "EffectiveCost");
 
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", std::fs::read(SAMPLE).unwrap(), "f1").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        std::fs::read(SAMPLE).unwrap(),
+        "f1",
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let report = json_of(res).await;
     assert_eq!(report["rows"], 1000);
@@ -181,7 +215,13 @@ async fn the_real_sample_with_tag_rules_matches_an_independent_decimal_computati
     assert_eq!(allocated + unallocated, want["file_rounded"].as_i64().unwrap());
     assert_eq!(want["file_rounded"], 1498);
     // The exact unmatched rows are reported too, to the last of 11 decimals.
-    let exact: Vec<&str> = report["sources"].as_array().unwrap().iter().flat_map(|s| s["totals"].as_array().unwrap()).map(|t| t["unallocated_exact"].as_str().unwrap()).collect();
+    let exact: Vec<&str> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["totals"].as_array().unwrap())
+        .map(|t| t["unallocated_exact"].as_str().unwrap())
+        .collect();
     assert!(!exact.is_empty());
     // Each entry carries its source: provider, bill and import id in its note.
     let import_id = report["import_id"].as_str().unwrap();
@@ -195,15 +235,35 @@ async fn the_same_bill_twice_writes_nothing_and_a_corrected_bill_reverses_exactl
     let app = TestApp::spawn().await;
     let t = app.tenant("Corrections").await;
     let (pilots, rules) = sample_rules(&app, &t).await;
-    let first = json_of(post_bill(&app, &t.member, "/v1/spend-sources/focus", std::fs::read(SAMPLE).unwrap(), "a").await).await;
+    let first = json_of(
+        post_bill(
+            &app,
+            &t.member,
+            "/v1/spend-sources/focus",
+            std::fs::read(SAMPLE).unwrap(),
+            "a",
+        )
+        .await,
+    )
+    .await;
     let mut before = BTreeMap::new();
     for p in &pilots {
         before.insert(p.clone(), spend_of(&app, &t.member, p).await);
     }
-    let audit_before = json_of(app.get("/v1/audit?limit=200", &t.admin).await).await["items"].as_array().unwrap().len();
+    let audit_before = json_of(app.get("/v1/audit?limit=200", &t.admin).await).await["items"]
+        .as_array()
+        .unwrap()
+        .len();
 
     // The same file again (another key): nothing new.
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", std::fs::read(SAMPLE).unwrap(), "b").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        std::fs::read(SAMPLE).unwrap(),
+        "b",
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let again = json_of(res).await;
     assert_eq!(again["status"], "unchanged");
@@ -212,7 +272,10 @@ async fn the_same_bill_twice_writes_nothing_and_a_corrected_bill_reverses_exactl
     for p in &pilots {
         assert_eq!(spend_of(&app, &t.member, p).await, before[p]);
     }
-    let audit_again = json_of(app.get("/v1/audit?limit=200", &t.admin).await).await["items"].as_array().unwrap().len();
+    let audit_again = json_of(app.get("/v1/audit?limit=200", &t.admin).await).await["items"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(audit_again, audit_before);
 
     // A corrected bill: BrightPathMatrix rows cost more, the "trey" rows are gone.
@@ -244,15 +307,27 @@ async fn the_same_bill_twice_writes_nothing_and_a_corrected_bill_reverses_exactl
     assert!(fixed["entries_reversed"].as_u64().unwrap() > 0);
     assert!(fixed["entries_created"].as_u64().unwrap() > 0);
     for p in &pilots {
-        assert_eq!(spend_of(&app, &t.member, p).await.0, want["pilots"].get(p).and_then(Value::as_i64).unwrap_or(0), "pilot {p}");
+        assert_eq!(
+            spend_of(&app, &t.member, p).await.0,
+            want["pilots"].get(p).and_then(Value::as_i64).unwrap_or(0),
+            "pilot {p}"
+        );
     }
-    assert_eq!(report_total(&fixed, "unallocated"), want["unallocated"].as_i64().unwrap());
+    assert_eq!(
+        report_total(&fixed, "unallocated"),
+        want["unallocated"].as_i64().unwrap()
+    );
     let summary = json_of(app.get("/v1/summary", &t.finance).await).await;
     assert_eq!(summary["unallocated_spend"][0]["amount_minor"], want["unallocated"]);
     // Every reversal references an entry the first import wrote, and the
     // audit log says which import replaced which.
     let first_id = first["import_id"].as_str().unwrap();
-    let aws = fixed["sources"].as_array().unwrap().iter().find(|s| s["provider"] == "AWS").unwrap();
+    let aws = fixed["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["provider"] == "AWS")
+        .unwrap();
     assert_eq!(aws["status"], "corrected");
     assert_eq!(aws["replaces_imports"], json!([first_id]));
     let audit = json_of(app.get("/v1/audit?limit=200", &t.admin).await).await;
@@ -265,8 +340,17 @@ async fn the_same_bill_twice_writes_nothing_and_a_corrected_bill_reverses_exactl
     assert!(event.to_string().contains(first_id));
     // The trey pilot's entries are reversed: none of its bill spend is left
     // except its share of the prod split.
-    let list = json_of(app.get(&format!("/v1/pilots/{}/spend?limit=200", pilots[1]), &t.member).await).await;
-    let reversals = list["items"].as_array().unwrap().iter().filter(|e| !e["reverses"].is_null()).count();
+    let list = json_of(
+        app.get(&format!("/v1/pilots/{}/spend?limit=200", pilots[1]), &t.member)
+            .await,
+    )
+    .await;
+    let reversals = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["reverses"].is_null())
+        .count();
     assert!(reversals > 0);
 }
 
@@ -276,17 +360,40 @@ async fn the_billed_cost_column_is_an_organisation_choice() {
     let t = app.tenant("Billed").await;
     let (pilots, rules) = sample_rules(&app, &t).await;
     let res = app
-        .request(reqwest::Method::PUT, "/v1/spend-sources/settings", Some(&t.admin), Some(&json!({"cost_column": "BilledCost"})))
+        .request(
+            reqwest::Method::PUT,
+            "/v1/spend-sources/settings",
+            Some(&t.admin),
+            Some(&json!({"cost_column": "BilledCost"})),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let want = oracle(std::path::Path::new(SAMPLE), &rules, "BilledCost");
-    let report = json_of(post_bill(&app, &t.member, "/v1/spend-sources/focus", std::fs::read(SAMPLE).unwrap(), "k").await).await;
+    let report = json_of(
+        post_bill(
+            &app,
+            &t.member,
+            "/v1/spend-sources/focus",
+            std::fs::read(SAMPLE).unwrap(),
+            "k",
+        )
+        .await,
+    )
+    .await;
     for p in &pilots {
-        assert_eq!(spend_of(&app, &t.member, p).await.0, want["pilots"][p].as_i64().unwrap());
+        assert_eq!(
+            spend_of(&app, &t.member, p).await.0,
+            want["pilots"][p].as_i64().unwrap()
+        );
     }
     assert_eq!(report_total(&report, "total"), want["bills_rounded"].as_i64().unwrap());
     let bad = app
-        .request(reqwest::Method::PUT, "/v1/spend-sources/settings", Some(&t.admin), Some(&json!({"cost_column": "ListCost"})))
+        .request(
+            reqwest::Method::PUT,
+            "/v1/spend-sources/settings",
+            Some(&t.admin),
+            Some(&json!({"cost_column": "ListCost"})),
+        )
         .await;
     assert_eq!(assert_problem(bad, 422, "invalid_field").await["field"], "cost_column");
 }
@@ -299,10 +406,20 @@ async fn a_gzip_bill_reads_like_the_plain_one() {
     let want = oracle(std::path::Path::new(SAMPLE), &rules, "EffectiveCost");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&std::fs::read(SAMPLE).unwrap()).unwrap();
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus?focus_version=1.0", gz.finish().unwrap(), "g").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus?focus_version=1.0",
+        gz.finish().unwrap(),
+        "g",
+    )
+    .await;
     assert_eq!(res.status(), 201);
     for p in &pilots {
-        assert_eq!(spend_of(&app, &t.member, p).await.0, want["pilots"][p].as_i64().unwrap());
+        assert_eq!(
+            spend_of(&app, &t.member, p).await.0,
+            want["pilots"][p].as_i64().unwrap()
+        );
     }
 }
 
@@ -316,22 +433,49 @@ async fn bad_bills_are_refused_whole() {
     let (pilots, _) = sample_rules(&app, &t).await;
     let sample = std::fs::read_to_string(SAMPLE).unwrap();
     // More rows than allowed: 413.
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", sample.clone().into_bytes(), "r1").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        sample.clone().into_bytes(),
+        "r1",
+    )
+    .await;
     assert_problem(res, 413, "payload_too_large").await;
     // A missing required column: 422 naming it, before any row.
     let header_end = sample.find('\n').unwrap();
     let no_cost = sample[..header_end].replace("\"EffectiveCost\"", "\"Effective\"") + "\n";
     let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", no_cost.into_bytes(), "r2").await;
-    assert_eq!(assert_problem(res, 422, "bill_unsupported").await["field"], "EffectiveCost");
+    assert_eq!(
+        assert_problem(res, 422, "bill_unsupported").await["field"],
+        "EffectiveCost"
+    );
     // An unknown version.
     let few: String = sample.lines().take(3).collect::<Vec<_>>().join("\n");
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus?focus_version=0.5", few.clone().into_bytes(), "r3").await;
-    assert_eq!(assert_problem(res, 422, "bill_unsupported").await["field"], "focus_version");
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus?focus_version=0.5",
+        few.clone().into_bytes(),
+        "r3",
+    )
+    .await;
+    assert_eq!(
+        assert_problem(res, 422, "bill_unsupported").await["field"],
+        "focus_version"
+    );
     // Bad rows: each named with row and column; nothing written.
     let mut lines: Vec<String> = sample.lines().take(4).map(str::to_owned).collect();
     lines[2] = lines[2].replacen("\"USD\"", "\"XYZ\"", 1);
     lines[3] = lines[3].replacen("\"Usage\"", "\"Refund\"", 1);
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", lines.join("\n").into_bytes(), "r4").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        lines.join("\n").into_bytes(),
+        "r4",
+    )
+    .await;
     let problem = assert_problem(res, 422, "import_rejected").await;
     let errors: Vec<(i64, String)> = problem["errors"]
         .as_array()
@@ -339,7 +483,10 @@ async fn bad_bills_are_refused_whole() {
         .iter()
         .map(|e| (e["row"].as_i64().unwrap(), e["field"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(errors, vec![(3, "BillingCurrency".to_owned()), (4, "ChargeCategory".to_owned())]);
+    assert_eq!(
+        errors,
+        vec![(3, "BillingCurrency".to_owned()), (4, "ChargeCategory".to_owned())]
+    );
     for p in &pilots {
         assert_eq!(spend_of(&app, &t.member, p).await, (0, 0));
     }
@@ -373,21 +520,54 @@ async fn allocation_rules_are_checked_and_admin_only() {
         )
         .await;
     assert_eq!(assert_problem(bad, 422, "invalid_field").await["field"], "split");
-    let bad = app.post("/v1/allocation-rules", &t.admin, &json!({"match": {}, "pilot_id": p})).await;
+    let bad = app
+        .post("/v1/allocation-rules", &t.admin, &json!({"match": {}, "pilot_id": p}))
+        .await;
     assert_eq!(assert_problem(bad, 422, "invalid_field").await["field"], "match");
     let other = app.tenant("Elsewhere").await;
     let foreign = app.create_pilot(&other.member, "theirs").await;
-    let bad = app.post("/v1/allocation-rules", &t.admin, &json!({"match": {"provider": "AWS"}, "pilot_id": foreign})).await;
+    let bad = app
+        .post(
+            "/v1/allocation-rules",
+            &t.admin,
+            &json!({"match": {"provider": "AWS"}, "pilot_id": foreign}),
+        )
+        .await;
     assert_eq!(assert_problem(bad, 422, "invalid_field").await["field"], "pilot_id");
-    let res = app.post("/v1/allocation-rules", &t.member, &json!({"match": {"provider": "AWS"}, "pilot_id": p})).await;
+    let res = app
+        .post(
+            "/v1/allocation-rules",
+            &t.member,
+            &json!({"match": {"provider": "AWS"}, "pilot_id": p}),
+        )
+        .await;
     assert_problem(res, 403, "forbidden").await;
-    let rule = create_rule(&app, &t.admin, json!({"priority": 5, "match": {"resource_id_prefix": "arn:"}, "pilot_id": p})).await;
+    let rule = create_rule(
+        &app,
+        &t.admin,
+        json!({"priority": 5, "match": {"resource_id_prefix": "arn:"}, "pilot_id": p}),
+    )
+    .await;
     let list = json_of(app.get("/v1/allocation-rules", &t.admin).await).await;
     assert_eq!(list["items"][0]["id"], rule["id"]);
     let id = rule["id"].as_str().unwrap();
-    let res = app.request(reqwest::Method::DELETE, &format!("/v1/allocation-rules/{id}"), Some(&t.admin), None).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/allocation-rules/{id}"),
+            Some(&t.admin),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 204);
-    let res = app.request(reqwest::Method::DELETE, &format!("/v1/allocation-rules/{id}"), Some(&t.admin), None).await;
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/allocation-rules/{id}"),
+            Some(&t.admin),
+            None,
+        )
+        .await;
     assert_problem(res, 404, "allocation_rule_not_found").await;
 }
 
@@ -396,7 +576,12 @@ async fn an_openai_cost_report_maps_projects_to_pilots() {
     let app = TestApp::spawn().await;
     let t = app.tenant("OpenAI").await;
     let p = app.create_pilot(&t.member, "support bot").await;
-    create_rule(&app, &t.admin, json!({"match": {"provider": "OpenAI", "sub_account_id": "proj_abc"}, "pilot_id": p})).await;
+    create_rule(
+        &app,
+        &t.admin,
+        json!({"match": {"provider": "OpenAI", "sub_account_id": "proj_abc"}, "pilot_id": p}),
+    )
+    .await;
     // The documented shape of GET /v1/organization/costs grouped by project_id and line_item.
     let report = r#"{"object": "page", "data": [
       {"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": [
@@ -406,7 +591,14 @@ async fn an_openai_cost_report_maps_projects_to_pilots() {
       {"object": "bucket", "start_time": 1730505600, "end_time": 1730592000, "results": [
         {"object": "organization.costs.result", "amount": {"value": 2.5e-3, "currency": "usd"}, "line_item": "GPT-4o, input", "project_id": "proj_abc"}]}
     ], "has_more": false, "next_page": null}"#;
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/openai", report.as_bytes().to_vec(), "o1").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/openai",
+        report.as_bytes().to_vec(),
+        "o1",
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let out = json_of(res).await;
     // November 2024, one service category (AI and Machine Learning): proj_abc's
@@ -418,10 +610,31 @@ async fn an_openai_cost_report_maps_projects_to_pilots() {
     assert_eq!(out["sources"][0]["billing_period"], "2024-11-01");
     assert_eq!(out["sources"][0]["totals"][0]["total_exact"], "1.3014999999");
     // Again: nothing new.
-    let again = json_of(post_bill(&app, &t.member, "/v1/spend-sources/openai", report.as_bytes().to_vec(), "o2").await).await;
+    let again = json_of(
+        post_bill(
+            &app,
+            &t.member,
+            "/v1/spend-sources/openai",
+            report.as_bytes().to_vec(),
+            "o2",
+        )
+        .await,
+    )
+    .await;
     assert_eq!(again["status"], "unchanged");
-    let bad = post_bill(&app, &t.member, "/v1/spend-sources/openai", br#"{"data": [{"start_time": 1730419200, "results": [{"amount": {"value": "x", "currency": "usd"}}]}]}"#.to_vec(), "o3").await;
-    assert_eq!(assert_problem(bad, 422, "import_rejected").await["errors"][0]["field"], "amount.value");
+    let bad = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/openai",
+        br#"{"data": [{"start_time": 1730419200, "results": [{"amount": {"value": "x", "currency": "usd"}}]}]}"#
+            .to_vec(),
+        "o3",
+    )
+    .await;
+    assert_eq!(
+        assert_problem(bad, 422, "import_rejected").await["errors"][0]["field"],
+        "amount.value"
+    );
 }
 
 #[actix_web::test]
@@ -430,9 +643,19 @@ async fn an_anthropic_cost_report_in_fractional_cents_stays_exact() {
     let t = app.tenant("Anthropic").await;
     let a = app.create_pilot(&t.member, "agents").await;
     let b = app.create_pilot(&t.member, "search").await;
-    create_rule(&app, &t.admin, json!({"match": {"provider": "Anthropic", "sub_account_id": "wrkspc_01A"}, "pilot_id": a})).await;
-    create_rule(&app, &t.admin, json!({"match": {"sub_account_id": "wrkspc_01B"},
-        "split": [{"pilot_id": a, "percent": "50"}, {"pilot_id": b, "percent": "50"}]})).await;
+    create_rule(
+        &app,
+        &t.admin,
+        json!({"match": {"provider": "Anthropic", "sub_account_id": "wrkspc_01A"}, "pilot_id": a}),
+    )
+    .await;
+    create_rule(
+        &app,
+        &t.admin,
+        json!({"match": {"sub_account_id": "wrkspc_01B"},
+        "split": [{"pilot_id": a, "percent": "50"}, {"pilot_id": b, "percent": "50"}]}),
+    )
+    .await;
     // The documented shape of GET /v1/organizations/cost_report grouped by workspace_id and description.
     let report = r#"{"data": [
       {"starting_at": "2025-08-01T00:00:00Z", "ending_at": "2025-08-02T00:00:00Z", "results": [
@@ -443,7 +666,14 @@ async fn an_anthropic_cost_report_in_fractional_cents_stays_exact() {
         {"currency": "USD", "amount": "301", "workspace_id": "wrkspc_01B", "description": "Web Search", "cost_type": "web_search"},
         {"currency": "USD", "amount": "99.99", "workspace_id": null, "description": "Claude Opus 4 Usage - Output Tokens", "cost_type": "tokens"}]}
     ], "has_more": false, "next_page": null}"#;
-    let res = post_bill(&app, &t.member, "/v1/spend-sources/anthropic", report.as_bytes().to_vec(), "a1").await;
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/anthropic",
+        report.as_bytes().to_vec(),
+        "a1",
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let out = json_of(res).await;
     // Cents: wrkspc_01A 123.456 + 0.5 = 123.956 → 1.23956 USD → 1.24;
@@ -479,7 +709,10 @@ async fn the_cli_imports_a_bill_with_a_progress_bar_and_once() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("rows/s") && stderr.contains("1000 rows"), "{stderr}");
     for p in &pilots {
-        assert_eq!(spend_of(&app, &t.member, p).await.0, want["pilots"][p].as_i64().unwrap());
+        assert_eq!(
+            spend_of(&app, &t.member, p).await.0,
+            want["pilots"][p].as_i64().unwrap()
+        );
     }
     let again = run();
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();

@@ -45,10 +45,7 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/pilots/{pilot_id}/roi" | "/v1/pilots/{pilot_id}/roi.csv", "GET") => OrgRead,
         ("/v1/summary" | "/v1/summary.csv", "GET") => OrgFinance,
         ("/v1/spend-sources" | "/v1/spend-sources/settings", "GET") => OrgRead,
-        (
-            "/v1/spend-sources/focus" | "/v1/spend-sources/openai" | "/v1/spend-sources/anthropic",
-            "POST",
-        ) => OrgWrite,
+        ("/v1/spend-sources/focus" | "/v1/spend-sources/openai" | "/v1/spend-sources/anthropic", "POST") => OrgWrite,
         ("/v1/spend-sources/settings", "PUT")
         | ("/v1/allocation-rules", "GET" | "POST")
         | ("/v1/allocation-rules/{rule_id}", "DELETE") => OrgAdmin,
