@@ -718,3 +718,66 @@ async fn the_cli_imports_a_bill_with_a_progress_bar_and_once() {
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(report["status"], "unchanged");
 }
+
+#[actix_web::test]
+async fn a_rule_change_is_applied_to_a_period_by_importing_its_bill_again() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Rule change").await;
+    let (pilots, _) = sample_rules(&app, &t).await;
+    post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        std::fs::read(SAMPLE).unwrap(),
+        "x1",
+    )
+    .await;
+    // Replace every rule by one: the "trey" rows now go to the third pilot.
+    let rules = json_of(app.get("/v1/allocation-rules", &t.admin).await).await;
+    for r in rules["items"].as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        let res = app
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/v1/allocation-rules/{id}"),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 204);
+    }
+    create_rule(
+        &app,
+        &t.admin,
+        json!({"match": {"tag_key": " org", "tag_value": "trey"}, "pilot_id": pilots[2]}),
+    )
+    .await;
+    let want = oracle(
+        std::path::Path::new(SAMPLE),
+        &[TagRule {
+            key: "org",
+            value: "trey",
+            to: vec![(pilots[2].clone(), 10_000)],
+        }],
+        "EffectiveCost",
+    );
+    let res = post_bill(
+        &app,
+        &t.member,
+        "/v1/spend-sources/focus",
+        std::fs::read(SAMPLE).unwrap(),
+        "x2",
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let report = json_of(res).await;
+    assert!(report["entries_reversed"].as_u64().unwrap() > 0);
+    for p in &pilots {
+        let expected = want["pilots"].get(p).and_then(Value::as_i64).unwrap_or(0);
+        assert_eq!(spend_of(&app, &t.member, p).await.0, expected, "pilot {p}");
+    }
+    assert_eq!(
+        report_total(&report, "unallocated"),
+        want["unallocated"].as_i64().unwrap()
+    );
+}
