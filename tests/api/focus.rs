@@ -781,3 +781,21 @@ async fn a_rule_change_is_applied_to_a_period_by_importing_its_bill_again() {
         want["unallocated"].as_i64().unwrap()
     );
 }
+
+#[actix_web::test]
+async fn an_idempotency_key_replays_the_same_bill_and_refuses_another() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("Keys").await;
+    sample_rules(&app, &t).await;
+    let bill = std::fs::read(SAMPLE).unwrap();
+    let first = post_bill(&app, &t.member, "/v1/spend-sources/focus", bill.clone(), "same").await;
+    assert_eq!(first.status(), 201);
+    let first = json_of(first).await;
+    let again = post_bill(&app, &t.member, "/v1/spend-sources/focus", bill.clone(), "same").await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(again).await, first);
+    let mut other = bill;
+    other.extend_from_slice(b"\n");
+    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", other, "same").await;
+    assert_problem(res, 422, "idempotency_key_reused").await;
+}
