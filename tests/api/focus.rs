@@ -799,3 +799,33 @@ async fn an_idempotency_key_replays_the_same_bill_and_refuses_another() {
     let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", other, "same").await;
     assert_problem(res, 422, "idempotency_key_reused").await;
 }
+
+#[actix_web::test]
+async fn a_bill_past_the_size_limit_is_refused_sent_or_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&fresh_database_url(dir.path()), dir.path());
+    settings.max_focus_bytes = 1 << 20;
+    let app = TestApp::spawn_with(settings, dir).await;
+    let t = app.tenant("Limits").await;
+    let sample = std::fs::read(SAMPLE).unwrap();
+    // Sent: twice the sample is more than 1 MiB.
+    let twice = [
+        sample.clone(),
+        sample[sample.iter().position(|b| *b == b'\n').unwrap() + 1..].to_vec(),
+    ]
+    .concat();
+    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", twice.clone(), "l1").await;
+    assert_problem(res, 413, "payload_too_large").await;
+    // Uncompressed: the same as gzip is small on the wire, but not once read.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&twice).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(gz.len() < 1 << 20);
+    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", gz, "l2").await;
+    assert_problem(res, 413, "payload_too_large").await;
+    let sources = json_of(app.get("/v1/spend-sources", &t.finance).await).await;
+    assert_eq!(sources["sources"], json!([]));
+    // The sample alone fits.
+    let res = post_bill(&app, &t.member, "/v1/spend-sources/focus", sample, "l3").await;
+    assert_eq!(res.status(), 201);
+}
