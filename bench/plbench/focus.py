@@ -67,14 +67,10 @@ def sqlite_import(path: Path, folder: Path) -> float:
     return n / seconds
 
 
-def focus_figure(backend_name: str, database_url: str, folder: Path, rows: int) -> None:
-    """Generates the bill, loads it with sqlite3 .import, imports it with the
-    CLI into a fresh organisation, and records the figures."""
+def focus_figure(backend_name: str, database_url: str, folder: Path, bill: Path, rows: int) -> None:
+    """Loads the bill with sqlite3 .import, imports it with the CLI into a
+    fresh organisation, and records the figures."""
     folder.mkdir(parents=True, exist_ok=True)
-    bill = folder / f"focus-{rows}.csv"
-    if not bill.exists():
-        log(f"generating a {rows}-row FOCUS bill")
-        generate(bill, rows)
     limit = sqlite_import(bill, folder)
     env = dict(os.environ, DATABASE_URL=database_url, PILOTLEDGER_DATA_DIR=str(folder), RUST_LOG="warn")
     subprocess.run([str(common.BIN), "migrate"], env=env, check=True, capture_output=True, timeout=600)
@@ -97,14 +93,21 @@ def focus_figure(backend_name: str, database_url: str, folder: Path, rows: int) 
 def focus_bench(args, backends: list[str]) -> None:
     """Figure f on each backend, in fresh databases it removes afterwards."""
     from .backends import PgBackend, SqliteBackend
+    bill = Path(args.data_dir) / f"focus-{args.focus_rows}.csv"
+    bill.parent.mkdir(parents=True, exist_ok=True)
+    if not bill.exists():
+        log(f"generating a {args.focus_rows}-row FOCUS bill")
+        generate(bill, args.focus_rows)
     for b in backends:
         folder = Path(args.data_dir) / f"{b}-focus"
         be = SqliteBackend(folder) if b == "sqlite" else PgBackend(folder, "focus")
         try:
             be.fresh()
-            focus_figure(b, be.url, folder, args.focus_rows)
+            focus_figure(b, be.url, folder, bill, args.focus_rows)
         except Exception as e:  # reported, not fatal for the other figures
             row(b, "focus", "f focus import", "failed", met=False)
             note(b, "focus", f"f failed: {e}")
         finally:
             be.cleanup(args.keep)
+    if not args.keep:
+        bill.unlink(missing_ok=True)
