@@ -6,6 +6,7 @@
 //! issued, files imported. Routes parse, authorise, call and render; they
 //! never write rows themselves. No HTTP types here.
 
+pub mod allocation_rules;
 pub mod entries;
 pub mod idempotency;
 pub mod import;
