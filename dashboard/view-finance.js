@@ -58,14 +58,16 @@ export function renderFinance(panel) {
     status.textContent = 'Loading…';
     state.currency = currency.value;
     try {
-      const [byQuarter, byFunction] = await Promise.all([
+      const [byQuarter, byFunction, bills] = await Promise.all([
         api(`/v1/summary${params('quarter')}`),
         api(`/v1/summary${params('function')}`),
+        // Imported bills (issue 21); their absence never hides the summary.
+        api('/v1/spend-sources').catch(() => null),
       ]);
       if (!current()) return;
       const reporting = currency.querySelector('option[value=""]');
       if (!currency.value) reporting.textContent = `Reporting currency (${byQuarter.currency})`;
-      fill(results, financeResults(byQuarter, byFunction));
+      fill(results, [...financeResults(byQuarter, byFunction), billsSection(byQuarter, bills)]);
       const period = byQuarter.from || byQuarter.to ? `${byQuarter.from || 'the beginning'} to ${byQuarter.to || 'today'}` : 'all time';
       status.textContent = `Showing ${period}, in ${byQuarter.currency}.`;
     } catch (e) {
@@ -162,6 +164,26 @@ function budgetBurn(budgets) {
   return h('section', { 'aria-labelledby': 'fin-budgets' }, title,
     dataTable('Burn against budget in the period containing the end of the selected range',
       ['Scope', 'Period', 'Budget', 'Spent', 'Remaining', 'Burn', 'Status'], rows));
+}
+
+/**
+ * Spend from imported bills (FOCUS, OpenAI, Anthropic): what the rules
+ * placed on pilots and the unallocated rest, per bill, as a table (the rest
+ * is named in words, never by colour alone). Nothing when no bill was imported.
+ */
+function billsSection(summary, bills) {
+  const sources = (bills && bills.sources) || [];
+  if (!sources.length) return null;
+  const rest = summary.unallocated_spend || [];
+  const restText = rest.length
+    ? rest.map((u) => `${fmtMoney(u)} unallocated over ${u.rows} bill rows no rule matched`).join('; ')
+    : 'Every bill row is allocated to a pilot.';
+  return h('section', { class: 'bills', 'aria-labelledby': 'fin-bills-title' },
+    h('h3', { class: 'section-title', id: 'fin-bills-title' }, 'Spend by source'),
+    h('p', { id: 'fin-unallocated' }, `Imported bills: ${restText} Unallocated spend is not in the pilots’ totals above; an allocation rule and a re-import place it.`),
+    dataTable('Imported bills: allocated to pilots and unallocated', ['Bill', 'Billing period', 'Total', 'Allocated to pilots', 'Unallocated', 'Unallocated rows'],
+      sources.map((b) => [`${b.provider}${b.billing_account ? ` ${b.billing_account}` : ''} (${b.kind})`, b.billing_period.slice(0, 7),
+        fmtMoney(b.total), fmtMoney(b.allocated), fmtMoney(b.unallocated), String(b.unallocated_rows)])));
 }
 
 function maxBy(arr, f) {

@@ -217,6 +217,14 @@ test('finance: headline figures, charts and CSV equal GET /v1/summary', async ()
   }
   const fnRows = page.locator('figure[data-chart=function] details table tbody tr');
   assert.equal(await fnRows.count(), byFunction.groups.length);
+  // Spend by source (issue 21): one row per imported bill, and the unallocated rest in words.
+  if (process.env.E2E_BILLS) {
+    const bills = await api('finance', '/v1/spend-sources');
+    await page.waitForSelector('#fin-bills-title');
+    assert.equal(await page.locator('section.bills table tbody tr').count(), bills.sources.length);
+    const u = s.unallocated_spend[0];
+    assert.ok((await text(page, '#fin-unallocated')).includes(`${u.amount} ${u.currency} unallocated over ${u.rows} bill rows`));
+  }
   await shot(page, 'finance');
 
   // Another currency and period: the page asks the API and shows its answer.

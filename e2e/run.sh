@@ -102,6 +102,26 @@ case "$LINK" in
   *) echo "e2e: unexpected --print-url output: $LINK" >&2; exit 1 ;;
 esac
 
+# A real cloud bill (FOCUS sample) with one rule, so the finance view shows
+# spend by source and unallocated spend (issue 21).
+SAMPLE="$HERE/../../shared/data/focus/focus-1.0-sample.csv"
+if [ -f "$SAMPLE" ]; then
+  node -e '
+    const [base, admin, member, file] = process.argv.slice(1);
+    const h = (t) => ({ Authorization: "Bearer " + t });
+    (async () => {
+      const pilots = await (await fetch(base + "/v1/pilots?limit=1", { headers: h(admin) })).json();
+      const rule = { match: { tag_key: "application", tag_value: "BrightPathMatrix" }, pilot_id: pilots.items[0].id };
+      const r = await fetch(base + "/v1/allocation-rules", { method: "POST", headers: { ...h(admin), "content-type": "application/json" }, body: JSON.stringify(rule) });
+      if (r.status !== 201) throw new Error("rule: " + r.status);
+      const body = require("fs").readFileSync(file);
+      const i = await fetch(base + "/v1/spend-sources/focus", { method: "POST", headers: { ...h(member), "content-type": "text/csv", "Idempotency-Key": "e2e-focus" }, body });
+      if (i.status !== 201) throw new Error("import: " + i.status + " " + (await i.text()));
+    })().catch((e) => { console.error("e2e: importing the FOCUS sample failed:", e.message); process.exit(1); });
+  ' "$BASE_URL" "$TOKEN_ADMIN" "$TOKEN_MEMBER" "$SAMPLE"
+  export E2E_BILLS=1
+fi
+
 echo "== e2e: browser tests against $BASE_URL"
 cd "$HERE"
 status=0

@@ -147,6 +147,16 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "larger imports answer 413",
     },
     Setting {
+        name: "PILOTLEDGER_MAX_FOCUS_MB",
+        default: "8192",
+        meaning: "largest FOCUS bill `POST /v1/spend-sources/focus` reads, in MiB, sent and uncompressed (413 beyond); the body streams, so memory does not grow with it",
+    },
+    Setting {
+        name: "PILOTLEDGER_MAX_FOCUS_ROWS",
+        default: "20000000",
+        meaning: "most rows of one FOCUS bill (413 beyond)",
+    },
+    Setting {
         name: "PILOTLEDGER_REQUEST_TIMEOUT_MS",
         default: "30000",
         meaning: "longest a request waits for its database work (503 `request_timeout` beyond)",
@@ -339,6 +349,10 @@ pub struct Settings {
     pub pool_size: Option<u32>,
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
+    /// Largest FOCUS bill read, sent and uncompressed (`PILOTLEDGER_MAX_FOCUS_MB`).
+    pub max_focus_bytes: u64,
+    /// Most rows of one FOCUS bill (`PILOTLEDGER_MAX_FOCUS_ROWS`).
+    pub max_focus_rows: u64,
     pub request_timeout: std::time::Duration,
     pub db_acquire_timeout: std::time::Duration,
     pub log_format: LogFormat,
@@ -477,6 +491,8 @@ impl Settings {
             research_queries_per_minute: number("PILOTLEDGER_RESEARCH_QUERIES_PER_MINUTE", 60)?,
             requests_per_minute_per_token: number("PILOTLEDGER_REQUESTS_PER_MINUTE", 6000)?,
             max_import_bytes: number("PILOTLEDGER_MAX_IMPORT_BYTES", 64 * 1024 * 1024)? as usize,
+            max_focus_bytes: u64::from(number("PILOTLEDGER_MAX_FOCUS_MB", 8192)?.max(1)) << 20,
+            max_focus_rows: u64::from(number("PILOTLEDGER_MAX_FOCUS_ROWS", 20_000_000)?.max(1)),
             request_timeout: std::time::Duration::from_millis(u64::from(
                 number("PILOTLEDGER_REQUEST_TIMEOUT_MS", 30_000)?.max(1),
             )),

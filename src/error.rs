@@ -42,6 +42,7 @@ codes! {
     BUDGET_NOT_FOUND = (404, "budget_not_found", "No such budget");
     ALERT_RULE_NOT_FOUND = (404, "alert_rule_not_found", "No such alert rule");
     WEBHOOK_NOT_FOUND = (404, "webhook_not_found", "No such webhook endpoint");
+    ALLOCATION_RULE_NOT_FOUND = (404, "allocation_rule_not_found", "No such allocation rule");
     METHOD_NOT_ALLOWED = (405, "method_not_allowed", "Method not allowed on this route");
     NOT_ACCEPTABLE = (406, "not_acceptable", "No acceptable representation");
     BODY_TIMEOUT = (408, "body_timeout", "The request body arrived too slowly");
@@ -59,6 +60,7 @@ codes! {
     WEBHOOK_TARGET_REFUSED = (422, "webhook_target_refused", "Webhooks may only go to public http(s) addresses, or allowed networks");
     FX_RATE_MISSING = (422, "fx_rate_missing", "No FX rate for a currency and date");
     IMPORT_REJECTED = (422, "import_rejected", "The import was rejected; nothing was written");
+    BILL_UNSUPPORTED = (422, "bill_unsupported", "The bill's format, version or columns are not supported; nothing was written");
     IDEMPOTENCY_KEY_REUSED = (422, "idempotency_key_reused", "This Idempotency-Key was used with a different request");
     ENTRY_ALREADY_REVERSED = (422, "entry_already_reversed", "The entry has already been reversed");
     CANNOT_REVERSE_REVERSAL = (422, "cannot_reverse_reversal", "A reversal cannot itself be reversed");
@@ -128,6 +130,14 @@ impl RowErrors {
     pub fn sorted(mut self) -> Self {
         self.trim();
         self
+    }
+
+    /// Problems listed elsewhere, `total` of them in all (at least the listed).
+    pub fn from_listed(listed: Vec<RowError>, total: usize) -> Self {
+        let total = total.max(listed.len());
+        let mut out = Self { listed, total };
+        out.trim();
+        out
     }
 }
 

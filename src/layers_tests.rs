@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("cache", 3),
     ("demo", 3),
     ("analytics", 2),
+    ("billing", 1),
     ("export", 1),
     ("config", 1),
     ("metrics", 1),

@@ -13,6 +13,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod billing;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 # cargo builds into CARGO_TARGET_DIR when it is set (the CI script sets it).
 BIN = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release" / "pilotledger"
-FIGURES = ("a", "b", "c", "d", "e")
+FIGURES = ("a", "b", "c", "d", "e", "f")
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", "5432", "postgres"
 PG_PREFIX = "plbench_"

@@ -10,7 +10,10 @@ memory (VmHWM in /proc/PID/status, reset before each case by writing 5 to
      4.7 GB peak and 2.8 GB held afterwards before the fix);
   2. three 16 MB imports of invalid rows from three organisations at once
      (3.4 GB peak before the fix; now at most two run at a time and the third
-     is told 429 import_busy).
+     is told 429 import_busy);
+  3. one 128 MB FOCUS bill (the real sample's rows repeated) through
+     POST /v1/spend-sources/focus, which streams: its peak must stay under a
+     third of the bill's size as well as under --limit-mb (issue 21).
 Each case must answer as documented (422 import_rejected with at most 1000
 listed rows and `errors_total`, or 429 import_busy) and keep the peak, and the
 memory still held afterwards, under --limit-mb. Prints a table; exits non-zero
@@ -24,6 +27,7 @@ import json
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 from _common import ORG_BODY, Env, Server, free_port, json_call, log, request
 
@@ -110,7 +114,23 @@ def main() -> int:
                 failures.append(f"three 16 MB imports: {results}")
             return ", ".join(f"{s} {c}" for s, c in sorted(results, key=str))
 
+        def focus_bill() -> str:
+            sample = Path(__file__).resolve().parents[3] / "shared" / "data" / "focus" / "focus-1.0-sample.csv"
+            lines = sample.read_bytes().splitlines(keepends=True)
+            header, rows_ = lines[0], lines[1:]
+            chunk = b"".join(rows_)
+            body = header + chunk * max(1, (128 << 20) // len(chunk))
+            base = status_kb(pid, "VmRSS") / 1024
+            status, _, raw = request(
+                "POST", server.base + "/v1/spend-sources/focus", body, admins[1],
+                headers={"Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())}, timeout=600)
+            peak = status_kb(pid, "VmHWM") / 1024
+            if status != 201 or peak - base > len(body) / 3 / 2**20:
+                failures.append(f"128 MB FOCUS bill: {status}, peak {peak:.0f} MB from {base:.0f} MB: {str(raw)[:300]}")
+            return f"{status}, {len(body) >> 20} MB streamed"
+
         measure("one 64 MB import of invalid rows", one_big)
+        measure("one 128 MB FOCUS bill, streamed", focus_bill)
         measure("three 16 MB imports of invalid rows at once", three_at_once)
     finally:
         server.stop()

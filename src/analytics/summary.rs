@@ -156,6 +156,23 @@ pub struct Summary {
     pub fx_rates_used: Vec<FxRateUsed>,
     /// What the figures leave out, and why.
     pub data_quality: DataQuality,
+    /// Bill spend no allocation rule placed on a pilot, per currency (the
+    /// route fills it from the organisation's spend sources; absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unallocated_spend: Vec<UnallocatedSpend>,
+}
+
+/// Spend of imported bills that no allocation rule placed, in one currency:
+/// not in `totals` (which counts pilots' entries), never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnallocatedSpend {
+    pub currency: String,
+    pub amount: String,
+    pub amount_minor: i64,
+    /// Bill rows no rule matched.
+    pub rows: i64,
+    /// Bills (per currency) contributing.
+    pub sources: usize,
 }
 
 /// What a summary could not include. One entry in a currency without an FX
@@ -404,6 +421,7 @@ pub fn summarise(
         top_pilots,
         bottom_pilots,
         fx_rates_used: conv.into_used(),
+        unallocated_spend: Vec::new(),
         data_quality: DataQuality {
             entries_excluded_missing_fx_rate: excluded
                 .into_iter()

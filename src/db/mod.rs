@@ -41,6 +41,7 @@ pub mod rollups;
 pub mod schema;
 pub mod secrets;
 pub mod seed;
+pub mod spend_sources;
 pub mod stamp_reader;
 pub mod tokens;
 pub mod totals;

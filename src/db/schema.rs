@@ -293,3 +293,72 @@ diesel::table! {
         duration_ms -> BigInt,
     }
 }
+
+diesel::table! {
+    allocation_rules (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        priority -> BigInt,
+        rule_json -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spend_imports (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        kind -> Text,
+        sha256 -> Text,
+        row_count -> BigInt,
+        report_json -> Text,
+        created_by -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spend_source_entries (org_id, entry_id) {
+        org_id -> Text,
+        entry_id -> Text,
+        source_key -> Text,
+        import_id -> Text,
+        pilot_id -> Text,
+        month -> Date,
+        service_category -> Text,
+        currency -> Text,
+        amount_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    spend_sources (org_id, source_key, currency) {
+        org_id -> Text,
+        source_key -> Text,
+        currency -> Text,
+        kind -> Text,
+        provider -> Text,
+        billing_account -> Text,
+        billing_period -> Date,
+        import_id -> Text,
+        row_count -> BigInt,
+        total_exact -> Text,
+        total_minor -> BigInt,
+        allocated_minor -> BigInt,
+        unallocated_minor -> BigInt,
+        unallocated_exact -> Text,
+        unallocated_rows -> BigInt,
+        unallocated_json -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spend_source_settings (org_id) {
+        org_id -> Text,
+        cost_column -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(spend_source_entries, entries);

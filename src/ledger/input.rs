@@ -98,7 +98,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 /// Keys whose values are JSON arrays in some request body; everywhere else an
 /// array is refused, because serde would otherwise accept `["Acme", …]` as a
 /// struct by position.
-const ARRAY_KEYS: [&str; 4] = ["tags", "rates", "stage_history", "bindings"];
+const ARRAY_KEYS: [&str; 5] = ["tags", "rates", "stage_history", "bindings", "split"];
 
 /// Refuses positional objects (arrays where an object belongs) and turns whole
 /// floats such as `2026.0` into integers, as JSON Schema reads them.

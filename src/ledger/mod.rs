@@ -6,6 +6,7 @@
 //! issued, files imported. Routes parse, authorise, call and render; they
 //! never write rows themselves. No HTTP types here.
 
+pub mod allocation_rules;
 pub mod budgets;
 pub mod entries;
 pub mod idempotency;
@@ -14,6 +15,7 @@ pub mod import_row;
 pub mod input;
 pub mod orgs;
 pub mod pilots;
+pub mod spend_sources;
 pub mod tokens;
 pub mod views;
 

@@ -192,6 +192,7 @@ pub async fn get_summary(
         min_impact: params.min_impact,
         window_months: params.window_months,
         format,
+        day: chrono::Utc::now().date_naive(),
     };
     if let Some(hit) = stamp.and_then(|s| state.summary_cache.get(&key, &s)) {
         return Ok(respond(&hit));
@@ -211,7 +212,8 @@ pub async fn get_summary(
                 currency,
                 params,
             };
-            let summary = summarise(&pilots, &entries, &query, &fx).map_err(roi_error)?;
+            let mut summary = summarise(&pilots, &entries, &query, &fx).map_err(roi_error)?;
+            summary.unallocated_spend = unallocated_spend(conn, org)?;
             let on = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
             let rows = crate::db::budgets::list(conn, org)?;
             let budgets = with_burn(conn, rows, on)?;
@@ -238,6 +240,23 @@ struct WithBudgets<'a, T: serde::Serialize> {
     #[serde(flatten)]
     inner: &'a T,
     budgets: Vec<BudgetJson>,
+}
+
+/// The organisation's unallocated bill spend (issue 21), for the summary.
+fn unallocated_spend(
+    conn: &mut crate::db::DbConnection,
+    org: OrgId,
+) -> ApiResult<Vec<crate::analytics::summary::UnallocatedSpend>> {
+    Ok(crate::ledger::spend_sources::unallocated(conn, org)?
+        .into_iter()
+        .map(|u| crate::analytics::summary::UnallocatedSpend {
+            currency: u.currency,
+            amount: u.amount,
+            amount_minor: u.amount_minor,
+            rows: u.rows,
+            sources: u.sources,
+        })
+        .collect())
 }
 
 /// A summary answer, ready to send (cloning bytes is a reference count).

@@ -21,6 +21,7 @@ pub mod orgs;
 pub mod pilots;
 pub mod projections;
 pub mod signin;
+pub mod spend_sources;
 pub mod tokens;
 pub mod webhooks;
 
@@ -87,6 +88,13 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { path: "/v1/webhooks/{webhook_id}/resume", methods: &["POST"] },
     RouteSpec { path: "/v1/webhooks/{webhook_id}/rotate-secret", methods: &["POST"] },
     RouteSpec { path: "/v1/webhooks/{webhook_id}/deliveries", methods: &["GET"] },
+    RouteSpec { path: "/v1/spend-sources", methods: &["GET"] },
+    RouteSpec { path: "/v1/spend-sources/focus", methods: &["POST"] },
+    RouteSpec { path: "/v1/spend-sources/openai", methods: &["POST"] },
+    RouteSpec { path: "/v1/spend-sources/anthropic", methods: &["POST"] },
+    RouteSpec { path: "/v1/spend-sources/settings", methods: &["GET", "PUT"] },
+    RouteSpec { path: "/v1/allocation-rules", methods: &["GET", "POST"] },
+    RouteSpec { path: "/v1/allocation-rules/{allocation_rule_id}", methods: &["DELETE"] },
 ];
 
 /// A resource for a path in `ROUTES`, whose unmatched methods answer 405 with
@@ -162,6 +170,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             download("/v1/pilots/{pilot_id}/roi.csv", PathFormat::Csv).route(web::get().to(finance::get_pilot_roi)),
         )
         .service(resource("/v1/import").route(web::post().to(import::import)))
+        .configure(spend_sources_routes)
         .service(resource("/v1/aggregates/zero-impact-rate").route(web::get().to(aggregates::zero_impact_rate)))
         .service(
             download("/v1/aggregates/zero-impact-rate.csv", PathFormat::Csv)
@@ -219,4 +228,24 @@ fn download(path: &'static str, format: PathFormat) -> Resource {
 /// Unknown paths answer a problem+json 404.
 pub async fn not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::new(crate::error::Code::NOT_FOUND, "no such route"))
+}
+
+/// The spend-source and allocation-rule routes (issue 21).
+fn spend_sources_routes(cfg: &mut web::ServiceConfig) {
+    use spend_sources as s;
+    cfg.service(resource("/v1/spend-sources").route(web::get().to(s::list_sources)))
+        .service(resource("/v1/spend-sources/focus").route(web::post().to(s::import_focus)))
+        .service(resource("/v1/spend-sources/openai").route(web::post().to(s::import_openai)))
+        .service(resource("/v1/spend-sources/anthropic").route(web::post().to(s::import_anthropic)))
+        .service(
+            resource("/v1/spend-sources/settings")
+                .route(web::get().to(s::get_settings))
+                .route(web::put().to(s::put_settings)),
+        )
+        .service(
+            resource("/v1/allocation-rules")
+                .route(web::get().to(s::list_rules))
+                .route(web::post().to(s::create_rule)),
+        )
+        .service(resource("/v1/allocation-rules/{allocation_rule_id}").route(web::delete().to(s::delete_rule)));
 }

@@ -43,6 +43,10 @@ pub struct SummaryKey {
     pub min_impact: i64,
     pub window_months: u32,
     pub format: Format,
+    /// The day the answer was computed on: budgets' burn is for the period
+    /// containing today when `to` is open, so yesterday's answer is not
+    /// served after midnight even if nothing was written.
+    pub day: NaiveDate,
 }
 
 /// A summary answer as sent.

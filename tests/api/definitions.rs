@@ -424,8 +424,11 @@ async fn a_csv_import_carries_stage_histories_and_expected_benefits() {
     assert_eq!(problem["errors"][0]["row"], 2, "{problem}");
 }
 
+/// Each cell's (quarter, dimension, value, organisations, pilots).
+type CellCounts = Vec<(String, String, String, Value, Value)>;
+
 /// The counts a cell publishes, and whether it publishes them at all.
-fn counts(body: &Value) -> Vec<(String, String, String, Value, Value)> {
+fn counts(body: &Value) -> CellCounts {
     body["cells"]
         .as_array()
         .unwrap()
@@ -450,7 +453,7 @@ async fn no_definition_publishes_a_count_another_hides() {
     let mut differing_outcomes = 0;
     for by in ["", "&by=industry", "&by=region", "&by=function"] {
         for grid in ["", "&min_impact=1000&window_months=12"] {
-            let mut first: Option<(Vec<(String, String, String, Value, Value)>, Value)> = None;
+            let mut first: Option<(CellCounts, Value)> = None;
             for key in DEFINITIONS {
                 let path = format!("/v1/aggregates/zero-impact-rate?from=2024Q1&to=2026Q4&definition={key}{by}{grid}");
                 let res = app.get(&path, &researcher).await;

@@ -226,6 +226,8 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         pool_size: None,
         max_body_bytes: 64 * 1024,
         max_import_bytes: 4 * 1024 * 1024,
+        max_focus_bytes: 64 * 1024 * 1024,
+        max_focus_rows: 1_000_000,
         request_timeout: std::time::Duration::from_secs(30),
         db_acquire_timeout: std::time::Duration::from_millis(1500),
         log_format: LogFormat::Pretty,

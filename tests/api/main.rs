@@ -15,6 +15,7 @@ mod durability;
 mod evaluation;
 mod faults;
 mod finance;
+mod focus;
 mod formats;
 mod history;
 mod hostile;

@@ -55,6 +55,11 @@ fn access(path: &str, method: &str) -> Option<Access> {
         | ("/v1/webhooks", "POST")
         | ("/v1/webhooks/{webhook_id}/pause" | "/v1/webhooks/{webhook_id}/resume", "POST")
         | ("/v1/webhooks/{webhook_id}/rotate-secret", "POST") => OrgAdmin,
+        ("/v1/spend-sources" | "/v1/spend-sources/settings", "GET") => OrgRead,
+        ("/v1/spend-sources/focus" | "/v1/spend-sources/openai" | "/v1/spend-sources/anthropic", "POST") => OrgWrite,
+        ("/v1/spend-sources/settings", "PUT")
+        | ("/v1/allocation-rules", "GET" | "POST")
+        | ("/v1/allocation-rules/{allocation_rule_id}", "DELETE") => OrgAdmin,
         ("/v1/pilots", "POST")
         | ("/v1/pilots/{pilot_id}", "PATCH")
         | ("/v1/pilots/{pilot_id}/spend", "POST")
@@ -86,6 +91,7 @@ struct Victim {
     budget: String,
     rule: String,
     webhook: String,
+    allocation_rule: String,
 }
 
 fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
@@ -95,8 +101,22 @@ fn body_for(path: &str, method: &str, v: &Victim) -> Option<Value> {
         row["pilot_id"] = json!(v.pilot);
         return Some(Value::String(row.to_string()));
     }
+    if path == "/v1/spend-sources/focus" {
+        return Some(Value::String(
+            "BilledCost,EffectiveCost,BillingAccountId,BillingCurrency,BillingPeriodStart,ChargeCategory,\
+             ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceCategory,ServiceName\n\
+             1,1,A,USD,2024-09-01,Usage,2024-09-01,2024-09-02,AWS,Compute,EC2\n"
+                .into(),
+        ));
+    }
     Some(match (path, method) {
         ("/v1/orgs", "POST") => org_body("Probe"),
+        ("/v1/spend-sources/openai", "POST") => json!({"data": [{"start_time": 1730419200, "results": [
+            {"amount": {"value": 1, "currency": "usd"}, "project_id": "p"}]}]}),
+        ("/v1/spend-sources/anthropic", "POST") => json!({"data": [{"starting_at": "2025-08-01T00:00:00Z",
+            "results": [{"amount": "100", "currency": "USD", "workspace_id": null}]}]}),
+        ("/v1/spend-sources/settings", "PUT") => json!({"cost_column": "BilledCost"}),
+        ("/v1/allocation-rules", "POST") => json!({"match": {"provider": "AWS"}, "pilot_id": v.pilot}),
         ("/v1/tokens", "POST") => json!({"role": "member", "label": "probe"}),
         ("/v1/pilots", "POST") => pilot_body("probe"),
         ("/v1/pilots/{pilot_id}", "PATCH") => json!({"name": "hijacked"}),
@@ -125,6 +145,7 @@ fn fill(path: &str, v: &Victim) -> String {
         .replace("{budget_id}", &v.budget)
         .replace("{rule_id}", &v.rule)
         .replace("{webhook_id}", &v.webhook)
+        .replace("{allocation_rule_id}", &v.allocation_rule)
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Option<&Value>) -> reqwest::Response {
@@ -167,6 +188,9 @@ async fn snapshot(app: &TestApp, a: &Tenant, v: &Victim) -> Value {
         "budgets": json_of(app.get("/v1/budgets", &a.admin).await).await,
         "rules": json_of(app.get("/v1/alert-rules", &a.admin).await).await,
         "webhooks": json_of(app.get("/v1/webhooks", &a.admin).await).await,
+        "allocation_rules": json_of(app.get("/v1/allocation-rules", &a.admin).await).await,
+        "spend_sources": json_of(app.get("/v1/spend-sources", &a.admin).await).await,
+        "settings": json_of(app.get("/v1/spend-sources/settings", &a.admin).await).await,
     })
 }
 
@@ -190,6 +214,7 @@ async fn tenant_isolation_matrix_covers_every_route() {
             .await,
     )
     .await;
+    let pilot_id = pilot.clone();
     let v = Victim {
         budget: id_of(
             app.post(
@@ -218,6 +243,18 @@ async fn tenant_isolation_matrix_covers_every_route() {
                 .await,
         )
         .await,
+        allocation_rule: json_of(
+            app.post(
+                "/v1/allocation-rules",
+                &a.admin,
+                &json!({"match": {"provider": "AWS"}, "pilot_id": pilot_id}),
+            )
+            .await,
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     };
     let researcher = mint(&app.keys, None, Role::Researcher);
     let before = snapshot(&app, &a, &v).await;
@@ -231,6 +268,7 @@ async fn tenant_isolation_matrix_covers_every_route() {
         v.budget.as_str(),
         v.rule.as_str(),
         v.webhook.as_str(),
+        v.allocation_rule.as_str(),
     ];
 
     for route in ROUTES {
@@ -250,7 +288,11 @@ async fn tenant_isolation_matrix_covers_every_route() {
                 let res = call(&app, method, &path, &b.admin, body.as_ref()).await;
                 let status = res.status().as_u16();
                 let text = res.text().await.unwrap();
-                if route.path == "/v1/import" {
+                if route.path == "/v1/allocation-rules" && *method == "POST" {
+                    // A rule naming A's pilot is refused as unknown.
+                    assert_eq!(status, 422, "B admin rule on A's pilot: {text}");
+                    assert!(text.contains("no such pilot"), "{text}");
+                } else if route.path == "/v1/import" {
                     // An import row naming A's pilot by id is refused as unknown.
                     assert_eq!(status, 422, "B admin import into A's pilot: {text}");
                     assert!(text.contains("no such pilot"), "{text}");
