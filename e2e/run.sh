@@ -104,7 +104,7 @@ esac
 
 # A real cloud bill (FOCUS sample) with one rule, so the finance view shows
 # spend by source and unallocated spend (issue 21).
-SAMPLE="$HERE/../../shared/data/focus/focus-1.0-sample.csv"
+SAMPLE="$HERE/../tests/fixtures/focus/focus-1.0-sample.csv"
 if [ -f "$SAMPLE" ]; then
   node -e '
     const [base, admin, member, file] = process.argv.slice(1);

@@ -1,7 +1,7 @@
 """Figure f (issue 21): FOCUS bill import, rows/s next to `sqlite3 .import` of
 the same CSV in the same run, and the importer's peak RSS at 1M rows.
 
-The bill is generated from the real sample (`../shared/data/focus`): its
+The bill is generated from the real sample (`tests/fixtures/focus`): its
 rows repeated with fresh ids and varied costs (11 decimals), tags kept, so
 rules and parsing see real shapes. `pilotledger import-focus` reads it as a
 stream; its peak RSS (the child's ru_maxrss) must stay flat in file size.
@@ -20,7 +20,7 @@ from pathlib import Path
 from . import common
 from .common import log, note, row
 
-SAMPLE = common.ROOT.parent / "shared" / "data" / "focus" / "focus-1.0-sample.csv"
+SAMPLE = common.ROOT / "tests" / "fixtures" / "focus" / "focus-1.0-sample.csv"
 
 
 def generate(path: Path, rows: int, seed: int = 21) -> None:

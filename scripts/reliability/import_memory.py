@@ -115,7 +115,7 @@ def main() -> int:
             return ", ".join(f"{s} {c}" for s, c in sorted(results, key=str))
 
         def focus_bill() -> str:
-            sample = Path(__file__).resolve().parents[3] / "shared" / "data" / "focus" / "focus-1.0-sample.csv"
+            sample = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "focus" / "focus-1.0-sample.csv"
             lines = sample.read_bytes().splitlines(keepends=True)
             header, rows_ = lines[0], lines[1:]
             chunk = b"".join(rows_)

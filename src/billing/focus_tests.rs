@@ -110,11 +110,8 @@ fn gzip_is_read_like_plain() {
 
 #[test]
 fn the_real_sample_reads_with_the_billed_cost_too() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/focus/focus-1.0-sample.csv");
-    let Ok(file) = std::fs::File::open(path) else {
-        eprintln!("skipped: {path} is not there");
-        return;
-    };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/focus/focus-1.0-sample.csv");
+    let file = std::fs::File::open(path).expect("the FOCUS sample is in tests/fixtures/focus");
     let mut o = opts(&[]);
     o.cost = CostColumn::BilledCost;
     let plan = read(std::io::BufReader::new(file), &o, |_| {}).unwrap();

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/focus/focus-1.0-sample.csv");
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/focus/focus-1.0-sample.csv");
 
 /// The same figures computed without pilotledger: Python's `decimal` over the
 /// CSV, the rules applied in order (tag keys trimmed), sums per (bill,
