@@ -77,17 +77,35 @@ impl Provider {
             return None;
         }
         ensure_node_modules();
-        let mut child = Command::new("node")
-            .arg(oidc_dir().join("provider.mjs"))
-            .arg(config.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start node tests/oidc/provider.mjs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the provider's first line");
+        // A provider that does not say it is ready within the limit is
+        // killed and started once more, so a stuck node process fails the
+        // test instead of hanging the run.
+        let (child, line) = (0..2)
+            .find_map(|_| {
+                let mut child = Command::new("node")
+                    .arg(oidc_dir().join("provider.mjs"))
+                    .arg(config.to_string())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start node tests/oidc/provider.mjs");
+                let stdout = child.stdout.take().unwrap();
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let mut line = String::new();
+                    let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+                    let _ = tx.send(line);
+                });
+                match rx.recv_timeout(Duration::from_secs(30)) {
+                    Ok(line) if !line.is_empty() => Some((child, line)),
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        None
+                    }
+                }
+            })
+            .expect("the provider said it was ready within 30 s (twice)");
         let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("provider said {line:?}"));
         Some(Provider {
             child: Some(child),

@@ -56,7 +56,16 @@ function newKeys() {
   generation += 1;
   const g = generation;
   const make = (type, opts, kid, alg) => {
-    const { privateKey } = crypto.generateKeyPairSync(type, opts);
+    // Generated as PEM text, then read into a key object of its own: exporting
+    // the generated key object itself to JWK can deadlock Node 20 when a
+    // garbage collection destroys the key-generation job meanwhile (seen in
+    // CI: KeyGenJob's destructor waits on the mutex ExportJWK holds).
+    const { privateKey: pem } = crypto.generateKeyPairSync(type, {
+      ...opts,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const privateKey = crypto.createPrivateKey(pem);
     const jwk = privateKey.export({ format: 'jwk' });
     return { kid, alg, privateKey, jwk: { ...jwk, kid, use: 'sig' } };
   };
