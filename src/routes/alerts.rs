@@ -58,7 +58,10 @@ pub struct AlertJson {
     pub rule_id: String,
     pub kind: String,
     pub subject: String,
+    /// Absent (never `null`) when the alert is not about one pilot or budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pilot_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_id: Option<String>,
     pub period: Option<String>,
     pub fired_at: String,
