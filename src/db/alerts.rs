@@ -78,22 +78,7 @@ pub struct RuleView {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = alerts, treat_none_as_default_value = false)]
-pub struct AlertView {
-    pub org_id: String,
-    pub id: String,
-    pub rule_id: String,
-    pub kind: String,
-    pub subject: String,
-    pub pilot_id: Option<String>,
-    pub budget_id: Option<String>,
-    pub period_key: Option<String>,
-    pub fired_at: NaiveDateTime,
-    pub cleared_at: Option<NaiveDateTime>,
-    pub reason: String,
-    pub details_json: String,
-}
+pub use super::alert_row::AlertView;
 
 /// Inserts a rule and evaluates it at once, in the same transaction.
 pub fn insert_rule(conn: &mut DbConnection, rule: &RuleView, today: NaiveDate) -> Result<(), DbError> {

@@ -13,6 +13,7 @@
 //! SQLite, which has no DEFAULT keyword, and inserts row by row inside a
 //! savepoint instead.
 
+pub mod alert_row;
 pub mod alerts;
 pub mod append;
 pub mod audit;

@@ -12,7 +12,7 @@
 use chrono::{NaiveDateTime, SecondsFormat, TimeDelta};
 use diesel::prelude::*;
 
-use super::alerts::AlertView;
+use super::alert_row::AlertView;
 use super::schema::{webhook_attempts, webhook_endpoints, webhook_outbox};
 use super::{DbConnection, DbError};
 use crate::domain::ids::{MessageId, OrgId, WebhookId};
